@@ -1,0 +1,67 @@
+# One entry point for people and CI. `make test` is what .ci/run calls and what the README shows.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION ?= 3.11
+UV_VERSION ?= 0.13.9
+VENV ?= .venv
+LOCK ?= constraints.txt
+FLOOR_VENV ?= .venv-airflow-3.1
+FLOOR_LOCK ?= constraints-airflow-3.1.txt
+PYTEST_ARGS ?=
+
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/uv
+endif
+
+.PHONY: help uv venv venv-floor lint typecheck test test-unit test-floor demo docs bench lock clean
+
+help:  ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+uv:
+	@test -x "$(UV)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+
+# The environment is rebuilt only when the lock or pyproject.toml changes.
+$(VENV)/.installed: $(LOCK) pyproject.toml | uv
+	"$(UV)" venv --quiet --allow-existing --python $(PYTHON_VERSION) $(VENV)
+	"$(UV)" pip install --quiet --python $(VENV)/bin/python -r $(LOCK)
+	"$(UV)" pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	touch $@
+
+$(FLOOR_VENV)/.installed: $(FLOOR_LOCK) pyproject.toml | uv
+	"$(UV)" venv --quiet --allow-existing --python $(PYTHON_VERSION) $(FLOOR_VENV)
+	"$(UV)" pip install --quiet --python $(FLOOR_VENV)/bin/python -r $(FLOOR_LOCK)
+	"$(UV)" pip install --quiet --python $(FLOOR_VENV)/bin/python --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed  ## Build .venv from the lock (newest Airflow)
+
+venv-floor: $(FLOOR_VENV)/.installed
+
+lint: venv  ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv  ## mypy
+	$(VENV)/bin/mypy
+
+test-unit: venv  ## The test suite on the newest Airflow
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-floor: venv-floor  ## The test suite on the floor, Airflow 3.1
+	$(FLOOR_VENV)/bin/python -m pytest -m "not deployment" $(PYTEST_ARGS)
+
+test: lint typecheck test-unit test-floor  ## Everything CI runs: lint, types, the suite on Airflow 3.3 and 3.1
+
+lock: uv  ## Re-resolve both locks after changing dependencies
+	echo 'apache-airflow>=3.3,<3.4' > .lock-latest.in
+	echo 'apache-airflow>=3.1,<3.2' > .lock-floor.in
+	"$(UV)" pip compile --quiet pyproject.toml .lock-latest.in --extra dev --python-version $(PYTHON_VERSION) --no-header --no-annotate -o $(LOCK)
+	"$(UV)" pip compile --quiet pyproject.toml .lock-floor.in --extra dev --python-version $(PYTHON_VERSION) --no-header --no-annotate -o $(FLOOR_LOCK)
+	rm -f .lock-latest.in .lock-floor.in
+
+clean:  ## Remove built environments and caches
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .mypy_cache .ruff_cache docs/_build

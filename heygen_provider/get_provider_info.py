@@ -1,0 +1,45 @@
+"""Provider metadata that Airflow's ProvidersManager reads through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from heygen_provider import __version__
+from heygen_provider.connection import CONNECTION_EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
+
+
+def get_provider_info() -> dict[str, Any]:
+    """
+    Describe this provider to Airflow.
+
+    Airflow 3.2+ renders the connection form from ``ui-field-behaviour`` and ``conn-fields`` without
+    importing the hook; Airflow 3.1 calls :meth:`HeyGenHook.get_ui_field_behaviour` instead. Both read the
+    same constants from :mod:`heygen_provider.connection`.
+    """
+    return {
+        "package-name": "airflow-provider-heygen",
+        "name": "HeyGen",
+        "description": "`HeyGen <https://www.heygen.com/>`__ avatar video generation.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "HeyGen",
+                "external-doc-url": "https://docs.heygen.com/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.hooks.heygen"]}],
+        "operators": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.operators.heygen"]}],
+        "sensors": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.sensors.heygen"]}],
+        "triggers": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.triggers.heygen"]}],
+        "connection-types": [
+            {
+                "connection-type": "heygen",
+                "hook-class-name": "heygen_provider.hooks.heygen.HeyGenHook",
+                "hook-name": "HeyGen",
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONNECTION_EXTRA_FIELDS,
+            }
+        ],
+        "extra-links": ["heygen_provider.links.heygen.HeyGenVideoLink"],
+    }
