@@ -1,0 +1,208 @@
+"""
+The ``heygen`` Airflow connection: its form in the UI, its extras, and how it becomes request settings.
+
+One module serves the UI metadata (read by :func:`heygen_provider.get_provider_info.get_provider_info`),
+the sync hook and the async path of the triggerer, so a field is defined once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+DEFAULT_CONN_ID = "heygen_default"
+DEFAULT_BASE_URL = "https://api.heygen.com"
+DEFAULT_REQUEST_TIMEOUT = 30.0
+DEFAULT_RETRY_ATTEMPTS = 5
+
+AuthType = Literal["api_key", "bearer"]
+AUTH_TYPES: tuple[AuthType, ...] = ("api_key", "bearer")
+
+# Declarative form for Airflow 3.2+ (hyphenated keys, as in provider.yaml).
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["port", "login", "schema"],
+    "relabeling": {"host": "Base URL", "password": "API key"},
+    "placeholders": {
+        "host": DEFAULT_BASE_URL,
+        "password": "HeyGen API key (or an OAuth access token with auth_type 'bearer')",
+        "extra": json.dumps(
+            {"request_timeout": DEFAULT_REQUEST_TIMEOUT, "retry_attempts": DEFAULT_RETRY_ATTEMPTS}
+        ),
+    },
+}
+
+CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
+    "request_timeout": {
+        "label": "Request timeout (seconds)",
+        "description": "Timeout of each HTTP request to HeyGen.",
+        "schema": {"type": ["number", "null"], "minimum": 1, "maximum": 600, "default": DEFAULT_REQUEST_TIMEOUT},
+    },
+    "retry_attempts": {
+        "label": "Retry attempts",
+        "description": "Attempts per call, counting the first; see the retry policy in the docs.",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 10, "default": DEFAULT_RETRY_ATTEMPTS},
+    },
+    "auth_type": {
+        "label": "Auth type",
+        "description": "'api_key' sends X-Api-Key (HeyGen API keys); 'bearer' sends an OAuth access token.",
+        "schema": {"type": "string", "enum": list(AUTH_TYPES), "default": "api_key"},
+    },
+}
+
+# Airflow 2 and some 3.x forms stored custom fields as ``extra__<conn_type>__<name>``.
+_LEGACY_EXTRA_PREFIX = "extra__heygen__"
+
+
+def ui_field_behaviour_for_hook() -> dict[str, Any]:
+    """Return :data:`UI_FIELD_BEHAVIOUR` in the underscored shape ``get_ui_field_behaviour()`` uses."""
+    return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
+
+
+class HeyGenConnectionError(ValueError):
+    """The ``heygen`` connection is not usable; raised before any HTTP call."""
+
+
+@dataclass(frozen=True)
+class HeyGenConnectionSettings:
+    """
+    Everything a request needs from the connection, validated.
+
+    :param conn_id: the Airflow connection id, for messages.
+    :param base_url: scheme and host (and port) of the API, without a trailing slash.
+    :param api_key: the API key or OAuth access token; kept out of ``repr``.
+    :param auth_type: ``api_key`` (``X-Api-Key`` header) or ``bearer`` (``Authorization: Bearer``).
+    :param request_timeout: seconds allowed for each HTTP request.
+    :param retry_attempts: attempts per call, counting the first.
+    """
+
+    conn_id: str
+    base_url: str
+    api_key: str = field(repr=False)
+    auth_type: AuthType = "api_key"
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The authentication header for this connection's auth type."""
+        if self.auth_type == "bearer":
+            return {"Authorization": f"Bearer {self.api_key}"}
+        return {"X-Api-Key": self.api_key}
+
+    def url(self, path: str) -> str:
+        """Join the base URL and an API path such as ``/v2/video/generate``."""
+        return f"{self.base_url}{path}"
+
+    @classmethod
+    def from_connection(
+        cls, conn_id: str, *, host: str | None, password: str | None, port: int | None, extra: Any
+    ) -> HeyGenConnectionSettings:
+        """
+        Validate a connection's fields.
+
+        :param conn_id: connection id, named in every error.
+        :param host: the base URL, or a bare host name (HTTPS is then assumed), or empty for the default.
+        :param password: the API key.
+        :param port: optional port when ``host`` is a bare host name.
+        :param extra: the connection's extra, as the JSON string Airflow stores or an already parsed dict.
+        :raises HeyGenConnectionError: naming the field and the rule, never the key.
+        """
+        if not password or not password.strip():
+            raise HeyGenConnectionError(
+                f"Connection {conn_id!r}: the API key is missing; put it in the connection's password field."
+            )
+        options = _parse_extra(conn_id, extra)
+        return cls(
+            conn_id=conn_id,
+            base_url=_normalise_base_url(conn_id, host, port),
+            api_key=password.strip(),
+            **options,
+        )
+
+
+def _normalise_base_url(conn_id: str, host: str | None, port: int | None) -> str:
+    raw = (host or "").strip() or DEFAULT_BASE_URL
+    if "://" not in raw:
+        raw = f"https://{raw}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HeyGenConnectionError(
+            f"Connection {conn_id!r}: host must be an https:// base URL such as {DEFAULT_BASE_URL!r}."
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        # The API key travels in a header: over plain HTTP anyone on the path could read it.
+        raise HeyGenConnectionError(
+            f"Connection {conn_id!r}: host {parts.hostname!r} uses http://, which would send the API key in "
+            "clear text; use https:// (plain http:// is accepted only for loopback, such as the emulator)."
+        )
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_extra(conn_id: str, extra: Any) -> dict[str, Any]:
+    # Parsed here rather than through Connection.extra_dejson, which can deadlock inside the
+    # triggerer's event loop before Airflow 3.3.2 (apache/airflow#71890).
+    if extra is None or extra == "":
+        values: Any = {}
+    elif isinstance(extra, str):
+        try:
+            values = json.loads(extra)
+        except json.JSONDecodeError as error:
+            raise HeyGenConnectionError(
+                f"Connection {conn_id!r}: extra is not valid JSON ({error.msg} at position {error.pos})."
+            ) from None
+    else:
+        values = extra
+    if not isinstance(values, dict):
+        raise HeyGenConnectionError(f"Connection {conn_id!r}: extra must be a JSON object.")
+
+    options: dict[str, Any] = {}
+    for raw_name, value in values.items():
+        name = raw_name.removeprefix(_LEGACY_EXTRA_PREFIX)
+        if name not in CONNECTION_EXTRA_FIELDS:
+            known = ", ".join(sorted(CONNECTION_EXTRA_FIELDS))
+            raise HeyGenConnectionError(
+                f"Connection {conn_id!r}: extra {raw_name!r} is not a known field (known: {known})."
+            )
+        if value is None or value == "":
+            continue
+        options[name] = _check_extra_value(conn_id, name, value)
+    return options
+
+
+def _check_extra_value(conn_id: str, name: str, value: Any) -> Any:
+    schema = CONNECTION_EXTRA_FIELDS[name]["schema"]
+    prefix = f"Connection {conn_id!r}: extra {name!r}"
+    if name == "auth_type":
+        if value not in AUTH_TYPES:
+            raise HeyGenConnectionError(f"{prefix} must be one of {', '.join(AUTH_TYPES)} (got {value!r}).")
+        return value
+    number: float
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value) if name == "retry_attempts" else float(value)
+        if name == "retry_attempts" and float(value) != number:
+            raise ValueError
+    except (TypeError, ValueError):
+        kind = "a whole number" if name == "retry_attempts" else "a number"
+        raise HeyGenConnectionError(f"{prefix} must be {kind} (got {value!r}).") from None
+    if not schema["minimum"] <= number <= schema["maximum"]:
+        raise HeyGenConnectionError(
+            f"{prefix} must be between {schema['minimum']} and {schema['maximum']} (got {value!r})."
+        )
+    return number
