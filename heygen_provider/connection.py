@@ -38,12 +38,22 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
     "request_timeout": {
         "label": "Request timeout (seconds)",
         "description": "Timeout of each HTTP request to HeyGen.",
-        "schema": {"type": ["number", "null"], "minimum": 1, "maximum": 600, "default": DEFAULT_REQUEST_TIMEOUT},
+        "schema": {
+            "type": ["number", "null"],
+            "minimum": 1,
+            "maximum": 600,
+            "default": DEFAULT_REQUEST_TIMEOUT,
+        },
     },
     "retry_attempts": {
         "label": "Retry attempts",
         "description": "Attempts per call, counting the first; see the retry policy in the docs.",
-        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 10, "default": DEFAULT_RETRY_ATTEMPTS},
+        "schema": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 10,
+            "default": DEFAULT_RETRY_ATTEMPTS,
+        },
     },
     "auth_type": {
         "label": "Auth type",

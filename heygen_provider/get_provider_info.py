@@ -1,4 +1,4 @@
-"""Provider metadata that Airflow's ProvidersManager reads through the ``apache_airflow_provider`` entry point."""
+"""Provider metadata, which Airflow reads through the ``apache_airflow_provider`` entry point."""
 
 from __future__ import annotations
 

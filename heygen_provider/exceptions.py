@@ -1,0 +1,247 @@
+"""
+Exceptions, and the one parser that turns any HeyGen error body into them.
+
+HeyGen answers errors in three shapes (see ``docs/troubleshooting``):
+
+1. legacy v1: ``{"code": 400112, "message": "Unauthorized"}``
+2. v2: ``{"data": null, "error": {"code": "invalid_parameter", "message": "..."}}`` or ``{"error": "text"}``
+3. v3: ``{"error": {"code": "...", "message": "...", "param": "...", "doc_url": "..."}}``
+
+and a proxy in front of it may answer with an HTML page. :func:`parse_response` reads all of them, for
+the sync and the async path alike.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+
+from heygen_provider.connection import HeyGenConnectionError
+
+# HeyGen's legacy success code in ``{"code": 100, "data": ..., "message": "Success"}``.
+LEGACY_SUCCESS_CODE = 100
+_BODY_SNIPPET_LENGTH = 200
+
+
+class HeyGenError(AirflowException):
+    """Base class of every error this provider raises."""
+
+
+class HeyGenAPIError(HeyGenError):
+    """
+    HeyGen answered with an error.
+
+    :param status_code: the HTTP status (kept as ``http_status``), or ``None`` without an HTTP answer.
+    :param code: HeyGen's error code (a number on the legacy API, a string on v2 and v3), if any.
+    :param message: HeyGen's message, or a description of the body when it was not HeyGen's.
+    :param retry_after: seconds the server asked to wait, for rate limits.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.http_status = status_code
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        details = [f"HTTP {status_code}"] if status_code is not None else []
+        if code is not None:
+            details.append(f"code {code}")
+        prefix = f"HeyGen API error ({', '.join(details)})" if details else "HeyGen API error"
+        super().__init__(f"{prefix}: {message}")
+
+
+class HeyGenAuthenticationError(HeyGenAPIError):
+    """401 or 403: the key is wrong, expired or lacks permission. Never retried."""
+
+
+class HeyGenNotFoundError(HeyGenAPIError):
+    """404: the video (or other resource) does not exist for this key."""
+
+
+class HeyGenRateLimitError(HeyGenAPIError):
+    """429: rate or quota limit; the request was refused without doing the work."""
+
+
+class HeyGenBadRequestError(HeyGenAPIError):
+    """400, 422 or 424: HeyGen rejected the parameters."""
+
+
+class HeyGenServerError(HeyGenAPIError):
+    """5xx from HeyGen or a proxy in front of it."""
+
+
+class HeyGenTransportError(HeyGenError):
+    """
+    No HTTP answer: the connection failed, was reset, or timed out.
+
+    :param request_may_have_reached_server: ``False`` only when the connection was never established,
+        so a create request certainly did not reach HeyGen.
+    """
+
+    def __init__(self, message: str, *, request_may_have_reached_server: bool) -> None:
+        self.request_may_have_reached_server = request_may_have_reached_server
+        super().__init__(message)
+
+
+class HeyGenRequestValidationError(HeyGenError, ValueError):
+    """
+    A video request broke the spec's rules; raised before any HTTP call.
+
+    :param problems: one ``path: rule`` line per bad field, e.g.
+        ``video_inputs[0].voice.speed: must be between 0.5 and 1.5 (got 2.0)``.
+    """
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"Invalid HeyGen video request ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class HeyGenRenderError(HeyGenError):
+    """
+    A render ended without a video: failed, cancelled, or not finished before its deadline.
+
+    :param video_id: the HeyGen video id.
+    :param status: the public status (``failed``, ``cancelled``) or ``timeout``.
+    :param code: HeyGen's error code from the status response, if any.
+    :param message: HeyGen's error message, or why waiting stopped.
+    """
+
+    def __init__(self, *, video_id: str, status: str, code: str | int | None, message: str) -> None:
+        self.video_id = video_id
+        self.status = status
+        self.code = code
+        self.message = message
+        code_part = f", code {code}" if code is not None else ""
+        super().__init__(f"HeyGen video {video_id} {status}{code_part}: {message}")
+
+
+_STATUS_CLASSES: dict[int, type[HeyGenAPIError]] = {
+    400: HeyGenBadRequestError,
+    401: HeyGenAuthenticationError,
+    403: HeyGenAuthenticationError,
+    404: HeyGenNotFoundError,
+    422: HeyGenBadRequestError,
+    424: HeyGenBadRequestError,
+    429: HeyGenRateLimitError,
+}
+
+
+def error_class_for_status(status_code: int) -> type[HeyGenAPIError]:
+    """The exception class for an HTTP error status."""
+    if status_code >= 500:
+        return HeyGenServerError
+    return _STATUS_CLASSES.get(status_code, HeyGenAPIError)
+
+
+def parse_response(
+    status_code: int,
+    body: bytes,
+    *,
+    secrets: Iterable[str] = (),
+    retry_after: float | None = None,
+) -> Any:
+    """
+    Return the ``data`` of a successful HeyGen answer, or raise the matching :class:`HeyGenAPIError`.
+
+    Accepts the success envelopes ``{"error": null, "data": ...}``, ``{"code": 100, "data": ...}`` and
+    v3's ``{"data": ...}``. An error envelope inside an HTTP 200 raises as well.
+
+    :param status_code: the HTTP status.
+    :param body: the raw response body.
+    :param secrets: strings to blank out of any message (the API key), in case a body echoes them.
+    :param retry_after: seconds from a ``Retry-After`` header, kept on rate-limit errors.
+    """
+    payload = _load_json(body)
+    if status_code < 400 and isinstance(payload, dict):
+        code, message = _error_fields(payload)
+        if code is None and message is None:
+            if "data" in payload:
+                return payload["data"]
+            return payload
+    elif status_code < 400:
+        # A 2xx that is not a JSON object is no HeyGen answer (a captive portal, a truncated body).
+        code, message = None, _describe_non_json(body)
+    elif isinstance(payload, dict):
+        code, message = _error_fields(payload)
+    else:
+        code, message = None, _describe_non_json(body)
+
+    text = _redact(message or "no error message in the response body", secrets)
+    error_class = error_class_for_status(status_code) if status_code >= 400 else HeyGenAPIError
+    return_code = _redact(str(code), secrets) if isinstance(code, str) else code
+    raise error_class(text, status_code=status_code, code=return_code, retry_after=retry_after)
+
+
+def _load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _error_fields(payload: dict[str, Any]) -> tuple[str | int | None, str | None]:
+    """Return (code, message) of an error envelope, or (None, None) for a success envelope."""
+    error = payload.get("error")
+    if isinstance(error, dict):
+        return error.get("code"), _as_text(error.get("message") or error.get("detail"))
+    if isinstance(error, str) and error:
+        return None, error
+    code = payload.get("code")
+    if code is not None and code != LEGACY_SUCCESS_CODE:
+        return code, _as_text(payload.get("message") or payload.get("msg"))
+    if "data" not in payload and ("message" in payload or "msg" in payload):
+        return None, _as_text(payload.get("message") or payload.get("msg"))
+    return None, None
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _describe_non_json(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
+    text = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(html.unescape(text).split())
+    if not text:
+        return "empty response body (not HeyGen's JSON)"
+    if len(text) > _BODY_SNIPPET_LENGTH:
+        text = text[:_BODY_SNIPPET_LENGTH] + "..."
+    return f"response body is not HeyGen's JSON: {text!r}"
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+__all__ = [
+    "HeyGenAPIError",
+    "HeyGenAuthenticationError",
+    "HeyGenBadRequestError",
+    "HeyGenConnectionError",
+    "HeyGenError",
+    "HeyGenNotFoundError",
+    "HeyGenRateLimitError",
+    "HeyGenRenderError",
+    "HeyGenRequestValidationError",
+    "HeyGenServerError",
+    "HeyGenTransportError",
+    "parse_response",
+]

@@ -1,0 +1,249 @@
+"""
+The video request of ``POST /v2/video/generate``: the product spec's schema and every rule it states.
+
+Build one with :meth:`VideoGenerateRequest.from_params` (what the operator does after templating) to get
+the provider's :class:`~heygen_provider.exceptions.HeyGenRequestValidationError`, which lists every bad
+field by path and rule, and :meth:`VideoGenerateRequest.to_payload` for the JSON sent to HeyGen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+from typing_extensions import Self
+
+from heygen_provider.models.base import (
+    RequestModel,
+    check_http_url,
+    conditional_error,
+    raise_for_validation,
+    range_error,
+)
+
+MAX_SCENES = 50
+MAX_INPUT_TEXT_LENGTH = 5000
+MIN_DIMENSION = 128
+MAX_DIMENSION = 4096
+
+#: Named resolutions. 4K renders only on HeyGen's Scale and Enterprise plans.
+DIMENSION_PRESETS: dict[str, tuple[int, int]] = {
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+    "4K": (3840, 2160),
+}
+
+Emotion = Literal["Excited", "Friendly", "Serious", "Soothing", "Broadcaster"]
+NonEmptyString = Annotated[str, Field(min_length=1)]
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+
+
+def _within(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise range_error(low, high)
+        return value
+
+    return AfterValidator(check)
+
+
+def _no_bool(value: Any) -> Any:
+    # pydantic's lax mode reads True as 1; a boolean where a number belongs is a mistake.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+def _check_hex_colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):
+        raise PydanticCustomError("hex_colour", "must be a hex colour such as #FAFAFA")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_no_bool), Field(allow_inf_nan=False)]
+
+
+class Offset(RequestModel):
+    """Position offset of the avatar in the frame."""
+
+    x: Number = 0.0
+    y: Number = 0.0
+
+
+class Character(RequestModel):
+    """
+    ``video_inputs[].character``: who appears in the scene.
+
+    ``type`` ``avatar`` needs ``avatar_id`` (from ``GET /v2/avatars``); ``talking_photo`` needs
+    ``talking_photo_id``.
+    """
+
+    type: Literal["avatar", "talking_photo"]
+    avatar_id: NonEmptyString | None = None
+    talking_photo_id: NonEmptyString | None = None
+    avatar_style: Literal["normal", "circle", "closeUp"] | None = None
+    scale: Annotated[Number, _within(0.0, 5.0)] | None = None
+    offset: Offset | None = None
+    talking_style: Literal["stable", "expressive"] | None = None
+    expression: Literal["default", "happy"] | None = None
+    matting: bool | None = None
+    super_resolution: bool | None = None
+    #: Render a photo avatar with the Avatar IV model.
+    use_avatar_iv_model: bool | None = None
+
+    @model_validator(mode="after")
+    def _id_for_type(self) -> Self:
+        needed = "avatar_id" if self.type == "avatar" else "talking_photo_id"
+        if getattr(self, needed) is None:
+            raise conditional_error(needed, "is required when type is '{type}'", type=self.type)
+        return self
+
+
+class Voice(RequestModel):
+    """
+    ``video_inputs[].voice``: what the character says.
+
+    ``text`` needs ``voice_id`` and ``input_text`` (at most 5000 characters); ``audio`` needs exactly one of
+    ``audio_url`` and ``audio_asset_id``; ``silence`` takes a ``duration`` in seconds.
+    """
+
+    type: Literal["text", "audio", "silence"]
+    input_text: Annotated[str, Field(min_length=1, max_length=MAX_INPUT_TEXT_LENGTH)] | None = None
+    voice_id: NonEmptyString | None = None
+    speed: Annotated[Number, _within(0.5, 1.5)] | None = None
+    pitch: Annotated[StrictInt, _within(-50, 50)] | None = None
+    emotion: Emotion | None = None
+    locale: NonEmptyString | None = None
+    audio_url: HttpUrl | None = None
+    audio_asset_id: NonEmptyString | None = None
+    duration: Annotated[Number, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> Self:
+        if self.type == "text":
+            for needed in ("input_text", "voice_id"):
+                if getattr(self, needed) is None:
+                    raise conditional_error(needed, "is required when type is 'text'")
+        elif self.type == "audio" and (self.audio_url is None) == (self.audio_asset_id is None):
+            raise conditional_error(
+                "audio_url", "exactly one of audio_url and audio_asset_id is required when type is 'audio'"
+            )
+        elif self.type == "silence" and self.duration is None:
+            raise conditional_error("duration", "is required when type is 'silence'")
+        return self
+
+
+class Background(RequestModel):
+    """
+    ``video_inputs[].background`` (optional): a ``color`` (hex ``value``), an ``image`` or a ``video``
+    (exactly one of ``url`` and the asset id).
+    """
+
+    type: Literal["color", "image", "video"]
+    value: Annotated[str, AfterValidator(_check_hex_colour)] | None = None
+    url: HttpUrl | None = None
+    image_asset_id: NonEmptyString | None = None
+    video_asset_id: NonEmptyString | None = None
+    fit: Literal["cover", "crop", "contain", "none"] | None = None
+    play_style: Literal["fit_to_scene", "freeze", "loop", "full_video"] | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> Self:
+        if self.type == "color":
+            if self.value is None:
+                raise conditional_error(
+                    "value", "is required when type is 'color' (a hex colour like #FAFAFA)"
+                )
+            return self
+        asset_field = f"{self.type}_asset_id"
+        if (self.url is None) == (getattr(self, asset_field) is None):
+            raise conditional_error(
+                "url", f"exactly one of url and {asset_field} is required when type is '{self.type}'"
+            )
+        return self
+
+
+class VideoInput(RequestModel):
+    """One scene of the video."""
+
+    character: Character
+    voice: Voice
+    background: Background | None = None
+
+
+def _check_dimension_side(value: int) -> int:
+    if not MIN_DIMENSION <= value <= MAX_DIMENSION or value % 2:
+        raise PydanticCustomError(
+            "dimension_side",
+            "must be an even number of pixels between {low} and {high}",
+            {"low": MIN_DIMENSION, "high": MAX_DIMENSION},
+        )
+    return value
+
+
+DimensionSide = Annotated[StrictInt, AfterValidator(_check_dimension_side)]
+
+
+class Dimension(RequestModel):
+    """Output resolution in pixels; each side even and between 128 and 4096."""
+
+    width: DimensionSide
+    height: DimensionSide
+
+
+def _dimension_from_preset(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    for name, (width, height) in DIMENSION_PRESETS.items():
+        if value.strip().lower() == name.lower():
+            return {"width": width, "height": height}
+    names = ", ".join(repr(name) for name in DIMENSION_PRESETS)
+    raise ValueError(f"must be one of {names} or an object {{width, height}}")
+
+
+class VideoGenerateRequest(RequestModel):
+    """
+    The body of ``POST /v2/video/generate``.
+
+    :param video_inputs: 1 to 50 scenes.
+    :param dimension: resolution; a preset name (``"720p"``, ``"1080p"``, ``"4K"``) or ``{width, height}``.
+        Default 1280x720. 4K needs HeyGen's Scale or Enterprise plan.
+    :param caption: ask HeyGen for captions.
+    :param title: a title shown in HeyGen's web app.
+    :param callback_id: your own id, echoed back in status answers and webhooks.
+    :param callback_url: a URL HeyGen calls when the render ends.
+    :param test: a free, watermarked test render.
+    :param folder_id: the HeyGen folder to file the video in.
+    """
+
+    video_inputs: Annotated[list[VideoInput], Field(min_length=1, max_length=MAX_SCENES)]
+    dimension: Annotated[Dimension, BeforeValidator(_dimension_from_preset)] = Field(
+        default_factory=lambda: Dimension(width=1280, height=720)
+    )
+    caption: bool = False
+    title: str = ""
+    callback_id: NonEmptyString | None = None
+    callback_url: HttpUrl | None = None
+    test: bool | None = None
+    folder_id: NonEmptyString | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> VideoGenerateRequest:
+        """
+        Validate request parameters, e.g. an operator's rendered template fields.
+
+        Parameters whose value is ``None`` are left to their defaults.
+
+        :raises HeyGenRequestValidationError: listing every bad field by path and rule.
+        """
+        try:
+            return cls.model_validate({key: value for key, value in params.items() if value is not None})
+        except ValidationError as error:
+            raise raise_for_validation(error) from None
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON body HeyGen expects: fields left unset are omitted, ``extra_fields`` merged in."""
+        return self.model_dump(mode="json", exclude_none=True)
