@@ -28,9 +28,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {
         "host": DEFAULT_BASE_URL,
         "password": "HeyGen API key (or an OAuth access token with auth_type 'bearer')",
-        "extra": json.dumps(
-            {"request_timeout": DEFAULT_REQUEST_TIMEOUT, "retry_attempts": DEFAULT_RETRY_ATTEMPTS}
-        ),
+        "extra": json.dumps({"request_timeout": DEFAULT_REQUEST_TIMEOUT, "retry_attempts": DEFAULT_RETRY_ATTEMPTS}),
     },
 }
 

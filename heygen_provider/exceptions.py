@@ -21,6 +21,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
 
+from heygen_provider._compat import AirflowFailException
 from heygen_provider.connection import HeyGenConnectionError
 
 # HeyGen's legacy success code in ``{"code": 100, "data": ..., "message": "Success"}``.
@@ -81,6 +82,10 @@ class HeyGenServerError(HeyGenAPIError):
     """5xx from HeyGen or a proxy in front of it."""
 
 
+class HeyGenMalformedResponseError(HeyGenServerError):
+    """A 2xx answer that is not HeyGen's JSON (a truncated body, a captive portal): retried for GETs only."""
+
+
 class HeyGenTransportError(HeyGenError):
     """
     No HTTP answer: the connection failed, was reset, or timed out.
@@ -106,6 +111,16 @@ class HeyGenRequestValidationError(HeyGenError, ValueError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
         super().__init__(f"Invalid HeyGen video request ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class HeyGenSubmitUncertainError(HeyGenError, AirflowFailException):
+    """
+    The create request may have reached HeyGen, but no video id came back (a 5xx, a reset connection,
+    a read timeout, an unreadable answer).
+
+    Sending it again could pay for a second render, so the task fails without Airflow's automatic
+    retries; the message says how to find the video. Clearing the task submits again.
+    """
 
 
 class HeyGenRenderError(HeyGenError):
@@ -172,7 +187,9 @@ def parse_response(
             return payload
     elif status_code < 400:
         # A 2xx that is not a JSON object is no HeyGen answer (a captive portal, a truncated body).
-        code, message = None, _describe_non_json(body)
+        raise HeyGenMalformedResponseError(
+            _redact(_describe_non_json(body), secrets), status_code=status_code, retry_after=retry_after
+        )
     elif isinstance(payload, dict):
         code, message = _error_fields(payload)
     else:
@@ -237,11 +254,13 @@ __all__ = [
     "HeyGenBadRequestError",
     "HeyGenConnectionError",
     "HeyGenError",
+    "HeyGenMalformedResponseError",
     "HeyGenNotFoundError",
     "HeyGenRateLimitError",
     "HeyGenRenderError",
     "HeyGenRequestValidationError",
     "HeyGenServerError",
+    "HeyGenSubmitUncertainError",
     "HeyGenTransportError",
     "parse_response",
 ]

@@ -8,6 +8,7 @@ The rules follow what HeyGen documents (``docs/reliability``):
 * 5xx, connection resets and read timeouts are retried for GETs only. The legacy create call has no
   idempotency key, so a POST that may have reached HeyGen is never sent again: that could pay for a
   second render.
+* A 2xx answer that is not HeyGen's JSON is retried like a 5xx: for GETs only.
 * A connection that could not be established at all never carried the request, so it is retried for
   every method.
 * Back-off is exponential from :attr:`RetryPolicy.initial_delay` with full jitter.
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from heygen_provider.exceptions import HeyGenTransportError, parse_response
+from heygen_provider.exceptions import HeyGenMalformedResponseError, HeyGenTransportError, parse_response
 
 RETRYABLE_GET_STATUSES = frozenset({500, 502, 503, 504})
 RATE_LIMITED = 429
@@ -97,7 +98,13 @@ class RetryState:
         :raises HeyGenAPIError: the parsed error when the call must not, or may no longer, be retried.
         """
         if status_code < 400:
-            return Verdict(data=parse_response(status_code, body, secrets=self.secrets))
+            try:
+                return Verdict(data=parse_response(status_code, body, secrets=self.secrets))
+            except HeyGenMalformedResponseError:
+                # An unreadable answer to a create call still created the video: never re-sent.
+                if not self.idempotent or self.attempt >= self.policy.attempts:
+                    raise
+                return self._retry_in(self.policy.backoff(self.attempt))
         retry_after = parse_retry_after(headers.get("Retry-After"))
         retryable = status_code == RATE_LIMITED or (self.idempotent and status_code in RETRYABLE_GET_STATUSES)
         if not retryable or self.attempt >= self.policy.attempts:
@@ -105,6 +112,9 @@ class RetryState:
         delay = self.policy.backoff(self.attempt)
         if retry_after is not None:
             delay = min(max(delay, retry_after), self.policy.max_retry_after)
+        return self._retry_in(delay)
+
+    def _retry_in(self, delay: float) -> Verdict:
         self.attempt += 1
         return Verdict(retry_in=delay)
 
@@ -118,8 +128,7 @@ class RetryState:
         may_have_reached = failure is TransportFailure.NO_RESPONSE
         if (may_have_reached and not self.idempotent) or self.attempt >= self.policy.attempts:
             suffix = (
-                "; not retried, because the request may have reached HeyGen "
-                "and a second create would be paid for twice"
+                "; not retried, because the request may have reached HeyGen and a second create would be paid for twice"
                 if may_have_reached and not self.idempotent
                 else f" after {self.attempt} attempt(s)"
             )

@@ -154,9 +154,7 @@ class Background(RequestModel):
     def _fields_for_type(self) -> Self:
         if self.type == "color":
             if self.value is None:
-                raise conditional_error(
-                    "value", "is required when type is 'color' (a hex colour like #FAFAFA)"
-                )
+                raise conditional_error("value", "is required when type is 'color' (a hex colour like #FAFAFA)")
             return self
         asset_field = f"{self.type}_asset_id"
         if (self.url is None) == (getattr(self, asset_field) is None):

@@ -1,0 +1,14 @@
+"""Names that moved between Airflow 3.1 and 3.3, imported from wherever this Airflow keeps them."""
+
+from __future__ import annotations
+
+try:
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+except ImportError:  # Airflow 3.1 and 3.2 keep them in airflow.exceptions.
+    from airflow.exceptions import (  # type: ignore[no-redef,unused-ignore]
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
+
+__all__ = ["AirflowFailException", "AirflowSensorTimeout", "AirflowSkipException"]

@@ -1,0 +1,304 @@
+"""
+:class:`HeyGenGenerateVideoOperator`: submit a video on the worker, then wait in the triggerer.
+
+Submit, wait, result:
+
+1. ``execute`` validates the rendered parameters (before any paid call), re-attaches to a video this
+   task already submitted or submits a new one, pushes ``video_id`` to XCom and checks the status once.
+2. It then defers to :class:`~heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger`; with
+   ``deferrable=False`` it runs the same waiting code on the worker; with ``wait_for_completion=False``
+   it returns at once, for a :class:`~heygen_provider.sensors.heygen.HeyGenVideoSensor` to wait.
+3. ``execute_complete`` turns the trigger's event into the result, or an error with HeyGen's code.
+
+This module is imported when DAG files are parsed, so it imports only what the operator's definition
+needs; the hook, the models and HTTP libraries load at execute time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+
+from heygen_provider.connection import DEFAULT_CONN_ID
+from heygen_provider.links.heygen import HeyGenVideoLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from heygen_provider.hooks.heygen import HeyGenHook
+    from heygen_provider.models import VideoGenerateRequest, VideoStatusResponse
+    from heygen_provider.operators.submission_record import SubmissionRecord
+
+#: HeyGen renders take 5 to 15 minutes and can pass 20 at peak.
+DEFAULT_RENDER_TIMEOUT = timedelta(hours=1)
+DEFAULT_POLL_INTERVAL = 30.0
+XCOM_VIDEO_ID = "video_id"
+
+
+def _default_deferrable() -> bool:
+    from airflow.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class HeyGenGenerateVideoOperator(BaseOperator):
+    """
+    Render one HeyGen avatar video and (by default) wait for it without holding a worker slot.
+
+    Every request parameter is templated; ``video_inputs`` may also name a ``.json`` template file.
+
+    :param video_inputs: the scenes (1 to 50), each ``{"character": ..., "voice": ..., "background": ...}``.
+    :param dimension: ``"720p"``, ``"1080p"``, ``"4K"`` (Scale and Enterprise plans) or
+        ``{"width": ..., "height": ...}``; HeyGen's default is 1280x720.
+    :param caption: ask HeyGen for captions.
+    :param title: the video's title in HeyGen's web app.
+    :param callback_id: your id for this video, echoed back by HeyGen in status answers and webhooks.
+    :param callback_url: a URL HeyGen calls when the render ends.
+    :param test: a free, watermarked test render.
+    :param folder_id: the HeyGen folder for the video.
+    :param extra_fields: top-level request fields the provider does not know yet, sent verbatim.
+    :param heygen_conn_id: the ``heygen`` connection.
+    :param wait_for_completion: wait for the render to end; ``False`` returns right after submitting.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status checks.
+    :param timeout: how long to wait for the render (seconds or a timedelta); default one hour.
+    """
+
+    template_fields: Sequence[str] = (
+        "video_inputs",
+        "dimension",
+        "caption",
+        "title",
+        "callback_id",
+        "callback_url",
+        "test",
+        "folder_id",
+        "extra_fields",
+        "heygen_conn_id",
+    )
+    template_ext: Sequence[str] = (".json",)
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "video_inputs": "json",
+        "extra_fields": "json",
+        "dimension": "json",
+    }
+    operator_extra_links = (HeyGenVideoLink(),)
+    ui_color = "#e6e0ff"
+
+    def __init__(
+        self,
+        *,
+        video_inputs: list[dict[str, Any]] | str,
+        dimension: dict[str, int] | str | None = None,
+        caption: bool | None = None,
+        title: str | None = None,
+        callback_id: str | None = None,
+        callback_url: str | None = None,
+        test: bool | None = None,
+        folder_id: str | None = None,
+        extra_fields: dict[str, Any] | None = None,
+        heygen_conn_id: str = DEFAULT_CONN_ID,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta = DEFAULT_RENDER_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.video_inputs = video_inputs
+        self.dimension = dimension
+        self.caption = caption
+        self.title = title
+        self.callback_id = callback_id
+        self.callback_url = callback_url
+        self.test = test
+        self.folder_id = folder_id
+        self.extra_fields = extra_fields
+        self.heygen_conn_id = heygen_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be a positive number of seconds (got {poll_interval!r})")
+        self.poll_interval = float(poll_interval)
+        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be positive (got {timeout!r})")
+
+    @property
+    def hook(self) -> HeyGenHook:
+        from heygen_provider.hooks.heygen import HeyGenHook
+
+        return HeyGenHook(self.heygen_conn_id)
+
+    def build_request(self) -> VideoGenerateRequest:
+        """
+        Validate the rendered parameters into the request body.
+
+        :raises HeyGenRequestValidationError: naming every bad field and its rule; no HTTP call is made.
+        """
+        from heygen_provider.models import VideoGenerateRequest
+        from heygen_provider.models.params import parse_structured_param
+
+        return VideoGenerateRequest.from_params(
+            {
+                "video_inputs": parse_structured_param("video_inputs", self.video_inputs),
+                "dimension": parse_structured_param("dimension", self.dimension, allow_text=True),
+                "caption": self.caption,
+                "title": self.title,
+                "callback_id": self.callback_id,
+                "callback_url": self.callback_url,
+                "test": self.test,
+                "folder_id": self.folder_id,
+                "extra_fields": parse_structured_param("extra_fields", self.extra_fields),
+            }
+        )
+
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        from heygen_provider.operators.submission_record import submission_record_for
+
+        request = self.build_request()
+        hook = self.hook
+        record = submission_record_for(context)
+        video_id, status = self._reattach_or_submit(hook, request, record)
+        context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_id)
+
+        if status is None:
+            status = hook.get_video_status(video_id)
+        if status.is_terminal or not self.wait_for_completion:
+            return self._finish(status.to_event(), record)
+
+        trigger = self._trigger(video_id, context)
+        if self.deferrable:
+            self.defer(trigger=trigger, method_name="execute_complete")
+        # Blocking mode runs the trigger's own waiting code on the worker: one implementation of
+        # polling, deadlines and fault tolerance for both modes.
+        from heygen_provider.triggers.heygen import wait_for_event
+
+        return self._finish(wait_for_event(trigger), record)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any] | None:
+        """
+        Resume after the trigger's event. Idempotent: events are delivered at least once.
+
+        :raises HeyGenRenderError: on ``failed``, ``cancelled``, ``timeout`` and ``error`` events, with
+            HeyGen's code and message. Cancelled is never success.
+        """
+        from heygen_provider.operators.submission_record import submission_record_for
+
+        context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=event.get("video_id"))
+        return self._finish(event, submission_record_for(context))
+
+    def _finish(self, event: dict[str, Any], record: SubmissionRecord) -> dict[str, Any] | None:
+        from heygen_provider.triggers.heygen import result_from_event
+
+        if not self.wait_for_completion and event["status"] in ("queued", "processing"):
+            self.log.info("HeyGen video %s submitted; not waiting for it", event["video_id"])
+            return event["result"]  # type: ignore[no-any-return]
+        result = result_from_event(event)
+        self.log.info("HeyGen video %s is ready: %s", event["video_id"], result.get("video_url"))
+        _forget_quietly(record)
+        return result
+
+    def _reattach_or_submit(
+        self, hook: HeyGenHook, request: VideoGenerateRequest, record: SubmissionRecord
+    ) -> tuple[str, VideoStatusResponse | None]:
+        from heygen_provider.exceptions import HeyGenNotFoundError
+        from heygen_provider.operators.submission_record import Submission, request_fingerprint
+
+        payload = request.to_payload()
+        fingerprint = request_fingerprint(payload)
+        previous = _load_quietly(record, self.log)
+        if previous is not None and previous.request_fingerprint == fingerprint:
+            try:
+                status = hook.get_video_status(previous.video_id)
+            except HeyGenNotFoundError:
+                self.log.warning("HeyGen video %s from an earlier try no longer exists", previous.video_id)
+            else:
+                if status.status.value not in ("failed", "cancelled"):
+                    self.log.info(
+                        "Re-attaching to HeyGen video %s submitted by an earlier try (%s); not submitting again",
+                        previous.video_id,
+                        status.service_status,
+                    )
+                    return previous.video_id, status
+                self.log.warning(
+                    "HeyGen video %s from an earlier try %s; submitting a new render",
+                    previous.video_id,
+                    status.status.value,
+                )
+        video_id = self._submit(hook, request)
+        try:
+            record.save(Submission(video_id, fingerprint))
+        except Exception:
+            self.log.warning(
+                "Could not record HeyGen video %s in %s: a retry of this task would submit again",
+                video_id,
+                record.description,
+                exc_info=True,
+            )
+        return video_id, None
+
+    def _submit(self, hook: HeyGenHook, request: VideoGenerateRequest) -> str:
+        from heygen_provider.exceptions import (
+            HeyGenServerError,
+            HeyGenSubmitUncertainError,
+            HeyGenTransportError,
+        )
+
+        try:
+            created = hook.create_video(request)
+        except (HeyGenServerError, HeyGenTransportError) as error:
+            if isinstance(error, HeyGenTransportError) and not error.request_may_have_reached_server:
+                raise
+            labels = ", ".join(
+                f"{name} {value!r}"
+                for name, value in (("title", request.title), ("callback_id", request.callback_id))
+                if value
+            )
+            raise HeyGenSubmitUncertainError(
+                f"{error}. The create request may have reached HeyGen, so it is not sent again and this task "
+                "fails without automatic retries, to avoid paying for a second render. Check HeyGen's web app "
+                f"for a video created around {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}"
+                f"{' with ' + labels if labels else ''}; clear the task to submit again."
+            ) from error
+        self.log.info("Submitted HeyGen video %s", created.video_id)
+        return created.video_id
+
+    def _trigger(self, video_id: str, context: Context) -> Any:
+        from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+
+        return HeyGenVideoStatusTrigger(
+            video_id=video_id,
+            heygen_conn_id=self.heygen_conn_id,
+            poll_interval=self.poll_interval,
+            end_time=time.time() + self.timeout,
+            execution_deadline=_execution_deadline(self.execution_timeout, context),
+        )
+
+
+def _execution_deadline(execution_timeout: timedelta | None, context: Context) -> float | None:
+    # Airflow 3 does not enforce execution_timeout while a task is deferred (apache/airflow#69678).
+    if execution_timeout is None:
+        return None
+    started = getattr(context.get("ti"), "start_date", None)
+    start = started.timestamp() if started is not None else time.time()
+    return start + execution_timeout.total_seconds()
+
+
+def _load_quietly(record: SubmissionRecord, log: Any) -> Any:
+    try:
+        return record.load()
+    except Exception:
+        log.warning("Could not read %s; assuming no earlier submission", record.description, exc_info=True)
+        return None
+
+
+def _forget_quietly(record: SubmissionRecord) -> None:
+    # Only housekeeping: the video is done, and a leftover record just re-attaches to it.
+    with contextlib.suppress(Exception):
+        record.forget()

@@ -1,0 +1,109 @@
+"""
+:class:`HeyGenVideoSensor`: wait for a video submitted elsewhere, e.g. by
+``HeyGenGenerateVideoOperator(wait_for_completion=False)``.
+
+``poke`` and ``reschedule`` modes ask HeyGen once per poke; ``deferrable=True`` hands the wait to the
+same :class:`~heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger` the operator uses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+from heygen_provider.connection import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+def _default_deferrable() -> bool:
+    from airflow.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class HeyGenVideoSensor(BaseSensorOperator):
+    """
+    Succeed when a HeyGen render has completed; fail (or skip, with ``soft_fail``) when it failed, was
+    cancelled or did not finish within ``timeout``.
+
+    The result pushed to XCom is the operator's: ``video_id``, ``status``, ``video_url``,
+    ``thumbnail_url``, ``gif_url``, ``caption_url``, ``duration``, ``callback_id``, ...
+
+    :param video_id: the HeyGen video id (templated), e.g.
+        ``"{{ ti.xcom_pull(task_ids='submit', key='video_id') }}"``.
+    :param heygen_conn_id: the ``heygen`` connection.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    """
+
+    template_fields: Sequence[str] = ("video_id", "heygen_conn_id")
+
+    def __init__(
+        self,
+        *,
+        video_id: str,
+        heygen_conn_id: str = DEFAULT_CONN_ID,
+        deferrable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", 30.0)
+        kwargs.setdefault("timeout", 60 * 60.0)
+        super().__init__(**kwargs)
+        self.video_id = video_id
+        self.heygen_conn_id = heygen_conn_id
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+
+        # Ask once first: a video that is already done needs no trigger.
+        if (done := self.poke(context)) is not False:
+            return done.xcom_value if isinstance(done, PokeReturnValue) else None
+        self.defer(
+            trigger=HeyGenVideoStatusTrigger(
+                video_id=self.video_id,
+                heygen_conn_id=self.heygen_conn_id,
+                poll_interval=self.poke_interval,
+                end_time=time.time() + self.timeout,
+                execution_deadline=None,
+            ),
+            method_name="execute_complete",
+        )
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        from heygen_provider.exceptions import HeyGenRateLimitError, HeyGenServerError, HeyGenTransportError
+        from heygen_provider.hooks.heygen import HeyGenHook
+
+        try:
+            status = HeyGenHook(self.heygen_conn_id).get_video_status(self.video_id)
+        except (HeyGenRateLimitError, HeyGenServerError, HeyGenTransportError) as error:
+            self.log.warning("HeyGen video %s: transient error, poking again later: %s", self.video_id, error)
+            return False
+        self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
+        if not status.is_terminal:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self._result(status.to_event()))
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger's event. Idempotent: events are delivered at least once."""
+        return self._result(event)
+
+    def _result(self, event: dict[str, Any]) -> dict[str, Any]:
+        from heygen_provider._compat import AirflowSensorTimeout, AirflowSkipException
+        from heygen_provider.exceptions import HeyGenRenderError
+        from heygen_provider.triggers.heygen import result_from_event
+
+        try:
+            return result_from_event(event)
+        except HeyGenRenderError as error:
+            if self.soft_fail:
+                raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
+            if event.get("status") == "timeout":
+                raise AirflowSensorTimeout(str(error)) from error
+            raise

@@ -1,0 +1,167 @@
+"""
+:class:`HeyGenVideoStatusTrigger`: waits on a render in the triggerer, without a worker slot.
+
+It serializes only ids, the poll interval and absolute wall-clock deadlines, so a triggerer restart (or
+another triggerer taking over) rebuilds it with the same deadline. It never submits anything: the
+submit happens on the worker, so re-running ``run()`` can never pay for a second render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from heygen_provider.connection import DEFAULT_CONN_ID
+
+#: The event's ``status`` values. ``success``, ``failed`` and ``cancelled`` are render outcomes;
+#: ``timeout`` means a deadline passed first; ``error`` means HeyGen could not be asked (bad key, ...).
+EVENT_STATUSES = ("success", "failed", "cancelled", "timeout", "error")
+
+
+class HeyGenVideoStatusTrigger(BaseTrigger):
+    """
+    Poll a HeyGen render until it ends or a deadline passes, then yield exactly one event.
+
+    Transient faults (429, 5xx, network errors) are logged and polling goes on until the deadline; a
+    fault that waiting cannot mend (401, 403, 404, a bad connection) ends the wait with an ``error``
+    event at once.
+
+    :param video_id: the HeyGen video id.
+    :param heygen_conn_id: the Airflow connection id; the key itself is never serialized.
+    :param poll_interval: seconds between status calls.
+    :param end_time: UNIX time at which the render counts as timed out.
+    :param execution_deadline: UNIX time at which the task's ``execution_timeout`` runs out, which
+        Airflow 3 does not enforce while a task is deferred.
+    """
+
+    def __init__(
+        self,
+        video_id: str,
+        heygen_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 30.0,
+        end_time: float | None = None,
+        execution_deadline: float | None = None,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.video_id = video_id
+        self.heygen_conn_id = heygen_conn_id
+        self.poll_interval = float(poll_interval)
+        self.end_time = end_time
+        self.execution_deadline = execution_deadline
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "video_id": self.video_id,
+                "heygen_conn_id": self.heygen_conn_id,
+                "poll_interval": self.poll_interval,
+                "end_time": self.end_time,
+                "execution_deadline": self.execution_deadline,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        yield TriggerEvent(await self._wait())
+
+    async def _wait(self) -> dict[str, Any]:
+        from heygen_provider.exceptions import (
+            HeyGenConnectionError,
+            HeyGenError,
+            HeyGenRateLimitError,
+            HeyGenServerError,
+            HeyGenTransportError,
+        )
+        from heygen_provider.hooks.heygen import HeyGenHook
+
+        hook = HeyGenHook(self.heygen_conn_id)
+        # Thousands of triggers rebuilt together after a triggerer restart would otherwise poll in
+        # lockstep; a random first wait spreads them over one interval.
+        delay = random.uniform(0, self.poll_interval)
+        while True:
+            deadline, which = self._next_deadline()
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                return self._timeout_event(which)
+            await asyncio.sleep(min(delay, remaining))
+            if time.time() >= deadline:
+                return self._timeout_event(which)
+            delay = self.poll_interval
+            try:
+                status = await hook.aget_video_status(self.video_id)
+            except (HeyGenRateLimitError, HeyGenServerError, HeyGenTransportError) as error:
+                self.log.warning("HeyGen video %s: transient error, still waiting: %s", self.video_id, error)
+                retry_after = getattr(error, "retry_after", None)
+                if retry_after:
+                    delay = max(delay, retry_after)
+                continue
+            except (HeyGenError, HeyGenConnectionError) as error:
+                return self._error_event(error)
+            self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
+            if status.is_terminal:
+                return status.to_event()
+
+    def _next_deadline(self) -> tuple[float, str]:
+        candidates = [
+            (self.end_time, "render timeout"),
+            (self.execution_deadline, "execution_timeout"),
+        ]
+        present = [(moment, name) for moment, name in candidates if moment is not None]
+        return min(present) if present else (float("inf"), "")
+
+    def _timeout_event(self, which: str) -> dict[str, Any]:
+        return {
+            "status": "timeout",
+            "video_id": self.video_id,
+            "code": None,
+            "message": f"the render did not finish before its {which} (polled every {self.poll_interval:g} s)",
+            "result": None,
+        }
+
+    def _error_event(self, error: Exception) -> dict[str, Any]:
+        return {
+            "status": "error",
+            "video_id": self.video_id,
+            "code": getattr(error, "code", None),
+            "message": str(error),
+            "result": None,
+        }
+
+
+def result_from_event(event: dict[str, Any]) -> dict[str, Any]:
+    """
+    The task result of a ``success`` event.
+
+    :raises HeyGenRenderError: for every other event (``failed``, ``cancelled``, ``timeout``, ``error``),
+        carrying HeyGen's code and message. Cancelled is never success.
+    """
+    from heygen_provider.exceptions import HeyGenRenderError
+
+    if event.get("status") == "success" and isinstance(event.get("result"), dict):
+        return event["result"]  # type: ignore[no-any-return]
+    raise HeyGenRenderError(
+        video_id=str(event.get("video_id")),
+        status=str(event.get("status")),
+        code=event.get("code"),
+        message=str(event.get("message") or "no message"),
+    )
+
+
+def wait_for_event(trigger: HeyGenVideoStatusTrigger) -> dict[str, Any]:
+    """Run ``trigger`` to its event on the calling (worker) thread; the blocking mode of the operator."""
+    from heygen_provider.hooks.async_client import close_shared_sessions
+
+    async def first_event() -> dict[str, Any]:
+        try:
+            async for event in trigger.run():
+                return event.payload  # type: ignore[no-any-return]
+            raise RuntimeError("HeyGenVideoStatusTrigger ended without an event")
+        finally:
+            await close_shared_sessions()
+
+    return asyncio.run(first_event())
