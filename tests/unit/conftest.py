@@ -1,0 +1,65 @@
+"""Fixtures shared by the unit tests: HeyGen connections from env vars, recorded sleeps, request builders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+#: A key distinctive enough that finding it in a message, a repr or a log line is never a coincidence.
+API_KEY = "hg-test-key-7f3a9c1e5b"
+BASE_URL = "https://api.heygen.com"
+
+
+def text_scene(**overrides: dict[str, Any]) -> dict[str, Any]:
+    """
+    One valid scene (an avatar speaking a text), with ``character``/``voice`` keys updated from overrides
+    and any other key (``background``, ``extra_fields``) set as given.
+    """
+    scene: dict[str, Any] = {
+        "character": {"type": "avatar", "avatar_id": "avatar-1"},
+        "voice": {"type": "text", "input_text": "Hello from Airflow.", "voice_id": "voice-1"},
+    }
+    for key, value in overrides.items():
+        if key in ("character", "voice"):
+            scene[key] = {**scene[key], **value}
+        else:
+            scene[key] = value
+    return scene
+
+
+def connection_json(
+    *, host: str | None = BASE_URL, password: str | None = API_KEY, port: int | None = None, **extra: Any
+) -> str:
+    """A ``heygen`` connection in Airflow's JSON env-var form."""
+    connection: dict[str, Any] = {"conn_type": "heygen", "host": host, "password": password}
+    if port is not None:
+        connection["port"] = port
+    if extra:
+        connection["extra"] = extra
+    return json.dumps(connection)
+
+
+@pytest.fixture
+def heygen_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """
+    Define a ``heygen`` connection through ``AIRFLOW_CONN_<ID>``; returns the connection id.
+
+    Usage: ``heygen_connection(host="http://127.0.0.1:8000", retry_attempts=2, conn_id="other")``.
+    """
+
+    def define(conn_id: str = "heygen_default", **fields: Any) -> str:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(**fields))
+        return conn_id
+
+    return define
+
+
+@pytest.fixture
+def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """Replace ``time.sleep`` with a recorder, so back-off is asserted without waiting."""
+    delays: list[float] = []
+    monkeypatch.setattr("time.sleep", delays.append)
+    yield delays
