@@ -23,11 +23,14 @@ from heygen_provider.connection import (
     HeyGenConnectionSettings,
     ui_field_behaviour_for_hook,
 )
+from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
 from heygen_provider.retry import RetryPolicy, TransportFailure
 
 if TYPE_CHECKING:
     import requests
+    from airflow.sdk import ObjectStoragePath
 
+    from heygen_provider.hooks.download import DownloadResult
     from heygen_provider.models import (
         AvatarList,
         CreatedVideo,
@@ -193,6 +196,29 @@ class HeyGenHook(BaseHook):
         from heygen_provider.models import RemainingQuota
 
         return RemainingQuota.model_validate(self._request("GET", self.endpoints.remaining_quota))
+
+    def download_media(
+        self, url: str, destination: ObjectStoragePath, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> DownloadResult:
+        """
+        Stream a media URL from a status answer to ``destination``, atomically and in constant memory.
+
+        The request carries no API key: media live on HeyGen's CDN, not on the API host.
+
+        :raises MediaUrlExpired: when the signed URL has expired; ask :meth:`get_video_status` for a
+            fresh one.
+        """
+        from heygen_provider.hooks.download import download_media
+
+        settings = self.settings
+        return download_media(
+            self._session,
+            url,
+            destination,
+            retry_policy=self.retry_policy_for(settings),
+            request_timeout=settings.request_timeout,
+            chunk_size=chunk_size,
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap GET (the remaining quota). Returns ``(ok, message)`` and never raises."""

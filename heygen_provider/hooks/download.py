@@ -1,0 +1,151 @@
+"""
+Streaming a finished video's media (MP4, thumbnail, captions) to any Airflow ``ObjectStoragePath``.
+
+* Constant memory: the body is copied in chunks, never held whole.
+* Atomic: bytes go to a temporary object beside the destination, which is moved into place only once
+  its size is verified, so a failure never leaves a partial file under the final name.
+* Idempotent: a destination that already holds the complete file is left alone.
+* Media URLs are signed and expire (7 days on HeyGen); the caller passes a way to get fresh ones.
+* The API key is never sent to the media host: these requests carry no auth header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from heygen_provider.exceptions import HeyGenError
+from heygen_provider.retry import RetryPolicy, TransportFailure
+
+if TYPE_CHECKING:
+    import requests
+    from airflow.sdk import ObjectStoragePath
+
+DEFAULT_CHUNK_SIZE = 1024 * 1024
+#: What a CDN answers to a signed URL past its expiry (S3 and CloudFront say 403; some 401 or 410).
+EXPIRED_URL_STATUSES = frozenset({401, 403, 410})
+
+
+class HeyGenDownloadError(HeyGenError):
+    """A media download failed; nothing was left at the destination."""
+
+
+class MediaUrlExpired(HeyGenDownloadError):
+    """The signed media URL was refused, most likely because it expired."""
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """
+    :param path: where the file now is, as a URI string.
+    :param size: its size in bytes.
+    :param skipped: ``True`` when the destination already held the complete file.
+    """
+
+    path: str
+    size: int
+    skipped: bool
+
+
+def download_media(
+    session: requests.Session,
+    url: str,
+    destination: ObjectStoragePath,
+    *,
+    retry_policy: RetryPolicy,
+    request_timeout: float,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    sleep: Callable[[float], None] | None = None,
+) -> DownloadResult:
+    """
+    Stream ``url`` to ``destination`` atomically, retrying transient failures (downloads are GETs).
+
+    :raises MediaUrlExpired: when the media host refuses the signed URL (401, 403, 410).
+    :raises HeyGenDownloadError: on any other failure, after the policy's attempts.
+    """
+    import time
+
+    import requests
+
+    wait = sleep or time.sleep
+    retry = retry_policy.start("GET")
+    while True:
+        try:
+            return _download_once(session, url, destination, request_timeout, chunk_size)
+        except MediaUrlExpired:
+            raise
+        except _RetryableStatus as error:
+            verdict = retry.delay_after_response(error.status_code, b"", error.headers)
+            delay = verdict.retry_in or 0.0
+        except (requests.RequestException, _IncompleteBody) as error:
+            try:
+                delay = retry.delay_after_transport_error(TransportFailure.NO_RESPONSE, str(error))
+            except HeyGenError as final:
+                raise HeyGenDownloadError(f"Download of {_safe(url)} failed: {final}") from error
+        wait(delay)
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, status_code: int, headers: Any) -> None:
+        super().__init__(f"HTTP {status_code}")
+        self.status_code = status_code
+        self.headers = headers
+
+
+class _IncompleteBody(Exception):
+    pass
+
+
+def _download_once(
+    session: requests.Session,
+    url: str,
+    destination: ObjectStoragePath,
+    request_timeout: float,
+    chunk_size: int,
+) -> DownloadResult:
+    with session.get(url, stream=True, timeout=(min(10.0, request_timeout), request_timeout)) as response:
+        if response.status_code in EXPIRED_URL_STATUSES:
+            raise MediaUrlExpired(f"HTTP {response.status_code} for {_safe(url)}: the signed URL has expired")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise _RetryableStatus(response.status_code, response.headers)
+        if response.status_code >= 400:
+            raise HeyGenDownloadError(f"HTTP {response.status_code} for {_safe(url)}")
+        expected = _content_length(response)
+        if expected is not None and destination.exists() and destination.stat().get("size") == expected:
+            return DownloadResult(str(destination), expected, skipped=True)
+
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.parent / f".{destination.name}.{uuid.uuid4().hex}.part"
+        try:
+            written = 0
+            with partial.open("wb") as target:
+                for chunk in response.iter_content(chunk_size=chunk_size):
+                    target.write(chunk)
+                    written += len(chunk)
+            if expected is not None and written != expected:
+                raise _IncompleteBody(f"received {written} of {expected} bytes from {_safe(url)}")
+            if expected is None and written == 0:
+                # Without a Content-Length an empty body cannot be told apart from a failed transfer.
+                raise _IncompleteBody(f"empty body from {_safe(url)}")
+            partial.rename(destination)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                partial.unlink()
+            raise
+        return DownloadResult(str(destination), written, skipped=False)
+
+
+def _content_length(response: requests.Response) -> int | None:
+    # A compressed transfer's length is not the file's length.
+    if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
+        return None
+    value = response.headers.get("Content-Length")
+    return int(value) if value and value.isdigit() else None
+
+
+def _safe(url: str) -> str:
+    # Signed URLs carry their signature in the query string; keep it out of logs and errors.
+    return url.split("?", 1)[0]

@@ -1,0 +1,142 @@
+"""
+:class:`HeyGenDownloadVideoOperator`: store a finished video (and its thumbnail and captions) in any
+Airflow object storage: a local folder, S3, GCS, Azure, ... (whatever ``ObjectStoragePath`` reaches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from heygen_provider.connection import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, ObjectStoragePath
+
+    from heygen_provider.hooks.download import DownloadResult
+    from heygen_provider.hooks.heygen import HeyGenHook
+    from heygen_provider.models import VideoStatusResponse
+
+#: Result keys whose URLs get downloaded, and the file suffix used when the URL path has none.
+MEDIA = {
+    "video_url": ("video_path", ".mp4"),
+    "thumbnail_url": ("thumbnail_path", ".jpg"),
+    "caption_url": ("caption_path", ".srt"),
+}
+
+
+class HeyGenDownloadVideoOperator(BaseOperator):
+    """
+    Download a completed HeyGen video to ``destination``, streamed in chunks and written atomically.
+
+    Signed URLs are taken from ``video`` (the generate operator's result, typically from XCom) when
+    given; when they have expired, or when only ``video_id`` is known, a status call fetches fresh ones.
+    Files already complete at the destination are not downloaded again.
+
+    :param video_id: the HeyGen video id (templated).
+    :param destination: a folder URI or path (templated), e.g. ``file:///data/videos/{{ ds }}`` or
+        ``s3://bucket/videos/``; files are named ``<file_stem>.mp4``, ``.jpg`` and the caption suffix.
+    :param video: the generate operator's result dict (templated); saves a status call while its URLs
+        are fresh.
+    :param file_stem: base name of the files (templated); default the video id.
+    :param include_thumbnail: also store the thumbnail.
+    :param include_captions: also store the captions file, when HeyGen made one.
+    :param destination_conn_id: the Airflow connection for the object store (e.g. ``aws_default``).
+    :param heygen_conn_id: the ``heygen`` connection.
+    :param chunk_size: bytes per chunk; memory use stays at about one chunk.
+    """
+
+    template_fields: Sequence[str] = ("video_id", "destination", "video", "file_stem", "heygen_conn_id")
+
+    def __init__(
+        self,
+        *,
+        video_id: str,
+        destination: str,
+        video: dict[str, Any] | None = None,
+        file_stem: str | None = None,
+        include_thumbnail: bool = True,
+        include_captions: bool = True,
+        destination_conn_id: str | None = None,
+        heygen_conn_id: str = DEFAULT_CONN_ID,
+        chunk_size: int = 1024 * 1024,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.video_id = video_id
+        self.destination = destination
+        self.video = video
+        self.file_stem = file_stem
+        self.include_thumbnail = include_thumbnail
+        self.include_captions = include_captions
+        self.destination_conn_id = destination_conn_id
+        self.heygen_conn_id = heygen_conn_id
+        self.chunk_size = chunk_size
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk import ObjectStoragePath
+
+        from heygen_provider.hooks.heygen import HeyGenHook
+
+        hook = HeyGenHook(self.heygen_conn_id)
+        folder = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id)
+        stem = self.file_stem or self.video_id
+        urls = dict(self.video) if isinstance(self.video, dict) and self.video.get("video_url") else None
+        if urls is None:
+            urls = self._fresh_urls(hook)
+
+        result: dict[str, Any] = {"video_id": self.video_id}
+        for url_key, (path_key, suffix) in MEDIA.items():
+            if not self._wanted(url_key) or not urls.get(url_key):
+                result[path_key] = None
+                continue
+            target = folder / f"{stem}{_suffix(urls[url_key], suffix)}"
+            stored, urls = self._download(hook, urls, url_key, target)
+            result[path_key] = stored.path
+            result[path_key.replace("_path", "_bytes")] = stored.size
+            self.log.info(
+                "%s %s (%d bytes)", "Already complete:" if stored.skipped else "Stored", stored.path, stored.size
+            )
+        return result
+
+    def _wanted(self, url_key: str) -> bool:
+        return (
+            url_key == "video_url"
+            or (url_key == "thumbnail_url" and self.include_thumbnail)
+            or (url_key == "caption_url" and self.include_captions)
+        )
+
+    def _download(
+        self, hook: HeyGenHook, urls: dict[str, Any], url_key: str, target: ObjectStoragePath
+    ) -> tuple[DownloadResult, dict[str, Any]]:
+        from heygen_provider.hooks.download import MediaUrlExpired
+
+        try:
+            return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size), urls
+        except MediaUrlExpired:
+            self.log.info("Signed %s has expired; asking HeyGen for a fresh one", url_key)
+        urls = self._fresh_urls(hook)
+        return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size), urls
+
+    def _fresh_urls(self, hook: HeyGenHook) -> dict[str, Any]:
+        from heygen_provider.exceptions import HeyGenRenderError
+
+        status: VideoStatusResponse = hook.get_video_status(self.video_id)
+        if not status.is_success or not status.video_url:
+            raise HeyGenRenderError(
+                video_id=self.video_id,
+                status=status.status.value,
+                code=status.error.code if status.error else None,
+                message="the video is not ready to download",
+            )
+        return status.to_result()
+
+
+def _suffix(url: str, default: str) -> str:
+    from pathlib import PurePosixPath
+    from urllib.parse import urlsplit
+
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    return suffix if suffix and len(suffix) <= 5 else default
