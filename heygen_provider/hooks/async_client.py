@@ -10,9 +10,10 @@ costs about 0.2 ms of CPU per poll here (see ``bench/``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,6 +52,32 @@ def shared_session(conn_id: str) -> aiohttp.ClientSession:
         )
         sessions[conn_id] = session
     return session
+
+
+_leases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def session_lease(conn_id: str) -> AsyncIterator[None]:
+    """
+    Hold the loop's shared session for ``conn_id`` while a trigger runs.
+
+    The last holder to leave closes it, so a loop that ends (``dag.test()`` runs each trigger in a
+    loop of its own) leaves no open connection behind; in a triggerer, where triggers overlap, the
+    session lives as long as any trigger uses it.
+    """
+    loop = asyncio.get_running_loop()
+    counts = _leases.setdefault(loop, {})
+    counts[conn_id] = counts.get(conn_id, 0) + 1
+    try:
+        yield
+    finally:
+        counts[conn_id] -= 1
+        if counts[conn_id] == 0:
+            del counts[conn_id]
+            session = _sessions.get(loop, {}).pop(conn_id, None)
+            if session is not None:
+                await session.close()
 
 
 async def shared_settings(

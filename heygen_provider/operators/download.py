@@ -79,11 +79,13 @@ class HeyGenDownloadVideoOperator(BaseOperator):
         from airflow.sdk import ObjectStoragePath
 
         from heygen_provider.hooks.heygen import HeyGenHook
+        from heygen_provider.models.params import parse_structured_param
 
         hook = HeyGenHook(self.heygen_conn_id)
         folder = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id)
         stem = self.file_stem or self.video_id
-        urls = dict(self.video) if isinstance(self.video, dict) and self.video.get("video_url") else None
+        video = parse_structured_param("video", self.video) if self.video else None
+        urls = dict(video) if isinstance(video, dict) and video.get("video_url") else None
         if urls is None:
             urls = self._fresh_urls(hook)
 

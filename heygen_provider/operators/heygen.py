@@ -199,7 +199,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         if not self.wait_for_completion and event["status"] in ("queued", "processing"):
             self.log.info("HeyGen video %s submitted; not waiting for it", event["video_id"])
             return event["result"]  # type: ignore[no-any-return]
-        result = result_from_event(event)
+        result = {**result_from_event(event), "title": self.title or None}
         self.log.info("HeyGen video %s is ready: %s", event["video_id"], result.get("video_url"))
         _forget_quietly(record)
         return result

@@ -70,6 +70,12 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         yield TriggerEvent(await self._wait())
 
     async def _wait(self) -> dict[str, Any]:
+        from heygen_provider.hooks.async_client import session_lease
+
+        async with session_lease(self.heygen_conn_id):
+            return await self._poll_until_done()
+
+    async def _poll_until_done(self) -> dict[str, Any]:
         from heygen_provider.exceptions import (
             HeyGenConnectionError,
             HeyGenError,

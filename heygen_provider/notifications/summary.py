@@ -1,0 +1,101 @@
+"""An HTML summary of a batch of rendered videos: what a person would rather look at than read."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; background: #fafafa; color: #222; }}
+h1 {{ font-weight: 600; }}
+.grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 1.25rem; }}
+.card {{ background: #fff; border-radius: 10px; box-shadow: 0 1px 4px rgba(0,0,0,.12); overflow: hidden; }}
+.card img {{ width: 100%; aspect-ratio: 16 / 9; object-fit: cover; background: #ddd; display: block; }}
+.card div {{ padding: .75rem 1rem; }}
+.status {{ font-weight: 600; text-transform: uppercase; font-size: .8rem; }}
+.success {{ color: #17803d; }} .failed, .cancelled, .error, .timeout {{ color: #b42318; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p>{count} video(s): {succeeded} ready, {other} not.</p>
+<div class="grid">
+{cards}
+</div>
+</body>
+</html>
+"""
+
+_CARD = """<div class="card">
+<a href="{video_href}"><img src="{thumbnail_src}" alt="Thumbnail of {label}"></a>
+<div>
+<strong>{label}</strong><br>
+<span class="status {status}">{status}</span> &middot; {duration}<br>
+<a href="{video_href}">Watch</a> &middot; <a href="{page_href}">Open in HeyGen</a>
+</div>
+</div>"""
+
+
+def render_summary_html(
+    videos: Iterable[Mapping[str, Any]],
+    files: Iterable[Mapping[str, Any]] = (),
+    *,
+    folder: Any = None,
+    title: str = "HeyGen videos",
+) -> str:
+    """
+    Render the summary page.
+
+    :param videos: results of ``HeyGenGenerateVideoOperator`` (``video_id``, ``status``, ``video_url``,
+        ``thumbnail_url``, ``duration``, ...).
+    :param files: results of ``HeyGenDownloadVideoOperator``; stored files are linked instead of HeyGen's
+        signed URLs, which expire after seven days.
+    :param folder: the folder the page is written to; files in it are linked by relative name.
+    :param title: the page title.
+    """
+    from heygen_provider.links.heygen import HEYGEN_VIDEO_PAGE
+
+    stored = {str(item.get("video_id")): item for item in files if item}
+    cards = []
+    statuses = []
+    for video in videos:
+        video_id = str(video.get("video_id"))
+        local = stored.get(video_id, {})
+        status = str(video.get("status", "unknown"))
+        statuses.append(status)
+        duration = video.get("duration")
+        cards.append(
+            _CARD.format(
+                label=html.escape(str(video.get("title") or video_id)),
+                status=html.escape(status),
+                duration=f"{float(duration):.0f} s" if duration is not None else "duration unknown",
+                video_href=html.escape(_href(local.get("video_path"), folder) or str(video.get("video_url") or "")),
+                thumbnail_src=html.escape(
+                    _href(local.get("thumbnail_path"), folder) or str(video.get("thumbnail_url") or "")
+                ),
+                page_href=html.escape(HEYGEN_VIDEO_PAGE.format(video_id=video_id)),
+            )
+        )
+    succeeded = statuses.count("success")
+    return _PAGE.format(
+        title=html.escape(title),
+        count=len(statuses),
+        succeeded=succeeded,
+        other=len(statuses) - succeeded,
+        cards="\n".join(cards),
+    )
+
+
+def _href(path: str | None, folder: Any) -> str | None:
+    if not path:
+        return None
+    prefix = str(folder).rstrip("/") + "/" if folder is not None else None
+    if prefix and path.startswith(prefix):
+        return path[len(prefix) :]
+    return path
