@@ -152,6 +152,7 @@ class FaultBook:
     def add(
         self,
         fault: str,
+        *,
         method: str | None = None,
         path: str | None = None,
         count: int | None = 1,

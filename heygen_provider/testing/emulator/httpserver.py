@@ -123,6 +123,15 @@ def encode_head(response: HttpResponse, length: int, keep_alive: bool) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def _parse_query(query_string: str) -> dict[str, str]:
+    # parse_qsl is a third of the parsing time of a status request; its general path is only
+    # needed when something is escaped.
+    if "%" in query_string or "+" in query_string:
+        return dict(parse_qsl(query_string, keep_blank_values=True))
+    pairs = (pair.partition("=") for pair in query_string.split("&") if pair)
+    return {name: value for name, _, value in pairs}
+
+
 class _BadRequest(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -135,8 +144,9 @@ Handler = Callable[[HttpRequest], HttpResponse]
 class _Connection(asyncio.Protocol):
     """One client connection: parses requests in order and answers them."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, registry: set[_Connection]) -> None:
         self.handler = handler
+        self.registry = registry
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.busy = False
@@ -152,9 +162,15 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.registry.discard(self)
         self.writable.set()
         if self.task is not None:
             self.task.cancel()
+
+    def abort(self) -> None:
+        """Cut the connection at once."""
+        if self.transport is not None:
+            self.transport.abort()
 
     def pause_writing(self) -> None:
         self.writable.clear()
@@ -170,7 +186,7 @@ class _Connection(asyncio.Protocol):
     def _process(self) -> None:
         transport = self.transport
         assert transport is not None
-        while not self.busy and not self.closed:
+        while self.buffer and not self.busy and not self.closed:
             try:
                 parsed = self._parse()
             except _BadRequest as problem:
@@ -191,9 +207,7 @@ class _Connection(asyncio.Protocol):
                     self.closed = True
             else:
                 self.busy = True
-                self.task = asyncio.get_running_loop().create_task(
-                    self._answer_later(request, response, keep_alive)
-                )
+                self.task = asyncio.get_running_loop().create_task(self._answer_later(request, response, keep_alive))
 
     def _parse(self) -> tuple[HttpRequest, bool] | None:
         buffer = self.buffer
@@ -234,7 +248,7 @@ class _Connection(asyncio.Protocol):
         path, _, query_string = target.partition("?")
         if "%" in path:
             path = unquote(path)
-        query = dict(parse_qsl(query_string, keep_blank_values=True)) if query_string else {}
+        query = _parse_query(query_string) if query_string else {}
         connection = headers.get("connection", "").lower()
         keep_alive = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
         return HttpRequest(method.upper(), path, query, headers, body), keep_alive
@@ -285,15 +299,38 @@ class _Connection(asyncio.Protocol):
         self.closed = True
 
 
-async def start_server(handler: Handler, host: str, port: int) -> tuple[asyncio.Server, int]:
-    """Listen on ``host:port`` (port 0 picks a free one) and answer every request with ``handler``.
+class RunningServer:
+    """A listening server and its open connections.
 
     :param handler: turns a request into an answer; runs on the event loop, so it must not block.
-    :param host: the address to bind.
-    :param port: the port to bind, or 0.
-    :returns: the server and the port actually bound.
     """
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Connection(handler), host, port, backlog=1024)
-    bound_port = int(server.sockets[0].getsockname()[1])
-    return server, bound_port
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections: set[_Connection] = set()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    def _connection(self) -> _Connection:
+        connection = _Connection(self.handler, self.connections)
+        self.connections.add(connection)
+        return connection
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on ``host:port``; port 0 picks a free one.
+
+        :param host: the address to bind.
+        :param port: the port to bind, or 0.
+        :returns: the port actually bound.
+        """
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(self._connection, host, port, backlog=1024)
+        self.port = int(self.server.sockets[0].getsockname()[1])
+        return self.port
+
+    def close(self) -> None:
+        """Stop listening and cut every open connection (keep-alive clients would hold it open)."""
+        if self.server is not None:
+            self.server.close()
+        for connection in list(self.connections):
+            connection.abort()

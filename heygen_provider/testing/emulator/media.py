@@ -68,9 +68,7 @@ class UrlSigner:
         """
         expires_text = query.get("Expires", "")
         signature = query.get("Signature", "")
-        if not expires_text.isdigit() or not hmac.compare_digest(
-            signature, self._signature(path, int(expires_text))
-        ):
+        if not expires_text.isdigit() or not hmac.compare_digest(signature, self._signature(path, int(expires_text))):
             return s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match")
         if now > int(expires_text):
             extra = f"<Expires>{_iso(int(expires_text))}</Expires><ServerTime>{_iso(now)}</ServerTime>"
@@ -91,8 +89,7 @@ def s3_error(status: int, code: str, message: str, extra: str = "") -> HttpRespo
     :param extra: further XML elements.
     """
     body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message>{extra}</Error>"
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{extra}</Error>'
     ).encode()
     return HttpResponse(status, body, content_type="application/xml")
 
@@ -187,8 +184,7 @@ def _cues(script: str, duration: float) -> list[tuple[float, float, str]]:
     if not words:
         return []
     lines = [
-        " ".join(words[index : index + CAPTION_WORDS_PER_CUE])
-        for index in range(0, len(words), CAPTION_WORDS_PER_CUE)
+        " ".join(words[index : index + CAPTION_WORDS_PER_CUE]) for index in range(0, len(words), CAPTION_WORDS_PER_CUE)
     ]
     total_characters = sum(len(line) for line in lines)
     cues, start = [], 0.0

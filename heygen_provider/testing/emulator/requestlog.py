@@ -16,7 +16,7 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
-@dataclass
+@dataclass(slots=True)
 class LoggedRequest:
     """One request the emulator answered (admin requests are not logged).
 

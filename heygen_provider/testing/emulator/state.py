@@ -122,6 +122,7 @@ class VideoStore:
         self,
         request: RenderRequest,
         outcome: RenderOutcome,
+        *,
         now: float,
         pending_seconds: float,
         render_seconds: float,

@@ -213,8 +213,7 @@ def _check_dimension(dimension: dict[str, Any], settings: EmulatorSettings) -> N
     limit = settings.limits.max_short_side
     if min(sides) > limit:
         raise Rejection(
-            f"Resolution {sides[0]}x{sides[1]} is not available on the {settings.plan} plan "
-            f"(up to {limit}p)"
+            f"Resolution {sides[0]}x{sides[1]} is not available on the {settings.plan} plan (up to {limit}p)"
         )
 
 

@@ -1,0 +1,199 @@
+"""Capacity of the HeyGen emulator: status requests per second, against a raw-asyncio ceiling.
+
+The triggerer benchmark needs the emulator to sustain at least 5,000 ``GET /v1/video_status.get``
+requests a second on a 2-core machine. This script starts the emulator in its own process, creates
+videos (most still rendering, some completed so that URL signing is part of the cost), and drives
+the status endpoint with one aiohttp client over keep-alive connections for a bounded time and
+request count. In the same run it measures a minimal asyncio server answering a fixed JSON body,
+the practical ceiling of this client on this machine, and prints the ratio.
+
+    .venv/bin/python bench/emulator_capacity.py [--seconds 4] [--rounds 2] [--connections 32]
+
+Exit status 1 when the emulator stays under ``--target`` requests a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import aiohttp
+
+from heygen_provider.testing.emulator import EmulatorSettings, HeyGenEmulator
+
+STATUS_PATH = "/v1/video_status.get"
+CREATE_PATH = "/v2/video/generate"
+CREATE_BODY = {
+    "video_inputs": [
+        {
+            "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
+            "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hello."},
+        }
+    ]
+}
+
+# The ceiling: parse nothing beyond the end of the head, answer a fixed status body.
+BASELINE_SERVER = r"""
+import asyncio, sys
+BODY = (b'{"code":100,"data":{"id":"0123456789abcdef0123456789abcdef","status":"processing",'
+        b'"video_url":null,"video_url_caption":null,"thumbnail_url":null,"gif_url":null,"caption_url":null,'
+        b'"duration":null,"created_at":null,"callback_id":null,"error":null},"message":"Success"}')
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY
+class Answer(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.buffer = transport, b""
+    def data_received(self, data):
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            self.buffer = self.buffer[end + 4:]
+            self.transport.write(ANSWER)
+async def main():
+    server = await asyncio.get_running_loop().create_server(Answer, "127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+@dataclass
+class Measurement:
+    """The outcome of one load run."""
+
+    requests: int
+    errors: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def drive(urls: list[str], api_key: str, seconds: float, connections: int, max_requests: int) -> Measurement:
+    """Poll ``urls`` round-robin from ``connections`` concurrent keep-alive connections."""
+    counter = itertools.count()
+    stop_at = time.monotonic() + seconds
+    done = errors = 0
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    async with aiohttp.ClientSession(connector=connector, headers={"X-Api-Key": api_key}) as session:
+
+        async def worker() -> None:
+            nonlocal done, errors
+            while time.monotonic() < stop_at:
+                number = next(counter)
+                if number >= max_requests:
+                    return
+                async with session.get(urls[number % len(urls)]) as answer:
+                    await answer.read()
+                    if answer.status != 200:
+                        errors += 1
+                done += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        return Measurement(done, errors, time.monotonic() - started)
+
+
+async def create_videos(base_url: str, api_key: str, count: int) -> list[str]:
+    async with aiohttp.ClientSession(headers={"X-Api-Key": api_key}) as session:
+        video_ids = []
+        for _ in range(count):
+            async with session.post(base_url + CREATE_PATH, json=CREATE_BODY) as answer:
+                video_ids.append((await answer.json())["data"]["video_id"])
+        return video_ids
+
+
+class BaselineServer:
+    """The raw asyncio server in its own process, like the emulator."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(self.port)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the baseline server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def prepare_emulator(emulator: HeyGenEmulator, arguments: argparse.Namespace) -> list[str]:
+    """Create the videos to poll and answer their status URLs."""
+    completed = round(arguments.videos * arguments.completed_fraction)
+    video_ids = asyncio.run(create_videos(emulator.base_url, emulator.api_key, completed))
+    # The rest stay in processing for the whole run, like most of the renders a triggerer polls.
+    emulator.update_settings(render_seconds=3600.0)
+    video_ids += asyncio.run(create_videos(emulator.base_url, emulator.api_key, arguments.videos - completed))
+    return [f"{emulator.base_url}{STATUS_PATH}?video_id={video_id}" for video_id in video_ids]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each load run")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating runs of baseline and emulator")
+    parser.add_argument("--max-requests", type=int, default=150_000, help="cap on requests per run")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
+    parser.add_argument("--videos", type=int, default=200, help="videos polled round-robin")
+    parser.add_argument("--completed-fraction", type=float, default=0.2, help="share of completed videos")
+    parser.add_argument("--target", type=float, default=5000.0, help="requests a second to pass")
+    arguments = parser.parse_args()
+
+    baseline_runs: list[Measurement] = []
+    emulator_runs: list[Measurement] = []
+    baseline_server = BaselineServer()
+    settings = EmulatorSettings(render_seconds=0.0, request_log_limit=10_000)
+    try:
+        with HeyGenEmulator(settings, in_subprocess=True) as emulator_process:
+            emulator_urls = prepare_emulator(emulator_process, arguments)
+            baseline_urls = [f"http://127.0.0.1:{baseline_server.port}{STATUS_PATH}?video_id=0"]
+            # Alternate the two so that load from other processes on the machine hits both alike.
+            for _ in range(arguments.rounds):
+                for urls, key, runs in (
+                    (baseline_urls, "unused", baseline_runs),
+                    (emulator_urls, emulator_process.api_key, emulator_runs),
+                ):
+                    runs.append(
+                        asyncio.run(drive(urls, key, arguments.seconds, arguments.connections, arguments.max_requests))
+                    )
+    finally:
+        baseline_server.stop()
+    baseline = max(baseline_runs, key=lambda run: run.per_second)
+    emulator = max(emulator_runs, key=lambda run: run.per_second)
+    ratio = emulator.per_second / baseline.per_second if baseline.per_second else 0.0
+    print(
+        f"connections: {arguments.connections}, {arguments.rounds} rounds of {arguments.seconds:g} s each;"
+        " best run shown"
+    )
+    print("all runs, baseline: " + ", ".join(f"{run.per_second:,.0f}" for run in baseline_runs))
+    print("all runs, emulator: " + ", ".join(f"{run.per_second:,.0f}" for run in emulator_runs))
+    print(f"baseline (raw asyncio, fixed body): {baseline.per_second:,.0f} req/s ({baseline.requests} requests)")
+    print(
+        f"emulator GET {STATUS_PATH}: {emulator.per_second:,.0f} req/s "
+        f"({emulator.requests} requests, {emulator.errors} errors, "
+        f"{arguments.completed_fraction:.0%} of polls on completed videos)"
+    )
+    print(f"ratio emulator/baseline: {ratio:.2f}")
+    errors = sum(run.errors for run in emulator_runs)
+    passed = emulator.per_second >= arguments.target and errors == 0
+    print(f"target {arguments.target:,.0f} req/s: {'PASS' if passed else 'FAIL'}")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

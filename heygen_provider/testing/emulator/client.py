@@ -1,0 +1,161 @@
+"""A Python client of the admin API, so tests can control an emulator running in any process."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from heygen_provider.testing.emulator.faults import DEFAULT_RETRY_AFTER_SECONDS, DEFAULT_SLOW_SECONDS
+from heygen_provider.testing.emulator.requestlog import LoggedRequest
+
+# Loopback traffic must never go through a proxy configured in the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class EmulatorAdminError(Exception):
+    """The admin API refused a request or could not be reached."""
+
+
+class EmulatorClient:
+    """Controls an emulator through ``/_emulator/*``.
+
+    :param base_url: the emulator's base URL, e.g. ``http://127.0.0.1:8000``.
+    :param timeout: seconds to wait for each admin answer.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(
+        self, verb: str, endpoint: str, body: dict[str, Any] | None = None, query: dict[str, str | None] | None = None
+    ) -> Any:
+        url = f"{self.base_url}/_emulator/{endpoint}"
+        filters = {name: value for name, value in (query or {}).items() if value is not None}
+        if filters:
+            url += "?" + urllib.parse.urlencode(filters)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=verb)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with _OPENER.open(request, timeout=self.timeout) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            raise EmulatorAdminError(f"{verb} {endpoint}: HTTP {error.code} {error.read().decode()}") from None
+        except OSError as error:
+            raise EmulatorAdminError(f"{verb} {endpoint}: {error}") from error
+
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok", "base_url", "api_key", "now"}``."""
+        result: dict[str, Any] = self._call("GET", "health")
+        return result
+
+    def wait_until_ready(self, timeout: float = 10.0) -> None:
+        """Wait until the emulator answers.
+
+        :param timeout: seconds to wait at most.
+        :raises EmulatorAdminError: when it does not answer in time.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.health()
+                return
+            except EmulatorAdminError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def requests(
+        self, method: str | None = None, path: str | None = None, video_id: str | None = None
+    ) -> list[LoggedRequest]:
+        """The logged requests (oldest first) matching every filter given.
+
+        :param method: e.g. ``POST``.
+        :param path: e.g. ``/v2/video/generate``.
+        :param video_id: the video created or asked about.
+        """
+        answer = self._call("GET", "requests", query={"method": method, "path": path, "video_id": video_id})
+        return [LoggedRequest.from_dict(entry) for entry in answer["requests"]]
+
+    def clear_requests(self) -> None:
+        """Empty the request log."""
+        self._call("DELETE", "requests")
+
+    def add_fault(
+        self,
+        fault: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        count: int | None = 1,
+        process: bool = False,
+        delay_seconds: float = DEFAULT_SLOW_SECONDS,
+        retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS,
+    ) -> dict[str, Any]:
+        """Queue "the next ``count`` requests matching ``method`` and ``path`` get ``fault``".
+
+        :param fault: a name from :data:`~heygen_provider.testing.emulator.faults.FAULT_NAMES`.
+        :param method: the method to match, or ``None`` for any.
+        :param path: the exact path, a prefix ending in ``*``, or ``None`` for any HeyGen path
+            (render outcomes then match the creation endpoints).
+        :param count: how many requests; ``None`` for all until cleared.
+        :param process: handle the request before answering with the fault (e.g. a video created
+            although the client sees a 504 or a dropped connection).
+        :param delay_seconds: the delay of ``slow``.
+        :param retry_after_seconds: the Retry-After of ``rate_limited`` and ``service_unavailable``.
+        :returns: the queued rule.
+        """
+        body = {
+            "fault": fault,
+            "method": method,
+            "path": path,
+            "count": count,
+            "process": process,
+            "delay_seconds": delay_seconds,
+            "retry_after_seconds": retry_after_seconds,
+        }
+        rule: dict[str, Any] = self._call("POST", "faults", body)["fault"]
+        return rule
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules still queued."""
+        rules: list[dict[str, Any]] = self._call("GET", "faults")["faults"]
+        return rules
+
+    def clear_faults(self) -> None:
+        """Drop every queued rule."""
+        self._call("DELETE", "faults")
+
+    def videos(self) -> list[dict[str, Any]]:
+        """Every video with its status and timetable."""
+        videos: list[dict[str, Any]] = self._call("GET", "videos")["videos"]
+        return videos
+
+    def advance_time(self, seconds: float) -> None:
+        """Move the emulator's clock forward: renders progress and signed URLs age.
+
+        :param seconds: how far.
+        """
+        self._call("POST", "clock", {"advance_seconds": seconds})
+
+    def current_settings(self) -> dict[str, Any]:
+        """The settings in force, with any :meth:`update_settings` changes."""
+        settings: dict[str, Any] = self._call("GET", "settings")
+        return settings
+
+    def update_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change settings while running (names of :class:`EmulatorSettings`); :meth:`reset` undoes it.
+
+        :param changes: field names and new values.
+        """
+        settings: dict[str, Any] = self._call("PATCH", "settings", changes)
+        return settings
+
+    def reset(self) -> None:
+        """Back to the start-up state: no videos, requests, faults, clock offset or setting changes."""
+        self._call("POST", "reset")
