@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Param
 
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
@@ -28,6 +28,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["heygen", "example"],
+    params={"output_uri": Param(OUTPUT_URI, type="string")},
 ) as dag:
     # [START howto_operator_heygen_submit_only]
     submit = HeyGenGenerateVideoOperator(
@@ -61,7 +62,7 @@ with DAG(
         task_id="download_video",
         video_id="{{ ti.xcom_pull(task_ids='submit_video', key='video_id') }}",
         video="{{ ti.xcom_pull(task_ids='wait_for_video') }}",
-        destination=OUTPUT_URI + "/{{ ds }}",
+        destination="{{ params.output_uri }}/{{ ds }}",
     )
 
     submit >> wait >> download

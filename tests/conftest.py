@@ -6,12 +6,36 @@ import os
 import tempfile
 from pathlib import Path
 
-_REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[1]
+EXAMPLE_DAGS = REPOSITORY / "example_dags"
+TEST_DAGS = Path(__file__).resolve().parent / "integration" / "dags"
+
+
+def _dags_folder(home: Path) -> Path:
+    """
+    One dags folder holding the example DAGs and the test DAGs, as links.
+
+    ``dag.test()`` only runs DAGs that were parsed from the configured dags folder, and the examples
+    must stay free of test-only DAGs.
+    """
+    folder = home / "dags"
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in (*EXAMPLE_DAGS.iterdir(), *(TEST_DAGS.iterdir() if TEST_DAGS.is_dir() else ())):
+        if source.name.startswith(("_", ".")) and source.name != "__init__.py" or source.name == "__pycache__":
+            continue
+        link = folder / source.name
+        if not link.exists():
+            link.symlink_to(source)
+    return folder
+
 
 # Airflow reads its configuration at import time, so this must run before any test module imports it.
 # A per-session home keeps the tests off ~/airflow and away from any real triggerer's database.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="heygen-provider-tests-"))
+if "HEYGEN_TESTS_AIRFLOW_HOME" not in os.environ:
+    os.environ["HEYGEN_TESTS_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="heygen-provider-tests-")
+    os.environ["AIRFLOW_HOME"] = os.environ["HEYGEN_TESTS_AIRFLOW_HOME"]
+_HOME = Path(os.environ["HEYGEN_TESTS_AIRFLOW_HOME"])
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_dags_folder(_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(_REPOSITORY / "example_dags"))
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")

@@ -1,0 +1,59 @@
+"""The example DAGs, imported and run to success with ``dag.test()`` against the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import task_states, video_posts
+
+EXAMPLES = ("heygen_single_video", "heygen_data_to_video", "heygen_submit_then_sense")
+
+
+def test_example_dags_import_cleanly(dagbag: Any) -> None:
+    assert dagbag.import_errors == {}
+    for dag_id in EXAMPLES:
+        assert dagbag.get_dag(dag_id) is not None, dag_id
+
+
+def test_single_video(run_dag: Any, emulator: Any) -> None:
+    dag_run = run_dag("heygen_single_video", customer_name="Grace")
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    [post] = video_posts(emulator)
+    assert post.json["title"] == "Thank you, Grace"
+    assert "Grace" in post.json["video_inputs"][0]["voice"]["input_text"]
+
+
+def test_data_to_video_renders_stores_and_summarises_one_video_per_row(
+    run_dag: Any, emulator: Any, tmp_path: Path
+) -> None:
+    output = tmp_path / "videos"
+    dag_run = run_dag("heygen_data_to_video", output_uri=output.as_uri())
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    posts = video_posts(emulator)
+    regions = sorted(post.json["title"] for post in posts)
+    assert regions == [f"Weekly figures: {region}" for region in ("East", "North", "South", "West")]
+    [day] = list(output.iterdir())
+    videos = sorted(day.glob("*.mp4"))
+    assert len(videos) == 4
+    for video in videos:
+        assert video.read_bytes()[4:8] == b"ftyp", video
+        assert video.with_suffix(".jpg").stat().st_size > 0
+    summary = (day / "summary.html").read_text()
+    assert summary.count('class="card"') == 4
+    for video in videos:
+        assert f'href="{video.name}"' in summary
+    assert not list(day.glob(".*.part")), "no partial files are left behind"
+
+
+@pytest.mark.parametrize("dag_id", ["heygen_submit_then_sense"])
+def test_submit_then_sense(run_dag: Any, emulator: Any, tmp_path: Path, dag_id: str) -> None:
+    dag_run = run_dag(dag_id, output_uri=(tmp_path / "out").as_uri())
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert len(video_posts(emulator)) == 1
+    assert len(list((tmp_path / "out").rglob("*.mp4"))) == 1
