@@ -21,7 +21,7 @@ def _dags_folder(home: Path) -> Path:
     folder = home / "dags"
     folder.mkdir(parents=True, exist_ok=True)
     for source in (*EXAMPLE_DAGS.iterdir(), *(TEST_DAGS.iterdir() if TEST_DAGS.is_dir() else ())):
-        if source.name.startswith(("_", ".")) and source.name != "__init__.py" or source.name == "__pycache__":
+        if source.name.startswith(("_", ".")):
             continue
         link = folder / source.name
         if not link.exists():
