@@ -56,6 +56,9 @@ test-floor: venv-floor  ## The test suite on the floor, Airflow 3.1
 
 test: lint typecheck test-unit test-floor  ## Everything CI runs: lint, types, the suite on Airflow 3.3 and 3.1
 
+demo: venv  ## Run heygen_data_to_video end to end against the local emulator (or your real connection)
+	$(VENV)/bin/python -m heygen_provider.testing.demo --output demo-output
+
 lock: uv  ## Re-resolve both locks after changing dependencies
 	echo 'apache-airflow>=3.3,<3.4' > .lock-latest.in
 	echo 'apache-airflow>=3.1,<3.2' > .lock-floor.in
