@@ -101,7 +101,7 @@ class HeyGenEmulator(EmulatorClient):
 
     @property
     def api_key(self) -> str:
-        """The first accepted API key (``heygen-emulator-key`` by default)."""
+        """The first API key accepted at start-up (``heygen-emulator-key`` by default)."""
         return self.settings.api_keys[0]
 
     @property
@@ -236,20 +236,23 @@ class HeyGenEmulator(EmulatorClient):
         """The Airflow connection for this emulator.
 
         :param conn_id: the connection id.
-        :param auth_type: ``api_key`` (the password is sent as ``X-Api-Key``) or ``bearer`` (the
-            password is the first configured OAuth token, sent as ``Authorization: Bearer``).
+        :param auth_type: ``api_key`` (the password is the first accepted key, sent as ``X-Api-Key``)
+            or ``bearer`` (the first accepted OAuth token, sent as ``Authorization: Bearer``); both
+            as currently configured, including :meth:`update_settings` changes.
         :param extra: further extras, e.g. ``{"request_timeout": 5, "retry_attempts": 2}``.
         """
         if not self.running:
             raise RuntimeError("start the emulator first")
         extras = dict(extra or {})
+        # The settings in force, so that keys and tokens changed with update_settings() count.
+        current = self.current_settings()
         if auth_type == "bearer":
-            if not self.settings.bearer_tokens:
+            if not current["bearer_tokens"]:
                 raise ValueError("no bearer token configured: set EmulatorSettings(bearer_tokens=...)")
-            password = self.settings.bearer_tokens[0]
+            password = current["bearer_tokens"][0]
             extras["auth_type"] = "bearer"
         elif auth_type == "api_key":
-            password = self.api_key
+            password = current["api_keys"][0]
         else:
             raise ValueError("auth_type must be 'api_key' or 'bearer'")
         return AirflowConnection(conn_id=conn_id, host=self.base_url, password=password, extra=extras)

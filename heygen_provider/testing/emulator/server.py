@@ -261,7 +261,7 @@ class EmulatorApp:
         entry.fault = job.poll_fault
         return self._faulted(FaultRule(0, job.poll_fault), now, normal)
 
-    def _media_urls(self, job: VideoJob, now: float) -> dict[str, str | None]:
+    def _media_urls(self, job: VideoJob, now: float, caption_format: str = "srt") -> dict[str, str | None]:
         expires = math.ceil(now + self.settings.url_lifetime_seconds)
         video_id = job.video_id
 
@@ -274,7 +274,7 @@ class EmulatorApp:
             "video_url_caption": signed(f"/media/videos/{video_id}.caption.mp4") if captioned else None,
             "thumbnail_url": signed(f"/media/thumbnails/{video_id}.jpg"),
             "gif_url": signed(f"/media/gifs/{video_id}.gif"),
-            "caption_url": signed(f"/media/captions/{video_id}.srt") if captioned else None,
+            "caption_url": signed(f"/media/captions/{video_id}.{caption_format}") if captioned else None,
         }
 
     def _status_v1(self, job: VideoJob, now: float) -> dict[str, Any]:
@@ -304,7 +304,7 @@ class EmulatorApp:
     def _status_v3(self, job: VideoJob, now: float) -> dict[str, Any]:
         status = job.status_at(now)
         completed = status == "completed"
-        urls = self._media_urls(job, now) if completed else {}
+        urls = self._media_urls(job, now, caption_format="vtt") if completed else {}
         error = job.outcome.error if status in TERMINAL else None
         return {
             "id": job.video_id,
