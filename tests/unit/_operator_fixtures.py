@@ -61,6 +61,21 @@ def status_body(video_id: str = "vid-1", status: str = "processing", **fields: A
     return {"code": 100, "data": status_data(video_id, status, **fields), "message": "Success"}
 
 
+#: (status, HeyGen code, message) of every event that is not a success.
+UNSUCCESSFUL_EVENTS = [
+    ("failed", 40119, "Video is too long"),
+    ("cancelled", None, "HeyGen status 'cancelled'"),
+    ("timeout", None, "the render did not finish before its render timeout"),
+    ("error", 400112, "Unauthorized"),
+]
+
+
+def event(status: str, code: Any = None, message: str = "m", video_id: str = "vid-1") -> dict[str, Any]:
+    """A trigger event payload; even unsuccessful ones carry a result dict, as HeyGen's status gives one."""
+    result = {"video_id": video_id, "status": status, "video_url": f"https://files.heygen.ai/{video_id}.mp4"}
+    return {"status": status, "video_id": video_id, "code": code, "message": message, "result": result}
+
+
 def created_body(video_id: str = "vid-1") -> dict[str, Any]:
     return {"error": None, "data": {"video_id": video_id}}
 

@@ -29,12 +29,14 @@ from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
     BASE_URL,
     CREATE_PATH,
     STATUS_PATH,
+    UNSUCCESSFUL_EVENTS,
     FakeStateStore,
     FakeTI,
     FakeVariables,
     StatusServer,
     assert_no_key,
     created_body,
+    event,
     scene,
     status_body,
 )
@@ -120,11 +122,6 @@ def deferred_trigger(operator: HeyGenGenerateVideoOperator, context: dict[str, A
     assert caught.value.timeout is None  # defer(timeout=...) would fail without calling execute_complete
     assert isinstance(caught.value.trigger, HeyGenVideoStatusTrigger)
     return caught.value.trigger
-
-
-def event(status: str, code: Any = None, message: str = "m", video_id: str = "vid-1") -> dict[str, Any]:
-    result = {"video_id": video_id, "status": status, "video_url": "https://files.heygen.ai/v.mp4"}
-    return {"status": status, "video_id": video_id, "code": code, "message": message, "result": result}
 
 
 class TestConstruction:
@@ -271,15 +268,7 @@ class TestExecuteComplete:
         assert requests_mock.call_count == 0
         assert context["ti"].pushed == [("video_id", "vid-1")] * 2
 
-    @pytest.mark.parametrize(
-        ("status", "code", "message"),
-        [
-            ("failed", 40119, "Video is too long"),
-            ("cancelled", None, "HeyGen status 'cancelled'"),
-            ("timeout", None, "the render did not finish before its render timeout"),
-            ("error", 400112, "Unauthorized"),
-        ],
-    )
+    @pytest.mark.parametrize(("status", "code", "message"), UNSUCCESSFUL_EVENTS)
     def test_other_outcomes_raise_with_heygens_code(
         self, requests_mock: Any, context: dict[str, Any], status: str, code: Any, message: str
     ) -> None:

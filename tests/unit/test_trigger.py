@@ -22,9 +22,11 @@ from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
     CONN_ENV,
     HANG,
     RESET,
+    UNSUCCESSFUL_EVENTS,
     StatusServer,
     assert_no_key,
     connection_json,
+    event,
     run_trigger_to_events,
     status_body,
 )
@@ -313,40 +315,20 @@ class TestRunContract:
 
 
 class TestResultFromEvent:
-    SUCCESS: ClassVar[dict[str, Any]] = {
-        "status": "success",
-        "video_id": "vid-1",
-        "code": None,
-        "message": "HeyGen status 'completed'",
-        "result": {"video_id": "vid-1", "status": "success", "video_url": "https://files.heygen.ai/vid-1.mp4"},
-    }
+    SUCCESS: ClassVar[dict[str, Any]] = event("success")
 
     def test_success_returns_the_result(self) -> None:
         assert result_from_event(self.SUCCESS) == self.SUCCESS["result"]
         assert result_from_event(self.SUCCESS) == result_from_event(dict(self.SUCCESS))
 
-    @pytest.mark.parametrize(
-        ("status", "code", "message"),
-        [
-            ("failed", 40119, "Video is too long"),
-            ("cancelled", None, "HeyGen status 'cancelled'"),
-            ("timeout", None, "the render did not finish before its render timeout"),
-            ("error", 400112, "Unauthorized"),
-        ],
-    )
+    @pytest.mark.parametrize(("status", "code", "message"), UNSUCCESSFUL_EVENTS)
     def test_every_other_outcome_raises_with_code_and_message(self, status: str, code: Any, message: str) -> None:
         # A cancelled event still carries a result dict: it must not pass for success.
-        event = {
-            "status": status,
-            "video_id": "vid-1",
-            "code": code,
-            "message": message,
-            "result": {"video_id": "vid-1"},
-        }
+        unsuccessful = event(status, code, message)
         outcomes = []
         for _ in range(2):
             with pytest.raises(HeyGenRenderError) as caught:
-                result_from_event(event)
+                result_from_event(unsuccessful)
             outcomes.append((caught.value.status, caught.value.code, caught.value.message, str(caught.value)))
         assert outcomes[0] == outcomes[1]
         assert outcomes[0][:3] == (status, code, message)
