@@ -1,0 +1,157 @@
+"""HeyGenVideoSensor: poke, deferral and resume, with the sync hook mocked by requests-mock."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from airflow.sdk import PokeReturnValue
+
+from heygen_provider._compat import AirflowSensorTimeout, AirflowSkipException
+from heygen_provider.exceptions import HeyGenNotFoundError, HeyGenRenderError
+from heygen_provider.sensors.heygen import HeyGenVideoSensor
+from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+
+pytest.register_assert_rewrite("tests.unit._operator_fixtures")
+from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
+    BASE_URL,
+    STATUS_PATH,
+    UNSUCCESSFUL_EVENTS,
+    FakeTI,
+    event,
+    status_body,
+)
+
+try:
+    from airflow.sdk.exceptions import TaskDeferred
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
+
+pytest_plugins = ["tests.unit._operator_fixtures"]
+
+STATUS_URL = f"{BASE_URL}{STATUS_PATH}?video_id=vid-1"
+pytestmark = pytest.mark.usefixtures("heygen_conn")
+
+
+def make_sensor(**kwargs: Any) -> HeyGenVideoSensor:
+    kwargs.setdefault("poke_interval", 15)
+    kwargs.setdefault("timeout", 1200)
+    return HeyGenVideoSensor(task_id="wait", video_id="vid-1", **kwargs)
+
+
+@pytest.fixture
+def context() -> dict[str, Any]:
+    return {"ti": FakeTI(task_id="wait")}
+
+
+def answer(requests_mock: Any, *entries: Any) -> None:
+    """Each entry: a status value, or a ``(http_status, json)`` pair."""
+    requests_mock.get(
+        STATUS_URL,
+        [
+            {"json": status_body("vid-1", e)} if isinstance(e, str) else {"status_code": e[0], "json": e[1]}
+            for e in entries
+        ],
+    )
+
+
+class TestPoke:
+    @pytest.mark.parametrize("status", ["pending", "waiting", "processing", "something_new"])
+    def test_not_done_while_rendering(self, requests_mock: Any, context: dict[str, Any], status: str) -> None:
+        answer(requests_mock, status)
+        assert make_sensor().poke(context) is False
+        assert requests_mock.call_count == 1
+
+    def test_completed_returns_the_operators_result(self, requests_mock: Any, context: dict[str, Any]) -> None:
+        answer(requests_mock, "completed")
+        done = make_sensor().poke(context)
+        assert isinstance(done, PokeReturnValue)
+        assert done.is_done
+        assert done.xcom_value["video_id"] == "vid-1"
+        for key in ("status", "video_url", "thumbnail_url", "gif_url", "caption_url", "duration", "callback_id"):
+            assert key in done.xcom_value
+        assert (done.xcom_value["status"], done.xcom_value["callback_id"]) == ("success", "cb-7")
+
+    def test_failed_raises_with_heygens_code(self, requests_mock: Any, context: dict[str, Any]) -> None:
+        body = status_body("vid-1", "failed", error={"code": 40119, "message": "Video is too long"})
+        requests_mock.get(STATUS_URL, json=body)
+        with pytest.raises(HeyGenRenderError) as caught:
+            make_sensor().poke(context)
+        assert (caught.value.code, caught.value.message) == (40119, "Video is too long")
+
+    def test_failed_with_soft_fail_skips(self, requests_mock: Any, context: dict[str, Any]) -> None:
+        answer(requests_mock, "failed")
+        with pytest.raises(AirflowSkipException):
+            make_sensor(soft_fail=True).poke(context)
+
+    @pytest.mark.parametrize(
+        "fault",
+        [
+            (429, {"error": {"code": "rate_limited", "message": "slow down"}}),
+            (500, {"message": "boom"}),
+            (502, {"message": "bad gateway"}),
+            (503, {"message": "unavailable"}),
+        ],
+        ids=["429", "500", "502", "503"],
+    )
+    def test_transient_faults_mean_poke_again(
+        self, requests_mock: Any, context: dict[str, Any], fault: tuple[int, Any]
+    ) -> None:
+        answer(requests_mock, fault)
+        assert make_sensor().poke(context) is False
+        assert requests_mock.call_count == 5  # the hook's own attempts, then the sensor pokes again later
+
+    def test_unknown_video_fails(self, requests_mock: Any, context: dict[str, Any]) -> None:
+        answer(requests_mock, (404, {"message": "video not found"}))
+        with pytest.raises(HeyGenNotFoundError):
+            make_sensor().poke(context)
+
+    def test_video_id_is_templated(self) -> None:
+        assert "video_id" in HeyGenVideoSensor.template_fields
+
+
+class TestDeferrable:
+    def test_defers_to_the_status_trigger_after_one_poke(self, requests_mock: Any, context: dict[str, Any]) -> None:
+        answer(requests_mock, "processing")
+        before = time.time()
+        with pytest.raises(TaskDeferred) as caught:
+            make_sensor(deferrable=True, poke_interval=15, timeout=1200, heygen_conn_id="heygen_default").execute(
+                context
+            )
+        after = time.time()
+        trigger = caught.value.trigger
+        assert isinstance(trigger, HeyGenVideoStatusTrigger)
+        assert caught.value.method_name == "execute_complete"
+        assert (trigger.video_id, trigger.heygen_conn_id, trigger.poll_interval) == ("vid-1", "heygen_default", 15.0)
+        assert trigger.end_time is not None
+        assert before + 1200 <= trigger.end_time <= after + 1200
+        assert requests_mock.call_count == 1
+
+    def test_already_completed_needs_no_trigger(self, requests_mock: Any, context: dict[str, Any]) -> None:
+        answer(requests_mock, "completed")
+        result = make_sensor(deferrable=True).execute(context)
+        assert (result["video_id"], result["status"]) == ("vid-1", "success")
+
+    def test_resume_success_is_idempotent(self, context: dict[str, Any]) -> None:
+        sensor = make_sensor(deferrable=True)
+        success = event("success")
+        assert sensor.execute_complete(context, success) == sensor.execute_complete(context, success)
+        assert success["result"].items() <= sensor.execute_complete(context, success).items()
+
+    @pytest.mark.parametrize(("status", "code", "message"), [e for e in UNSUCCESSFUL_EVENTS if e[0] != "timeout"])
+    def test_resume_mirrors_poke_for_unsuccessful_renders(
+        self, context: dict[str, Any], status: str, code: Any, message: str
+    ) -> None:
+        with pytest.raises(HeyGenRenderError) as caught:
+            make_sensor(deferrable=True).execute_complete(context, event(status, code, message))
+        assert (caught.value.status, caught.value.code, caught.value.message) == (status, code, message)
+        with pytest.raises(AirflowSkipException):
+            make_sensor(deferrable=True, soft_fail=True).execute_complete(context, event(status, code, message))
+
+    def test_timeout_event_is_a_sensor_timeout(self, context: dict[str, Any]) -> None:
+        timeout = event("timeout", None, "the render did not finish before its render timeout")
+        with pytest.raises(AirflowSensorTimeout, match="render timeout"):
+            make_sensor(deferrable=True).execute_complete(context, timeout)
+        with pytest.raises(AirflowSkipException):
+            make_sensor(deferrable=True, soft_fail=True).execute_complete(context, timeout)
