@@ -27,6 +27,8 @@ DATA_FILE = Path(__file__).parent / "data" / "weekly_figures.csv"
 DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos")
 # Renders take minutes, so 30 s polls cost little; the demo's emulator renders in seconds and polls faster.
 POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
+# Manually triggered runs have no logical date in Airflow 3 (so no {{ ds }}): fall back to run_after.
+RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 
 with DAG(
     dag_id="heygen_data_to_video",
@@ -96,7 +98,7 @@ with DAG(
     # [START howto_operator_heygen_download]
     stored = HeyGenDownloadVideoOperator.partial(
         task_id="download_video",
-        destination="{{ params.output_uri }}/{{ ds }}",
+        destination="{{ params.output_uri }}/" + RUN_DAY,
     ).expand_kwargs(videos.output.map(lambda video: {"video_id": video["video_id"], "video": video}))
     # [END howto_operator_heygen_download]
 
@@ -106,7 +108,7 @@ with DAG(
         videos: list[dict[str, Any]],
         files: list[dict[str, Any]],
         params: dict[str, Any] | None = None,
-        ds: str | None = None,
+        dag_run: Any = None,
     ) -> str:
         """An HTML page with each video's thumbnail, link, duration and status; returns its location."""
         from airflow.sdk import ObjectStoragePath
@@ -117,9 +119,10 @@ with DAG(
         # Indexing by length reads each mapped result once, without probing past the end.
         videos = [videos[index] for index in range(len(videos))]
         files = [files[index] for index in range(len(files))]
-        folder = ObjectStoragePath(f"{params['output_uri']}/{ds}")
+        day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
+        folder = ObjectStoragePath(f"{params['output_uri']}/{day}")
         page = folder / "summary.html"
-        page.write_text(render_summary_html(videos, files, folder=folder, title=f"Weekly videos {ds}"))
+        page.write_text(render_summary_html(videos, files, folder=folder, title=f"Weekly videos {day}"))
         print(f"Summary of {len(videos)} video(s): {page}")
         return str(page)
 

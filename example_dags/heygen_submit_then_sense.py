@@ -20,6 +20,8 @@ from heygen_provider.sensors.heygen import HeyGenVideoSensor
 
 POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
 OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos")
+# Manually triggered runs have no logical date in Airflow 3 (so no {{ ds }}): fall back to run_after.
+RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 
 with DAG(
     dag_id="heygen_submit_then_sense",
@@ -39,11 +41,11 @@ with DAG(
                 "voice": {
                     "type": "text",
                     "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54",
-                    "input_text": "Our product update for {{ ds }} is ready. Here is what changed.",
+                    "input_text": "Our product update for " + RUN_DAY + " is ready. Here is what changed.",
                 },
             }
         ],
-        title="Product update {{ ds }}",
+        title="Product update " + RUN_DAY,
         wait_for_completion=False,
     )
     # [END howto_operator_heygen_submit_only]
@@ -62,7 +64,7 @@ with DAG(
         task_id="download_video",
         video_id="{{ ti.xcom_pull(task_ids='submit_video', key='video_id') }}",
         video="{{ ti.xcom_pull(task_ids='wait_for_video') }}",
-        destination="{{ params.output_uri }}/{{ ds }}",
+        destination="{{ params.output_uri }}/" + RUN_DAY,
     )
 
     submit >> wait >> download

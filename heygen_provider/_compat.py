@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 try:
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
-except ImportError:  # Airflow 3.1 and 3.2 keep them in airflow.exceptions.
-    from airflow.exceptions import (  # type: ignore[no-redef,unused-ignore]
+    from airflow.sdk.exceptions import (
         AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
+except ImportError:  # Airflow 3.1 and 3.2 keep them in airflow.exceptions.
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+        AirflowFailException,
+        AirflowNotFoundException,
         AirflowSensorTimeout,
         AirflowSkipException,
     )
 
-__all__ = ["AirflowFailException", "AirflowSensorTimeout", "AirflowSkipException"]
+__all__ = ["AirflowFailException", "AirflowNotFoundException", "AirflowSensorTimeout", "AirflowSkipException"]

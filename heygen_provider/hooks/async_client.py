@@ -16,9 +16,9 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import aiohttp
+import aiohttp
 
+if TYPE_CHECKING:
     from heygen_provider.connection import HeyGenConnectionSettings
 
 #: Connection settings are looked up again after this many seconds, so a rotated key is picked up.
@@ -36,8 +36,6 @@ _settings: weakref.WeakKeyDictionary[
 
 def shared_session(conn_id: str) -> aiohttp.ClientSession:
     """The running loop's session for ``conn_id``, created on first use. Call from inside the loop."""
-    import aiohttp
-
     from heygen_provider.hooks.heygen import _user_agent
 
     loop = asyncio.get_running_loop()

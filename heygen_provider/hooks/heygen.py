@@ -284,8 +284,12 @@ def _settings_from(conn_id: str, connection: Any) -> HeyGenConnectionSettings:
 
 
 def _status_from(video_id: str, data: Any) -> VideoStatusResponse:
+    from heygen_provider.exceptions import HeyGenMalformedResponseError
     from heygen_provider.models import VideoStatusResponse
 
+    if not isinstance(data, dict) or "status" not in data:
+        # Retried like a 5xx by pollers: a status answer without a status says nothing.
+        raise HeyGenMalformedResponseError(f"status answer for video {video_id} carries no status", status_code=200)
     if isinstance(data, dict) and not data.get("id") and not data.get("video_id"):
         # The legacy endpoint sometimes omits the id it was asked about.
         data = {**data, "id": video_id}

@@ -28,6 +28,7 @@ from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.links.heygen import HeyGenVideoLink
 
 if TYPE_CHECKING:
+    import jinja2
     from airflow.sdk import Context
 
     from heygen_provider.hooks.heygen import HeyGenHook
@@ -129,6 +130,20 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         if self.timeout <= 0:
             raise ValueError(f"timeout must be positive (got {timeout!r})")
 
+    def render_template(
+        self,
+        content: Any,
+        context: Context,
+        jinja_env: jinja2.Environment | None = None,
+        seen_oids: set[int] | None = None,
+    ) -> Any:
+        # template_ext makes Airflow load every string ending in ".json" as a template file, nested ones
+        # included; a URL (a callback or an asset ending in .json) is text to render, not a file.
+        if isinstance(content, str) and "://" in content:
+            environment = jinja_env or self.get_template_env()
+            return self._render(environment.from_string(content), context)
+        return super().render_template(content, context, jinja_env, seen_oids)
+
     @property
     def hook(self) -> HeyGenHook:
         from heygen_provider.hooks.heygen import HeyGenHook
@@ -198,6 +213,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
 
         if not self.wait_for_completion and event["status"] in ("queued", "processing"):
             self.log.info("HeyGen video %s submitted; not waiting for it", event["video_id"])
+            _forget_quietly(record)
             return event["result"]  # type: ignore[no-any-return]
         result = {**result_from_event(event), "title": self.title or None}
         self.log.info("HeyGen video %s is ready: %s", event["video_id"], result.get("video_url"))
@@ -270,24 +286,15 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         return created.video_id
 
     def _trigger(self, video_id: str, context: Context) -> Any:
-        from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+        from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger, execution_deadline
 
         return HeyGenVideoStatusTrigger(
             video_id=video_id,
             heygen_conn_id=self.heygen_conn_id,
             poll_interval=self.poll_interval,
             end_time=time.time() + self.timeout,
-            execution_deadline=_execution_deadline(self.execution_timeout, context),
+            execution_deadline=execution_deadline(self.execution_timeout, context),
         )
-
-
-def _execution_deadline(execution_timeout: timedelta | None, context: Context) -> float | None:
-    # Airflow 3 does not enforce execution_timeout while a task is deferred (apache/airflow#69678).
-    if execution_timeout is None:
-        return None
-    started = getattr(context.get("ti"), "start_date", None)
-    start = started.timestamp() if started is not None else time.time()
-    return start + execution_timeout.total_seconds()
 
 
 def _load_quietly(record: SubmissionRecord, log: Any) -> Any:

@@ -108,11 +108,11 @@ def submission_record_for(context: Context) -> SubmissionRecord:
     if store is not None:
         return StateStoreRecord(store)
     ti = context["ti"]
-    identity = f"{ti.dag_id}.{ti.task_id}.{getattr(ti, 'map_index', -1)}.{ti.run_id}"
-    key = VARIABLE_PREFIX + identity
-    if len(key) > _MAX_VARIABLE_KEY:
-        key = VARIABLE_PREFIX + hashlib.sha256(identity.encode()).hexdigest()
-    return VariableRecord(key)
+    # Hashed as a JSON list: joining the parts with dots would let dag "a.b" task "c" and dag "a"
+    # task "b.c" share a key. The DAG id stays readable for people browsing Variables.
+    identity = json.dumps([ti.dag_id, ti.task_id, getattr(ti, "map_index", -1), ti.run_id])
+    digest = hashlib.sha256(identity.encode()).hexdigest()
+    return VariableRecord(f"{VARIABLE_PREFIX}{ti.dag_id[: _MAX_VARIABLE_KEY - 100]}.{digest}")
 
 
 def _parse(value: Any) -> Submission | None:

@@ -12,11 +12,33 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from heygen_provider.connection import DEFAULT_CONN_ID
+# Imported with the class, not at the first poll: the triggerer imports trigger classes once, while an
+# import inside run() would stall every trigger sharing the event loop.
+from heygen_provider._compat import AirflowNotFoundException
+from heygen_provider.connection import DEFAULT_CONN_ID, HeyGenConnectionError
+from heygen_provider.exceptions import (
+    HeyGenError,
+    HeyGenRateLimitError,
+    HeyGenRenderError,
+    HeyGenServerError,
+    HeyGenTransportError,
+)
+from heygen_provider.hooks.async_client import close_shared_sessions, session_lease
+from heygen_provider.hooks.heygen import HeyGenHook
+from heygen_provider.models.status import VideoStatusResponse
+from heygen_provider.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from airflow.sdk import Context
+
+#: One attempt per poll: the trigger's own loop waits out transient faults, within its deadlines.
+POLL_RETRY_POLICY = RetryPolicy(attempts=1)
 
 #: The event's ``status`` values. ``success``, ``failed`` and ``cancelled`` are render outcomes;
 #: ``timeout`` means a deadline passed first; ``error`` means HeyGen could not be asked (bad key, ...).
@@ -70,22 +92,11 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         yield TriggerEvent(await self._wait())
 
     async def _wait(self) -> dict[str, Any]:
-        from heygen_provider.hooks.async_client import session_lease
-
         async with session_lease(self.heygen_conn_id):
             return await self._poll_until_done()
 
     async def _poll_until_done(self) -> dict[str, Any]:
-        from heygen_provider.exceptions import (
-            HeyGenConnectionError,
-            HeyGenError,
-            HeyGenRateLimitError,
-            HeyGenServerError,
-            HeyGenTransportError,
-        )
-        from heygen_provider.hooks.heygen import HeyGenHook
-
-        hook = HeyGenHook(self.heygen_conn_id)
+        hook = HeyGenHook(self.heygen_conn_id, retry_policy=POLL_RETRY_POLICY)
         # Thousands of triggers rebuilt together after a triggerer restart would otherwise poll in
         # lockstep; a random first wait spreads them over one interval.
         delay = random.uniform(0, self.poll_interval)
@@ -99,14 +110,14 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 return self._timeout_event(which)
             delay = self.poll_interval
             try:
-                status = await hook.aget_video_status(self.video_id)
+                status: VideoStatusResponse = await hook.aget_video_status(self.video_id)
             except (HeyGenRateLimitError, HeyGenServerError, HeyGenTransportError) as error:
                 self.log.warning("HeyGen video %s: transient error, still waiting: %s", self.video_id, error)
                 retry_after = getattr(error, "retry_after", None)
                 if retry_after:
                     delay = max(delay, retry_after)
                 continue
-            except (HeyGenError, HeyGenConnectionError) as error:
+            except (HeyGenError, HeyGenConnectionError, AirflowNotFoundException) as error:
                 return self._error_event(error)
             self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
             if status.is_terminal:
@@ -146,8 +157,6 @@ def result_from_event(event: dict[str, Any]) -> dict[str, Any]:
     :raises HeyGenRenderError: for every other event (``failed``, ``cancelled``, ``timeout``, ``error``),
         carrying HeyGen's code and message. Cancelled is never success.
     """
-    from heygen_provider.exceptions import HeyGenRenderError
-
     if event.get("status") == "success" and isinstance(event.get("result"), dict):
         return event["result"]  # type: ignore[no-any-return]
     raise HeyGenRenderError(
@@ -160,7 +169,6 @@ def result_from_event(event: dict[str, Any]) -> dict[str, Any]:
 
 def wait_for_event(trigger: HeyGenVideoStatusTrigger) -> dict[str, Any]:
     """Run ``trigger`` to its event on the calling (worker) thread; the blocking mode of the operator."""
-    from heygen_provider.hooks.async_client import close_shared_sessions
 
     async def first_event() -> dict[str, Any]:
         try:
@@ -171,3 +179,17 @@ def wait_for_event(trigger: HeyGenVideoStatusTrigger) -> dict[str, Any]:
             await close_shared_sessions()
 
     return asyncio.run(first_event())
+
+
+def execution_deadline(execution_timeout: timedelta | None, context: Context) -> float | None:
+    """
+    UNIX time at which the task's ``execution_timeout`` runs out, counted from the task's start.
+
+    Airflow 3 does not enforce ``execution_timeout`` while a task is deferred (apache/airflow#69678), so
+    the trigger enforces it.
+    """
+    if execution_timeout is None:
+        return None
+    started = getattr(context.get("ti"), "start_date", None)
+    start = started.timestamp() if started is not None else time.time()
+    return start + execution_timeout.total_seconds()

@@ -177,11 +177,6 @@ class TestBuildRequest:
         assert payload["video_inputs"][0]["voice"]["input_text"] == "Hello Ada"
         assert payload["title"] == "Ada's video"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: template_ext ('.json',) applies to every template field, so a callback_url ending in .json "
-        "is loaded as a template file (TemplateNotFound)",
-    )
     def test_a_url_ending_in_json_is_not_a_template_file(self, tmp_path: Any) -> None:
         from airflow.sdk import DAG
 
@@ -245,10 +240,6 @@ class TestExecute:
         assert len(posts(requests_mock)) == 1
         assert requests_mock.call_count == 2
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: with wait_for_completion=False the per-try Variable record is never deleted after success",
-    )
     def test_fire_and_forget_success_deletes_the_variable_record(
         self, requests_mock: Any, fake_variables: FakeVariables
     ) -> None:

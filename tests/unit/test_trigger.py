@@ -158,19 +158,11 @@ class TestEvents:
         assert (event["status"], event["code"]) == ("error", "video_not_found")
         assert len(status_server.polls()) == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: a missing connection raises AirflowNotFoundException out of run() instead of an error event",
-    )
     def test_missing_connection_is_an_error_event(self, status_server: StatusServer) -> None:
         event = only_event(make_trigger(heygen_conn_id="no_such_heygen_conn"))
         assert event["status"] == "error"
         assert "no_such_heygen_conn" in event["message"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: a 200 whose data is null raises pydantic's ValidationError out of run() (no event at all)",
-    )
     def test_a_200_without_status_data_never_crashes_the_trigger(self, status_server: StatusServer) -> None:
         status_server.script("vid-1", (200, {"code": 100, "data": None, "message": "Success"}))
         assert only_event(make_trigger(end_in=0.1, poll_interval=0.01))["status"] in ("error", "timeout")
