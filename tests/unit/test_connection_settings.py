@@ -108,6 +108,19 @@ class TestBaseUrl:
     def test_other_schemes_are_refused(self, host: str) -> None:
         assert "host must be an https:// base URL such as 'https://api.heygen.com'" in refusal(host=host)
 
+    @pytest.mark.xfail(
+        strict=True,
+        reason="BUG: _normalise_base_url never reads parts.port, so a malformed port is accepted "
+        "(or escapes as a bare ValueError when the port field is set) instead of a HeyGenConnectionError",
+    )
+    @pytest.mark.parametrize(
+        ("host", "port"),
+        [("https://api.heygen.com:notaport", None), ("https://api.heygen.com:99999", None), ("https://h:x", 443)],
+        ids=["text-port", "out-of-range-port", "text-port-with-port-field"],
+    )
+    def test_malformed_port_is_refused_naming_the_connection(self, host: str, port: int | None) -> None:
+        assert "port" in refusal(host=host, port=port)
+
 
 class TestExtras:
     def test_defaults(self) -> None:
