@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import socket
 import subprocess
 import sys
@@ -62,15 +63,38 @@ asyncio.run(main())
 
 @dataclass
 class Measurement:
-    """The outcome of one load run."""
+    """The outcome of one load run, with the CPU time the server process used meanwhile."""
 
     requests: int
     errors: int
     seconds: float
+    server_cpu_seconds: float = 0.0
+
+    @property
+    def server_microseconds_per_request(self) -> float:
+        return self.server_cpu_seconds / self.requests * 1e6 if self.requests else 0.0
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (Linux /proc), 0 where unavailable."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured_run(pid: int, urls: list[str], api_key: str, arguments: argparse.Namespace) -> Measurement:
+    """One load run against the server process ``pid``."""
+    before = cpu_seconds(pid)
+    run = asyncio.run(drive(urls, api_key, arguments.seconds, arguments.connections, arguments.max_requests))
+    run.server_cpu_seconds = cpu_seconds(pid) - before
+    return run
 
 
 def free_port() -> int:
@@ -163,14 +187,11 @@ def main() -> int:
             emulator_urls = prepare_emulator(emulator_process, arguments)
             baseline_urls = [f"http://127.0.0.1:{baseline_server.port}{STATUS_PATH}?video_id=0"]
             # Alternate the two so that load from other processes on the machine hits both alike.
+            emulator_pid = emulator_process.pid
+            assert emulator_pid is not None
             for _ in range(arguments.rounds):
-                for urls, key, runs in (
-                    (baseline_urls, "unused", baseline_runs),
-                    (emulator_urls, emulator_process.api_key, emulator_runs),
-                ):
-                    runs.append(
-                        asyncio.run(drive(urls, key, arguments.seconds, arguments.connections, arguments.max_requests))
-                    )
+                baseline_runs.append(measured_run(baseline_server.process.pid, baseline_urls, "unused", arguments))
+                emulator_runs.append(measured_run(emulator_pid, emulator_urls, emulator_process.api_key, arguments))
     finally:
         baseline_server.stop()
     baseline = max(baseline_runs, key=lambda run: run.per_second)
@@ -189,6 +210,12 @@ def main() -> int:
         f"{arguments.completed_fraction:.0%} of polls on completed videos)"
     )
     print(f"ratio emulator/baseline: {ratio:.2f}")
+    # On 2 cores the client, not the server, is usually the limit: the server's own CPU cost per
+    # request shows how much headroom it has whatever else the machine is doing.
+    for name, runs in (("baseline", baseline_runs), ("emulator", emulator_runs)):
+        cost = min(run.server_microseconds_per_request for run in runs)
+        capacity = f"{1e6 / cost:,.0f}" if cost else "n/a"
+        print(f"{name} server CPU per request: {cost:.1f} us (one core would serve about {capacity} req/s)")
     errors = sum(run.errors for run in emulator_runs)
     passed = emulator.per_second >= arguments.target and errors == 0
     print(f"target {arguments.target:,.0f} req/s: {'PASS' if passed else 'FAIL'}")

@@ -105,6 +105,11 @@ class HeyGenEmulator(EmulatorClient):
         return self.settings.api_keys[0]
 
     @property
+    def pid(self) -> int | None:
+        """The subprocess's id when ``in_subprocess``, else ``None``."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         """Whether it has been started and not stopped."""
         return self._thread is not None or self._process is not None
