@@ -60,6 +60,7 @@ with DAG(
     )
     # [END howto_sensor_heygen_video]
 
+    # [START howto_operator_heygen_download_after_sensor]
     download = HeyGenDownloadVideoOperator(
         task_id="download_video",
         video_id="{{ ti.xcom_pull(task_ids='submit_video', key='video_id') }}",
@@ -68,3 +69,4 @@ with DAG(
     )
 
     submit >> wait >> download
+    # [END howto_operator_heygen_download_after_sensor]
