@@ -59,6 +59,9 @@ test: lint typecheck test-unit test-floor  ## Everything CI runs: lint, types, t
 demo: venv  ## Run heygen_data_to_video end to end against the local emulator (or your real connection)
 	$(VENV)/bin/python -m heygen_provider.testing.demo --output demo-output
 
+bench: venv  ## Run the benchmarks (under 10 minutes) and write bench/results/
+	$(VENV)/bin/python bench/run_all.py
+
 lock: uv  ## Re-resolve both locks after changing dependencies
 	echo 'apache-airflow>=3.3,<3.4' > .lock-latest.in
 	echo 'apache-airflow>=3.1,<3.2' > .lock-floor.in

@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -117,14 +117,14 @@ class AirflowDeployment:
                 return False
             return all(status.get(name, {}).get("status") == "healthy" for name in components)
 
-        wait_until(healthy, timeout, f"{components} healthy", self._diagnose)
+        wait_until(healthy, timeout, f"{components} healthy", self.diagnose)
 
     def query(self, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:
         """Read the metadata database (SQLite) directly."""
         with closing(sqlite3.connect(self.home / "airflow.db", timeout=30)) as database:
             return database.execute(sql, parameters).fetchall()
 
-    def _diagnose(self) -> str:
+    def diagnose(self) -> str:
         lines = []
         for log in sorted(self.home.glob("*.log")):
             lines.append(f"--- {log.name} (last lines)")
@@ -142,7 +142,5 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, diagnos
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass

@@ -1,0 +1,181 @@
+"""
+API calls per video: one POST and about render time / poll interval status GETs, counted from the
+emulator's request log, for a range of poll intervals.
+
+A worker process runs the real path of ``HeyGenGenerateVideoOperator`` for each interval: ``execute``
+(validate, submit, check the status once, defer), the deferred ``HeyGenVideoStatusTrigger.run()``
+(all intervals at once in one event loop, as in a triggerer) and ``execute_complete``. The parent
+then reads the emulator's log per video id. Expected GETs: the status check in ``execute`` plus
+about render time / interval trigger polls (the first poll comes after a random delay in
+``[0, interval)``, so one more or less is normal).
+
+    .venv/bin/python bench/api_calls_per_video.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    CREATE_PATH,
+    STATUS_PATH,
+    VIDEO_INPUTS,
+    Report,
+    airflow_env,
+    print_table,
+    run_worker,
+    running_emulator,
+    write_json,
+)
+
+#: Extra GETs allowed over render / interval: the status check in ``execute`` and the final poll.
+SLACK_GETS = 2
+
+
+class _TaskInstance:
+    """What the operator reads from ``context["ti"]`` outside a real task run."""
+
+    dag_id = "bench_api_calls"
+    run_id = "bench"
+    map_index = -1
+    start_date = None
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+class _StateStore(dict[str, Any]):
+    """Airflow 3.3's task state store, in memory (``get``/``set``)."""
+
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+def defer_all(intervals: list[float], render_seconds: float) -> list[tuple[Any, dict[str, Any], Any]]:
+    """Run each operator's ``execute`` up to its deferral; return (operator, context, trigger)."""
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
+
+    deferred = []
+    for number, interval in enumerate(intervals):
+        operator = HeyGenGenerateVideoOperator(
+            task_id=f"generate_{number}",
+            video_inputs=VIDEO_INPUTS,
+            title=f"API calls benchmark emulator:render-seconds={render_seconds:g}",
+            poll_interval=interval,
+            deferrable=True,
+        )
+        context: dict[str, Any] = {"ti": _TaskInstance(operator.task_id), "task_state_store": _StateStore()}
+        try:
+            operator.execute(context)
+        except TaskDeferred as deferral:
+            deferred.append((operator, context, deferral.trigger))
+        else:
+            raise RuntimeError(f"{operator.task_id} finished without deferring")
+    return deferred
+
+
+async def first_events(triggers: list[Any]) -> list[dict[str, Any]]:
+    """Every trigger's single event, the triggers running side by side in one loop."""
+
+    async def first(trigger: Any) -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload  # type: ignore[no-any-return]
+        raise RuntimeError("the trigger ended without an event")
+
+    return list(await asyncio.gather(*(first(trigger) for trigger in triggers)))
+
+
+def worker_main(arguments: argparse.Namespace) -> None:
+    intervals = [float(value) for value in arguments.intervals.split(",")]
+    deferred = defer_all(intervals, arguments.render_seconds)
+    events = asyncio.run(first_events([trigger for _, _, trigger in deferred]))
+    videos = []
+    for interval, (operator, context, _), event in zip(intervals, deferred, events, strict=True):
+        result = operator.execute_complete(context, event)
+        videos.append(
+            {
+                "interval_s": interval,
+                "video_id": context["ti"].xcom["video_id"],
+                "status": event["status"],
+                "has_video_url": bool(result and result.get("video_url")),
+            }
+        )
+    write_json(arguments.out, {"videos": videos})
+
+
+# -- parent ------------------------------------------------------------------------------------------
+
+
+def run(quick: bool = False) -> Report:
+    """Count each video's calls in the emulator's request log."""
+    render_seconds = 2.0 if quick else 6.0
+    intervals = [0.5, 1.0] if quick else [0.5, 1.0, 2.0, 3.0]
+    # "scale" renders six videos at once, so no video waits for a render slot.
+    with running_emulator(plan="scale", render_seconds=render_seconds) as emulator:
+        env = {**airflow_env(), **emulator.airflow_connection().env()}
+        arguments = ["--worker", "--render-seconds", str(render_seconds), "--intervals", ",".join(map(str, intervals))]
+        print(f"  api calls: render {render_seconds:g} s, intervals {intervals}", flush=True)
+        videos = run_worker(Path(__file__), arguments, env=env)["videos"]
+        for video in videos:
+            video["posts"] = len(emulator.requests(method="POST", path=CREATE_PATH, video_id=video["video_id"]))
+            video["gets"] = len(emulator.requests(method="GET", path=STATUS_PATH, video_id=video["video_id"]))
+            video["expected_gets"] = 1 + render_seconds / video["interval_s"]
+            video["max_gets"] = math.ceil(render_seconds / video["interval_s"]) + SLACK_GETS
+    report = Report("api_calls", {"render_seconds": render_seconds, "videos": videos})
+    print_table(
+        f"API calls per video (render {render_seconds:g} s; expected GETs = 1 check in execute + render / interval)",
+        ["poll interval s", "POSTs", "GETs", "expected GETs", "x expected", "event"],
+        [
+            [
+                video["interval_s"],
+                video["posts"],
+                video["gets"],
+                video["expected_gets"],
+                video["gets"] / video["expected_gets"],
+                video["status"],
+            ]
+            for video in videos
+        ],
+    )
+    for video in videos:
+        ok = video["posts"] == 1 and video["gets"] <= video["max_gets"] and video["status"] == "success"
+        report.goal(
+            f"calls at {video['interval_s']:g} s polls (POSTs, GETs)",
+            video["gets"],
+            f"1 POST, <= {video['max_gets']} GETs, success",
+            ok,
+            f"({video['posts']} POST)",
+        )
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a 2 s render, two intervals")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--render-seconds", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--intervals", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help="write the JSON result here")
+    arguments = parser.parse_args()
+    if arguments.worker:
+        worker_main(arguments)
+        return
+    report = run(quick=arguments.quick)
+    report.print_goals()
+    if arguments.out:
+        write_json(arguments.out, report.as_dict())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,524 @@
+"""
+Triggerer scale: N concurrent ``HeyGenVideoStatusTrigger`` instances in one event loop, polling the
+emulator running in another process, against bare HTTP-client baselines doing the same GET.
+
+Variants (each in a fresh worker process, same emulator, same videos, same N and poll interval):
+
+* ``trigger``: the provider's trigger, its ``run()`` generator rebuilt from ``serialize()`` as the
+  triggerer does, with Airflow's default logging (one INFO line per poll, to a file).
+* ``trigger_quiet``: the same with Airflow's log level at WARNING, to show what the log line costs.
+* ``aiohttp_shared`` (a, the floor): one shared pooled aiohttp session, GET and ``json.loads``.
+* ``httpx_shared`` (b): the same over one shared ``httpx.AsyncClient``.
+* ``aiohttp_per_poll`` (c): a new aiohttp session per poll, as several official providers do.
+* ``requests_threads`` (d): ``requests`` in a thread pool, one pooled session per thread.
+
+Every waiter sleeps a random first delay in ``[0, interval)`` then polls every ``interval`` seconds,
+exactly as the trigger does. Measured over a window after a warm-up: CPU seconds per poll (process
+CPU / polls completed), RSS growth per waiter, event-loop lag (a 50 ms sampler's lateness), polls per
+second achieved against asked for (N / interval) and how evenly they spread (per-second CV).
+
+    .venv/bin/python bench/triggerer_scale.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    STATUS_PATH,
+    LagSampler,
+    Report,
+    airflow_env,
+    binned_counts,
+    coefficient_of_variation,
+    cpu_seconds,
+    create_videos,
+    open_sockets,
+    percentile,
+    print_table,
+    raise_open_file_limit,
+    ratio,
+    rss_bytes,
+    run_worker,
+    running_emulator,
+    write_json,
+)
+
+BASELINE = "aiohttp_shared"
+BASELINES = ("aiohttp_shared", "httpx_shared", "aiohttp_per_poll", "requests_threads")
+TRIGGER_VARIANTS = ("trigger", "trigger_quiet")
+#: The provider's shared session opens at most this many connections (async_client.CONNECTION_LIMIT).
+POOL_LIMIT = 100
+CPU_RATIO_GOAL = 1.5
+LAG_P99_GOAL_MS = 100.0
+SPREAD_CV_GOAL = 0.5
+KEEP_UP_GOAL = 0.95
+PROFILE_VARIABLE = "HEYGEN_BENCH_PROFILE"
+
+Poll = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measurement: ``n`` waiters polling every ``interval`` s, measured for ``window`` s."""
+
+    n: int
+    interval: float
+    window: float
+    variants: tuple[str, ...]
+    headline: bool = False
+
+    @property
+    def warmup(self) -> float:
+        # Long enough for the loop to settle after creating every waiter; the first polls are already
+        # spread over [0, interval), so the poll rate is steady from the start.
+        return min(5.0, max(1.0, self.interval / 4))
+
+
+def cases(quick: bool) -> list[Case]:
+    """The runs of ``make bench`` (about 5 minutes) or of ``--quick`` (under a minute)."""
+    everything = TRIGGER_VARIANTS + BASELINES
+    if quick:
+        return [
+            Case(50, 0.25, 2.0, everything),
+            Case(1000, 5.0, 4.0, ("trigger", BASELINE), headline=True),
+        ]
+    return [
+        # Short intervals give enough polls for a CPU/poll figure in seconds.
+        Case(100, 0.25, 8.0, everything),
+        Case(1000, 2.0, 8.0, everything),
+        # The headline: ten times Airflow's default triggerer capacity at the default 30 s interval.
+        Case(10_000, 30.0, 60.0, ("trigger", BASELINE), headline=True),
+    ]
+
+
+# -- worker: one variant in its own process ----------------------------------------------------------
+
+
+class PollCounter:
+    """Completion times of successful polls, and failures."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.errors: Counter[str] = Counter()
+        self.events: Counter[str] = Counter()
+
+
+async def waiter(poll: Poll, video_id: str, interval: float, counter: PollCounter) -> None:
+    """A baseline waiter, paced exactly like the trigger: random first delay, then every ``interval``."""
+    await asyncio.sleep(random.uniform(0, interval))
+    while True:
+        try:
+            await poll(video_id)
+        except Exception as error:
+            counter.errors[type(error).__name__] += 1
+        else:
+            counter.times.append(time.monotonic())
+        await asyncio.sleep(interval)
+
+
+def aiohttp_shared_poller(base_url: str, headers: dict[str, str]) -> tuple[Poll, Callable[[], Awaitable[None]]]:
+    """(a) One pooled session for every waiter, configured like the provider's."""
+    import aiohttp
+
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=POOL_LIMIT), cookie_jar=aiohttp.DummyCookieJar(), headers=headers
+    )
+
+    async def poll(video_id: str) -> None:
+        async with session.get(base_url + STATUS_PATH, params={"video_id": video_id}) as answer:
+            answer.raise_for_status()
+            json.loads(await answer.read())
+
+    return poll, session.close
+
+
+def httpx_shared_poller(base_url: str, headers: dict[str, str]) -> tuple[Poll, Callable[[], Awaitable[None]]]:
+    """(b) One pooled httpx client for every waiter."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=POOL_LIMIT, max_keepalive_connections=POOL_LIMIT)
+    client = httpx.AsyncClient(headers=headers, limits=limits, trust_env=False)
+
+    async def poll(video_id: str) -> None:
+        answer = await client.get(base_url + STATUS_PATH, params={"video_id": video_id})
+        answer.raise_for_status()
+        answer.json()
+
+    return poll, client.aclose
+
+
+def aiohttp_per_poll_poller(base_url: str, headers: dict[str, str]) -> tuple[Poll, Callable[[], Awaitable[None]]]:
+    """(c) A new session (and connection) per poll."""
+    import aiohttp
+
+    async def poll(video_id: str) -> None:
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.get(base_url + STATUS_PATH, params={"video_id": video_id}) as answer,
+        ):
+            answer.raise_for_status()
+            json.loads(await answer.read())
+
+    async def close() -> None:
+        return None
+
+    return poll, close
+
+
+def requests_threads_poller(base_url: str, headers: dict[str, str]) -> tuple[Poll, Callable[[], Awaitable[None]]]:
+    """(d) Blocking ``requests`` calls in a thread pool, one pooled session per thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    pool = ThreadPoolExecutor(max_workers=32)
+    local = threading.local()
+
+    def fetch(video_id: str) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.trust_env = False
+            session.headers.update(headers)
+        answer = session.get(base_url + STATUS_PATH, params={"video_id": video_id}, timeout=30)
+        answer.raise_for_status()
+        answer.json()
+
+    async def poll(video_id: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(pool, fetch, video_id)
+
+    async def close() -> None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    return poll, close
+
+
+POLLERS = {
+    "aiohttp_shared": aiohttp_shared_poller,
+    "httpx_shared": httpx_shared_poller,
+    "aiohttp_per_poll": aiohttp_per_poll_poller,
+    "requests_threads": requests_threads_poller,
+}
+
+
+def trigger_waiters(
+    video_ids: list[str], interval: float, counter: PollCounter
+) -> Callable[[], list[Coroutine[Any, Any, None]]]:
+    """
+    The code under test: each trigger's ``run()``, counting completed status calls on the way.
+
+    Imports what the triggerer has imported before it runs a trigger (the trigger class, by its
+    classpath); what the trigger imports lazily (aiohttp, the models) it imports in the loop, as in
+    a triggerer, and shows up as start-up lag.
+    """
+    from heygen_provider.hooks.heygen import HeyGenHook
+    from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+
+    original = HeyGenHook.aget_video_status
+
+    async def counted(self: HeyGenHook, video_id: str) -> Any:
+        try:
+            status = await original(self, video_id)
+        except Exception as error:
+            counter.errors[type(error).__name__] += 1
+            raise
+        counter.times.append(time.monotonic())
+        return status
+
+    HeyGenHook.aget_video_status = counted  # type: ignore[method-assign]
+    end_time = time.time() + 3600
+
+    async def consume(video_id: str) -> None:
+        # Rebuilt from its serialized form, as the triggerer does.
+        _, kwargs = HeyGenVideoStatusTrigger(video_id, poll_interval=interval, end_time=end_time).serialize()
+        async for event in HeyGenVideoStatusTrigger(**kwargs).run():
+            counter.events[event.payload["status"]] += 1
+
+    return lambda: [consume(video_id) for video_id in video_ids]
+
+
+def connection_details() -> tuple[str, dict[str, str]]:
+    """Base URL and auth header of the ``heygen_default`` connection the parent put in the environment."""
+    connection = json.loads(os.environ["AIRFLOW_CONN_HEYGEN_DEFAULT"])
+    return connection["host"].rstrip("/"), {"X-Api-Key": connection["password"], "Accept": "application/json"}
+
+
+async def measure(variant: str, video_ids: list[str], interval: float, warmup: float, window: float) -> dict[str, Any]:
+    """Start every waiter, let them warm up, then measure one window."""
+    counter = PollCounter()
+    base_url, headers = connection_details()
+    if variant in TRIGGER_VARIANTS:
+        close: Callable[[], Awaitable[None]] | None = None
+        make = trigger_waiters(video_ids, interval, counter)
+    else:
+        poll, close = POLLERS[variant](base_url, headers)
+
+        def make() -> list[Coroutine[Any, Any, None]]:
+            return [waiter(poll, video_id, interval, counter) for video_id in video_ids]
+
+    sampler = LagSampler()
+    sampler.start()
+    await asyncio.sleep(0.2)
+    rss_before = rss_bytes()
+    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(coroutine) for coroutine in make()]
+    await asyncio.sleep(warmup)
+    profiler = start_profiler()
+    cpu_start, window_start = cpu_seconds(), time.monotonic()
+    await asyncio.sleep(window)
+    cpu_used, window_end = cpu_seconds() - cpu_start, time.monotonic()
+    stop_profiler(profiler)
+    rss_after, sockets = rss_bytes(), open_sockets()
+
+    sampler.stop()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if close is not None:
+        await close()
+    return summarise(
+        counter,
+        sampler,
+        n=len(video_ids),
+        interval=interval,
+        span=(started, window_start, window_end),
+        cpu_used=cpu_used,
+        rss_growth=rss_after - rss_before,
+        sockets=sockets,
+    )
+
+
+def start_profiler() -> Any:
+    """With ``HEYGEN_BENCH_PROFILE=<file>``, profile the measured window only (cProfile, pstats file)."""
+    if not os.environ.get(PROFILE_VARIABLE):
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def stop_profiler(profiler: Any) -> None:
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(os.environ[PROFILE_VARIABLE])
+
+
+def summarise(
+    counter: PollCounter,
+    sampler: LagSampler,
+    *,
+    n: int,
+    interval: float,
+    span: tuple[float, float, float],
+    cpu_used: float,
+    rss_growth: int,
+    sockets: int,
+) -> dict[str, Any]:
+    """The figures of one window."""
+    started, window_start, window_end = span
+    seconds = window_end - window_start
+    polls = [moment for moment in counter.times if window_start <= moment < window_end]
+    lag = sampler.lateness(window_start, window_end)
+    # Bins a tenth of the interval wide (at most 1 s) show lockstep even at short intervals.
+    width = min(1.0, interval / 10)
+    bins = binned_counts(polls, window_start, seconds, width)
+    mean_per_bin = statistics.fmean(bins)
+    return {
+        "n": n,
+        "interval_s": interval,
+        "window_s": round(seconds, 2),
+        "polls": len(polls),
+        "asked_per_s": n / interval,
+        "achieved_per_s": len(polls) / seconds if seconds else 0.0,
+        "cpu_s": cpu_used,
+        "cpu_ms_per_poll": 1000 * cpu_used / len(polls) if polls else None,
+        "cpu_utilisation": cpu_used / seconds if seconds else None,
+        "rss_growth_mib": rss_growth / 2**20,
+        "rss_kib_per_waiter": rss_growth / 1024 / n,
+        "lag_p99_ms": 1000 * percentile(lag, 0.99),
+        "lag_max_ms": 1000 * max(lag, default=0.0),
+        "startup_lag_max_ms": 1000 * max(sampler.lateness(started, window_start), default=0.0),
+        "spread_bin_s": width,
+        "spread_cv": coefficient_of_variation(bins),
+        # What a perfectly random spread would give: Poisson counts, CV = 1 / sqrt(mean).
+        "random_spread_cv": 1 / mean_per_bin**0.5 if mean_per_bin else None,
+        "peak_to_mean": max(bins) / mean_per_bin if mean_per_bin else None,
+        "sockets_open": sockets,
+        "errors": sum(counter.errors.values()),
+        "error_types": dict(counter.errors),
+        "events": dict(counter.events),
+    }
+
+
+def worker_main(arguments: argparse.Namespace) -> None:
+    raise_open_file_limit()
+    video_ids = json.loads(Path(arguments.ids).read_text())[: arguments.n]
+    result = asyncio.run(measure(arguments.variant, video_ids, arguments.interval, arguments.warmup, arguments.window))
+    result["variant"] = arguments.variant
+    write_json(arguments.out, result)
+
+
+# -- parent: the emulator, the runs, the report ------------------------------------------------------
+
+
+def run(quick: bool = False) -> Report:
+    """Run every case against one emulator process and report ratios against baseline (a)."""
+    plan = cases(quick)
+    report = Report("triggerer")
+    runs: list[dict[str, Any]] = []
+    # Renders take an hour, so every video stays queued or processing while it is polled.
+    with running_emulator(render_seconds=3600.0, plan="enterprise", request_log_limit=100_000) as emulator:
+        video_ids = create_videos(emulator.base_url, emulator.api_key, max(case.n for case in plan))
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as ids_file:
+            json.dump(video_ids, ids_file)
+        env = {**airflow_env(), **emulator.airflow_connection().env()}
+        for case in plan:
+            for variant in case.variants:
+                runs.append(run_variant(emulator, case, variant, ids_file.name, env))
+        os.unlink(ids_file.name)
+    add_ratios(runs)
+    report.figures = {"runs": runs, "baseline": BASELINE}
+    print_runs(runs)
+    judge(report, plan, runs)
+    return report
+
+
+def run_variant(emulator: Any, case: Case, variant: str, ids_path: str, env: dict[str, str]) -> dict[str, Any]:
+    """One worker process; the emulator's request log counts what actually reached the server."""
+    emulator.clear_requests()
+    worker_env = dict(env)
+    if variant == "trigger_quiet":
+        worker_env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    arguments = ["--worker", "--variant", variant, "--n", str(case.n), "--interval", str(case.interval)]
+    arguments += ["--warmup", str(case.warmup), "--window", str(case.window), "--ids", ids_path]
+    print(f"  triggerer: {variant} N={case.n} interval={case.interval:g}s window={case.window:g}s", flush=True)
+    result = run_worker(Path(__file__), arguments, env=worker_env, timeout=case.window + 300)
+    result["server_requests"] = len(emulator.requests(method="GET", path=STATUS_PATH))
+    result["headline"] = case.headline
+    return result
+
+
+def add_ratios(runs: list[dict[str, Any]]) -> None:
+    """CPU per poll of each run over baseline (a)'s at the same N and interval."""
+    floors = {(run["n"], run["interval_s"]): run["cpu_ms_per_poll"] for run in runs if run["variant"] == BASELINE}
+    for run in runs:
+        floor = floors.get((run["n"], run["interval_s"]))
+        run["cpu_ratio_vs_a"] = ratio(run["cpu_ms_per_poll"] or 0.0, floor or 0.0)
+
+
+def print_runs(runs: list[dict[str, Any]]) -> None:
+    headers = ["variant", "N", "interval", "asked/s", "got/s", "CPU ms/poll", "x (a)", "KiB/waiter"]
+    headers += ["lag p99 ms", "lag max ms", "start lag ms", "spread CV", "random CV", "peak/mean", "sockets", "errors"]
+    rows = [
+        [
+            run["variant"],
+            run["n"],
+            run["interval_s"],
+            run["asked_per_s"],
+            run["achieved_per_s"],
+            run["cpu_ms_per_poll"],
+            run["cpu_ratio_vs_a"],
+            run["rss_kib_per_waiter"],
+            run["lag_p99_ms"],
+            run["lag_max_ms"],
+            run["startup_lag_max_ms"],
+            run["spread_cv"],
+            run["random_spread_cv"],
+            run["peak_to_mean"],
+            run["sockets_open"],
+            run["errors"],
+        ]
+        for run in runs
+    ]
+    print_table("Triggerer scale (ratios against (a) aiohttp_shared at the same N and interval)", headers, rows)
+
+
+def judge(report: Report, plan: list[Case], runs: list[dict[str, Any]]) -> None:
+    """Issue 8's goals for the trigger."""
+    triggers = [run for run in runs if run["variant"] == "trigger"]
+    cpu_case = max((run for run in triggers if not run["headline"]), key=lambda run: run["n"], default=None)
+    for run in [cpu_case] if cpu_case else []:
+        value = run["cpu_ratio_vs_a"]
+        report.goal(
+            f"CPU/poll vs bare aiohttp at N={run['n']}",
+            value,
+            f"<= {CPU_RATIO_GOAL}x",
+            value is not None and value <= CPU_RATIO_GOAL,
+            f"({run['cpu_ms_per_poll']:.3f} ms/poll)",
+        )
+    headline = next((run for run in triggers if run["headline"]), None)
+    if headline is None:
+        return
+    label = f"N={headline['n']} at {headline['interval_s']:g} s"
+    report.goal(
+        f"loop lag p99, {label}",
+        headline["lag_p99_ms"],
+        f"< {LAG_P99_GOAL_MS:g} ms",
+        headline["lag_p99_ms"] < LAG_P99_GOAL_MS,
+        f"(max {headline['lag_max_ms']:.0f} ms)",
+    )
+    keep_up = headline["achieved_per_s"] / headline["asked_per_s"]
+    report.goal(f"polls/s achieved/asked, {label}", keep_up, f">= {KEEP_UP_GOAL}", keep_up >= KEEP_UP_GOAL)
+    report.goal(
+        f"per-second poll CV (spread, not lockstep), {label}",
+        headline["spread_cv"],
+        f"< {SPREAD_CV_GOAL}",
+        headline["spread_cv"] < SPREAD_CV_GOAL,
+        f"(random spread: {headline['random_spread_cv']:.3f}, peak/mean {headline['peak_to_mean']:.2f})",
+    )
+    report.goal(
+        f"sockets open, {label}",
+        headline["sockets_open"],
+        f"<= {POOL_LIMIT + 5}",
+        headline["sockets_open"] <= POOL_LIMIT + 5,
+        "(pooled connector, limit 100)",
+    )
+    report.goal(
+        f"no trigger ended early, {label}",
+        sum(headline["events"].values()),
+        "0",
+        not headline["events"] and headline["errors"] == 0,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller N and shorter windows (smoke run)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", choices=TRIGGER_VARIANTS + BASELINES, help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--interval", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--window", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--ids", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help="write the JSON result here")
+    arguments = parser.parse_args()
+    if arguments.worker:
+        worker_main(arguments)
+        return
+    report = run(quick=arguments.quick)
+    report.print_goals()
+    if arguments.out:
+        write_json(arguments.out, report.as_dict())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
