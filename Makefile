@@ -54,7 +54,10 @@ test-unit: venv  ## The test suite on the newest Airflow
 test-floor: venv-floor  ## The test suite on the floor, Airflow 3.1
 	$(FLOOR_VENV)/bin/python -m pytest -m "not deployment" $(PYTEST_ARGS)
 
-test: lint typecheck test-unit test-floor  ## Everything CI runs: lint, types, the suite on Airflow 3.3 and 3.1
+test: lint typecheck docs test-unit test-floor  ## Everything CI runs: lint, types, the suite on Airflow 3.3 and 3.1
+
+docs: venv  ## Build the documentation site (warnings are errors)
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 demo: venv  ## Run heygen_data_to_video end to end against the local emulator (or your real connection)
 	$(VENV)/bin/python -m heygen_provider.testing.demo --output demo-output

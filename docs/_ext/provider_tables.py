@@ -1,0 +1,317 @@
+"""
+Tables generated from the provider's own code at build time, so the docs cannot drift from it.
+
+``.. heygen-status-map::``
+    HeyGen's status values (legacy and v3) against the spec's set, from
+    :data:`heygen_provider.models.status.SERVICE_STATUS_MAP` and ``map_service_status``.
+``.. heygen-http-errors::``
+    each HTTP status and transport failure: the exception class (``error_class_for_status``), its
+    docstring, and whether the shared retry policy retries it for a GET and for the paid create POST,
+    found by asking :class:`heygen_provider.retry.RetryPolicy` itself.
+``.. heygen-connection-extras::`` and ``.. heygen-connection-form::``
+    the connection's extras and form, from :mod:`heygen_provider.connection`.
+``.. provider-requirements::``
+    the runtime requirements, from ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+# Where each status value comes from, per heygen-api.md. The mapping itself is read from the code.
+LEGACY_STATUSES = ("pending", "waiting", "processing", "completed", "failed")
+V3_STATUSES = ("queued", "processing", "completed", "failed", "not_found")
+
+
+def cell(text: Any) -> str:
+    """Plain text made safe for a table cell."""
+    value = " ".join(str(text).split())
+    for char in ("\\", "*", "`", "|", "_"):
+        value = value.replace(char, "\\" + char)
+    return value or " "
+
+
+def list_table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], *, widths: str | None = None, css: str = ""
+) -> list[str]:
+    """A ``list-table`` whose cells are already reStructuredText."""
+    lines = [".. list-table::", "   :header-rows: 1"]
+    if widths:
+        lines.append(f"   :widths: {widths}")
+    if css:
+        lines.append(f"   :class: {css}")
+    lines.append("")
+    for row in [header, *rows]:
+        for index, value in enumerate(row):
+            lines.append(f"   {'*' if index == 0 else ' '} - {value}")
+    lines.append("")
+    return lines
+
+
+class GeneratedTable(SphinxDirective):
+    """Base: subclasses return reStructuredText lines, parsed in place."""
+
+    has_content = False
+
+    def lines(self) -> list[str]:
+        raise NotImplementedError
+
+    def run(self) -> list[nodes.Node]:
+        container = nodes.container()
+        source = self.get_source_info()[0]
+        self.state.nested_parse(StringList(self.lines(), source=source), self.content_offset, container)
+        return container.children
+
+
+class StatusMap(GeneratedTable):
+    def lines(self) -> list[str]:
+        from heygen_provider.models.status import SERVICE_STATUS_MAP, VideoStatus, map_service_status
+
+        values = list(dict.fromkeys([*LEGACY_STATUSES, *V3_STATUSES, *SERVICE_STATUS_MAP]))
+        unknown = map_service_status("a-value-heygen-may-add-some-day")
+        rows = []
+        for status in VideoStatus:
+            mapped = [value for value in values if map_service_status(value) is status]
+
+            def literal(group: Iterable[str], mapped: list[str] = mapped) -> str:
+                shown = [f"``{value}``" for value in group if value in mapped]
+                unlisted = [value for value in shown if value.strip("`") not in SERVICE_STATUS_MAP]
+                return ", ".join(s + (" (unlisted)" if s in unlisted else "") for s in shown) or "—"
+
+            others = [value for value in mapped if value not in LEGACY_STATUSES and value not in V3_STATUSES]
+            if status is VideoStatus.SUCCESS:
+                outcome = "task succeeds with the result payload"
+            elif status.is_terminal:
+                outcome = f"``HeyGenRenderError`` ({status.value}); never success"
+            else:
+                outcome = "keep waiting until a deadline"
+            rows.append(
+                [
+                    f"**{status.value}**",
+                    literal(LEGACY_STATUSES),
+                    literal(V3_STATUSES),
+                    ", ".join(f"``{value}``" for value in others) or "—",
+                    "yes" if status.is_terminal else "no",
+                    outcome,
+                ]
+            )
+        rows.append(["*any other value*", "—", "—", "—", "no", f"read as **{unknown.value}**: keep waiting"])
+        return list_table(
+            [
+                "Spec status",
+                "Legacy API values",
+                "v3 API values",
+                "Other spellings accepted",
+                "Terminal",
+                "What the operator and sensor do",
+            ],
+            rows,
+            widths="13 19 19 16 9 24",
+            css="status-map",
+        )
+
+
+def _first_paragraph(cls: type) -> str:
+    doc = inspect.getdoc(cls) or ""
+    return doc.split("\n\n", 1)[0].replace("\n", " ")
+
+
+def _retried(method: str, *, status: int | None = None, failure: Any = None, body: bytes = b"") -> bool:
+    from heygen_provider.retry import RetryPolicy
+
+    state = RetryPolicy(attempts=3, random_fraction=lambda: 0.0).start(method)
+    try:
+        if failure is not None:
+            state.delay_after_transport_error(failure, "docs")
+            return True
+        verdict = state.delay_after_response(status or 0, body, {})
+    except Exception:
+        return False
+    return verdict.retry_in is not None
+
+
+class HttpErrors(GeneratedTable):
+    STATUSES = (400, 401, 402, 403, 404, 422, 424, 429, 500, 502, 503, 504)
+
+    def lines(self) -> list[str]:
+        from heygen_provider.exceptions import (
+            HeyGenMalformedResponseError,
+            HeyGenTransportError,
+            error_class_for_status,
+        )
+        from heygen_provider.retry import TransportFailure
+
+        error_body = b'{"code": 400, "message": "example"}'
+        yes, no = "retried", "**not** retried"
+        rows = []
+        for status in self.STATUSES:
+            error_class = error_class_for_status(status)
+            rows.append(
+                [
+                    f"HTTP {status}",
+                    f":class:`~heygen_provider.exceptions.{error_class.__name__}`",
+                    cell(_first_paragraph(error_class)),
+                    yes if _retried("GET", status=status, body=error_body) else no,
+                    yes if _retried("POST", status=status, body=error_body) else no,
+                ]
+            )
+        rows.append(
+            [
+                "2xx that is not HeyGen's JSON",
+                f":class:`~heygen_provider.exceptions.{HeyGenMalformedResponseError.__name__}`",
+                cell(_first_paragraph(HeyGenMalformedResponseError)),
+                yes if _retried("GET", status=200, body=b"<html>proxy</html>") else no,
+                yes if _retried("POST", status=200, body=b"<html>proxy</html>") else no,
+            ]
+        )
+        for failure, label in (
+            (TransportFailure.NOT_CONNECTED, "connection never established (refused, DNS, connect timeout)"),
+            (TransportFailure.NO_RESPONSE, "connection reset or read timeout after sending"),
+        ):
+            rows.append(
+                [
+                    cell(label),
+                    f":class:`~heygen_provider.exceptions.{HeyGenTransportError.__name__}`",
+                    cell(_first_paragraph(HeyGenTransportError)),
+                    yes if _retried("GET", failure=failure) else no,
+                    yes if _retried("POST", failure=failure) else no,
+                ]
+            )
+        return list_table(
+            ["Answer", "Exception", "Meaning", "Status calls (GET)", "Create call (POST)"],
+            rows,
+            widths="16 24 34 13 13",
+        )
+
+
+def _schema_type(schema: dict[str, Any]) -> str:
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    return " or ".join(kind for kind in kinds if kind != "null")
+
+
+class ConnectionExtras(GeneratedTable):
+    def lines(self) -> list[str]:
+        from heygen_provider.connection import CONNECTION_EXTRA_FIELDS
+
+        rows = []
+        for name, spec in CONNECTION_EXTRA_FIELDS.items():
+            schema = spec["schema"]
+            if "enum" in schema:
+                allowed = ", ".join(f"``{value}``" for value in schema["enum"])
+            elif "minimum" in schema:
+                allowed = f"{schema['minimum']} to {schema['maximum']}"
+            else:
+                allowed = "—"
+            rows.append(
+                [
+                    f"``{name}``",
+                    cell(spec["label"]),
+                    _schema_type(schema),
+                    allowed,
+                    f"``{json.dumps(schema.get('default'))}``",
+                    cell(spec["description"]),
+                ]
+            )
+        return list_table(
+            ["Extra", "Form label", "Type", "Allowed", "Default", "Meaning"], rows, widths="16 18 10 14 10 32"
+        )
+
+
+class ConnectionForm(GeneratedTable):
+    FIELDS = (("host", "Host"), ("login", "Login"), ("password", "Password"), ("port", "Port"), ("schema", "Schema"))
+
+    def lines(self) -> list[str]:
+        from heygen_provider.connection import UI_FIELD_BEHAVIOUR
+
+        hidden = set(UI_FIELD_BEHAVIOUR.get("hidden-fields", []))
+        labels = UI_FIELD_BEHAVIOUR.get("relabeling", {})
+        placeholders = UI_FIELD_BEHAVIOUR.get("placeholders", {})
+        rows = []
+        for key, standard in self.FIELDS:
+            if key in hidden:
+                rows.append([standard, "hidden", "—"])
+            else:
+                label = labels.get(key, standard)
+                placeholder = placeholders.get(key)
+                rows.append(
+                    [
+                        f"**{cell(label)}**" + (f" (Airflow's *{standard}*)" if label != standard else ""),
+                        "shown",
+                        f"``{placeholder}``" if placeholder else "—",
+                    ]
+                )
+        rows.append(["Extra (JSON)", "shown", f"``{placeholders['extra']}``" if "extra" in placeholders else "—"])
+        return list_table(["Field", "In the form", "Placeholder"], rows, widths="30 15 55")
+
+
+class Requirements(GeneratedTable):
+    def lines(self) -> list[str]:
+        import tomllib
+
+        pyproject = Path(self.env.srcdir).parent / "pyproject.toml"
+        self.env.note_dependency(str(pyproject))
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        rows = [["Python", f"``{project['requires-python']}``"]]
+        for requirement in project["dependencies"]:
+            name = requirement.split(">", 1)[0].split("=", 1)[0].split("<", 1)[0].strip()
+            rows.append([f"``{name}``", f"``{requirement[len(name) :].strip() or 'any'}``"])
+        return list_table(["Package", "Version"], rows, widths="40 60")
+
+
+class SummaryExample(GeneratedTable):
+    """The HTML summary of a few sample results, rendered by the provider's own function, in a frame."""
+
+    def lines(self) -> list[str]:
+        import base64
+        import html
+
+        import heygen_provider
+        from heygen_provider.notifications.summary import render_summary_html
+
+        asset = Path(heygen_provider.__file__).parent / "testing" / "emulator" / "assets" / "thumbnail.jpg"
+        thumbnail = f"data:image/jpeg;base64,{base64.b64encode(asset.read_bytes()).decode()}" if asset.is_file() else ""
+        samples = [
+            ("North", "success", 38.0),
+            ("South", "success", 41.0),
+            ("East", "success", 36.0),
+            ("West", "failed", None),
+        ]
+        videos = [
+            {
+                "video_id": f"{index:032x}",
+                "title": f"Weekly figures: {region}",
+                "status": status,
+                "duration": duration,
+                "video_url": f"https://example.invalid/{region.lower()}.mp4" if status == "success" else None,
+                "thumbnail_url": thumbnail if status == "success" else None,
+            }
+            for index, (region, status, duration) in enumerate(samples, start=1)
+        ]
+        page = render_summary_html(videos, title="Weekly videos 2026-11-23")
+        srcdoc = html.escape(page).replace("\n", "&#10;")
+        return [
+            ".. raw:: html",
+            "",
+            f'   <iframe class="summary-example" title="Example HTML summary" srcdoc="{srcdoc}"></iframe>',
+            "",
+        ]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("heygen-summary-example", SummaryExample)
+    app.add_directive("heygen-status-map", StatusMap)
+    app.add_directive("heygen-http-errors", HttpErrors)
+    app.add_directive("heygen-connection-extras", ConnectionExtras)
+    app.add_directive("heygen-connection-form", ConnectionForm)
+    app.add_directive("provider-requirements", Requirements)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
