@@ -136,6 +136,10 @@ def _normalise_base_url(conn_id: str, host: str | None, port: int | None) -> str
     if "://" not in raw:
         raw = f"https://{raw}"
     parts = urlsplit(raw)
+    try:
+        explicit_port = parts.port
+    except ValueError:
+        raise HeyGenConnectionError(f"Connection {conn_id!r}: host {raw!r} has an invalid port.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise HeyGenConnectionError(
             f"Connection {conn_id!r}: host must be an https:// base URL such as {DEFAULT_BASE_URL!r}."
@@ -147,7 +151,7 @@ def _normalise_base_url(conn_id: str, host: str | None, port: int | None) -> str
             "clear text; use https:// (plain http:// is accepted only for loopback, such as the emulator)."
         )
     netloc = parts.netloc.rsplit("@", 1)[-1]
-    if port and parts.port is None:
+    if port and explicit_port is None:
         netloc = f"{netloc}:{port}"
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 

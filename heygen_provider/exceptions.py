@@ -188,12 +188,12 @@ def parse_response(
     elif status_code < 400:
         # A 2xx that is not a JSON object is no HeyGen answer (a captive portal, a truncated body).
         raise HeyGenMalformedResponseError(
-            _redact(_describe_non_json(body), secrets), status_code=status_code, retry_after=retry_after
+            _describe_non_json(body, secrets), status_code=status_code, retry_after=retry_after
         )
     elif isinstance(payload, dict):
         code, message = _error_fields(payload)
     else:
-        code, message = None, _describe_non_json(body)
+        code, message = None, _describe_non_json(body, secrets)
 
     text = _redact(message or "no error message in the response body", secrets)
     error_class = error_class_for_status(status_code) if status_code >= 400 else HeyGenAPIError
@@ -229,8 +229,9 @@ def _as_text(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _describe_non_json(body: bytes) -> str:
-    text = body.decode("utf-8", errors="replace")
+def _describe_non_json(body: bytes, secrets: Iterable[str]) -> str:
+    # Redacted before any cut, so a key that straddles the cut cannot leak its first characters.
+    text = _redact(body.decode("utf-8", errors="replace"), secrets)
     title = re.search(r"<title[^>]*>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
     text = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
     text = " ".join(html.unescape(text).split())

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from airflow.sdk import BaseHook
 
@@ -61,7 +62,7 @@ class ApiEndpoints:
     def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
         """Path and query parameters of the status call for ``video_id``."""
         if "{video_id}" in self.video_status:
-            return self.video_status.format(video_id=video_id), None
+            return self.video_status.format(video_id=quote(video_id, safe="")), None
         return self.video_status, {"video_id": video_id}
 
 

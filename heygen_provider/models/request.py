@@ -12,7 +12,16 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
@@ -66,6 +75,25 @@ def _check_hex_colour(value: str) -> str:
 Number = Annotated[float, BeforeValidator(_no_bool), Field(allow_inf_nan=False)]
 
 
+def _required_when(*types: str, hint: str = "") -> Any:
+    """
+    A field validator making a field required when the object's ``type`` is one of ``types``.
+
+    A field validator, not a model validator, because pydantic runs it even when other fields of the
+    object failed, so one pass reports every missing field. ``type`` is declared first, so it is
+    validated (and in ``info.data``) by the time these run; the fields set ``validate_default`` so that
+    an absent field is checked too.
+    """
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        kind = info.data.get("type")
+        if value is None and kind in types:
+            raise PydanticCustomError("conditional", "is required when type is '{type}'" + hint, {"type": kind})
+        return value
+
+    return check
+
+
 class Offset(RequestModel):
     """Position offset of the avatar in the frame."""
 
@@ -82,8 +110,8 @@ class Character(RequestModel):
     """
 
     type: Literal["avatar", "talking_photo"]
-    avatar_id: NonEmptyString | None = None
-    talking_photo_id: NonEmptyString | None = None
+    avatar_id: NonEmptyString | None = Field(default=None, validate_default=True)
+    talking_photo_id: NonEmptyString | None = Field(default=None, validate_default=True)
     avatar_style: Literal["normal", "circle", "closeUp"] | None = None
     scale: Annotated[Number, _within(0.0, 5.0)] | None = None
     offset: Offset | None = None
@@ -94,12 +122,8 @@ class Character(RequestModel):
     #: Render a photo avatar with the Avatar IV model.
     use_avatar_iv_model: bool | None = None
 
-    @model_validator(mode="after")
-    def _id_for_type(self) -> Self:
-        needed = "avatar_id" if self.type == "avatar" else "talking_photo_id"
-        if getattr(self, needed) is None:
-            raise conditional_error(needed, "is required when type is '{type}'", type=self.type)
-        return self
+    _avatar_id_required = field_validator("avatar_id")(_required_when("avatar"))
+    _talking_photo_id_required = field_validator("talking_photo_id")(_required_when("talking_photo"))
 
 
 class Voice(RequestModel):
@@ -111,28 +135,27 @@ class Voice(RequestModel):
     """
 
     type: Literal["text", "audio", "silence"]
-    input_text: Annotated[str, Field(min_length=1, max_length=MAX_INPUT_TEXT_LENGTH)] | None = None
-    voice_id: NonEmptyString | None = None
+    input_text: Annotated[str, Field(min_length=1, max_length=MAX_INPUT_TEXT_LENGTH)] | None = Field(
+        default=None, validate_default=True
+    )
+    voice_id: NonEmptyString | None = Field(default=None, validate_default=True)
     speed: Annotated[Number, _within(0.5, 1.5)] | None = None
     pitch: Annotated[StrictInt, _within(-50, 50)] | None = None
     emotion: Emotion | None = None
     locale: NonEmptyString | None = None
     audio_url: HttpUrl | None = None
     audio_asset_id: NonEmptyString | None = None
-    duration: Annotated[Number, Field(gt=0)] | None = None
+    duration: Annotated[Number, Field(gt=0)] | None = Field(default=None, validate_default=True)
+
+    _text_fields_required = field_validator("input_text", "voice_id")(_required_when("text"))
+    _duration_required = field_validator("duration")(_required_when("silence"))
 
     @model_validator(mode="after")
-    def _fields_for_type(self) -> Self:
-        if self.type == "text":
-            for needed in ("input_text", "voice_id"):
-                if getattr(self, needed) is None:
-                    raise conditional_error(needed, "is required when type is 'text'")
-        elif self.type == "audio" and (self.audio_url is None) == (self.audio_asset_id is None):
+    def _one_audio_source(self) -> Self:
+        if self.type == "audio" and (self.audio_url is None) == (self.audio_asset_id is None):
             raise conditional_error(
                 "audio_url", "exactly one of audio_url and audio_asset_id is required when type is 'audio'"
             )
-        elif self.type == "silence" and self.duration is None:
-            raise conditional_error("duration", "is required when type is 'silence'")
         return self
 
 
@@ -143,18 +166,18 @@ class Background(RequestModel):
     """
 
     type: Literal["color", "image", "video"]
-    value: Annotated[str, AfterValidator(_check_hex_colour)] | None = None
+    value: Annotated[str, AfterValidator(_check_hex_colour)] | None = Field(default=None, validate_default=True)
     url: HttpUrl | None = None
     image_asset_id: NonEmptyString | None = None
     video_asset_id: NonEmptyString | None = None
     fit: Literal["cover", "crop", "contain", "none"] | None = None
     play_style: Literal["fit_to_scene", "freeze", "loop", "full_video"] | None = None
 
+    _colour_required = field_validator("value")(_required_when("color", hint=" (a hex colour like #FAFAFA)"))
+
     @model_validator(mode="after")
-    def _fields_for_type(self) -> Self:
+    def _one_source(self) -> Self:
         if self.type == "color":
-            if self.value is None:
-                raise conditional_error("value", "is required when type is 'color' (a hex colour like #FAFAFA)")
             return self
         asset_field = f"{self.type}_asset_id"
         if (self.url is None) == (getattr(self, asset_field) is None):

@@ -139,6 +139,7 @@ class VideoStatusResponse(BaseModel):
             "thumbnail_url": self.thumbnail_url,
             "gif_url": self.gif_url,
             "caption_url": self.caption_url,
+            "video_page_url": self.video_page_url,
             "duration": self.duration,
             "callback_id": self.callback_id,
             "error": self.error.model_dump(exclude_none=True) if self.error else None,

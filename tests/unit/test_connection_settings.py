@@ -108,11 +108,6 @@ class TestBaseUrl:
     def test_other_schemes_are_refused(self, host: str) -> None:
         assert "host must be an https:// base URL such as 'https://api.heygen.com'" in refusal(host=host)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: _normalise_base_url never reads parts.port, so a malformed port is accepted "
-        "(or escapes as a bare ValueError when the port field is set) instead of a HeyGenConnectionError",
-    )
     @pytest.mark.parametrize(
         ("host", "port"),
         [("https://api.heygen.com:notaport", None), ("https://api.heygen.com:99999", None), ("https://h:x", 443)],

@@ -148,11 +148,6 @@ class TestEndpoints:
         assert (status.error.code, status.error.message) == ("X", "boom")
         assert requests_mock.last_request.query == ""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: ApiEndpoints.status_request formats the id into the path unquoted, so '/' or '?' in a "
-        "templated video_id changes the path (the legacy query parameter is encoded correctly)",
-    )
     def test_v3_style_path_encodes_the_id(self, heygen_connection: Callable[..., str], requests_mock: Any) -> None:
         requests_mock.get(re.compile(r".*"), json={"data": {"id": "x", "status": "queued"}})
         hook = HeyGenHook(heygen_connection(), endpoints=ApiEndpoints(video_status="/v3/videos/{video_id}"))

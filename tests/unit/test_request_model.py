@@ -516,10 +516,6 @@ class TestErrorReport:
         with pytest.raises(ValueError, match=r"video_inputs: must have at least 1 item"):
             VideoGenerateRequest.from_params({"video_inputs": []})
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: Voice._fields_for_type raises on the first missing field, so voice_id is not listed",
-    )
     def test_both_missing_text_fields_are_listed(self) -> None:
         scene = text_scene()
         del scene["voice"]["input_text"], scene["voice"]["voice_id"]
@@ -528,11 +524,6 @@ class TestErrorReport:
             "video_inputs[0].voice.voice_id: is required when type is 'text'",
         ]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: the type-dependent 'is required' rules are after-validators, which pydantic skips "
-        "once any field of the same object failed, so the missing ids are not listed",
-    )
     def test_missing_id_is_listed_beside_a_range_error_in_the_same_object(self) -> None:
         scene = text_scene(character={"scale": 9}, voice={"speed": 2.0})
         del scene["character"]["avatar_id"], scene["voice"]["voice_id"]

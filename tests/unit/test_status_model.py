@@ -180,6 +180,7 @@ class TestUrlsAndResult:
             "thumbnail_url": LEGACY_COMPLETED["thumbnail_url"],
             "gif_url": LEGACY_COMPLETED["gif_url"],
             "caption_url": LEGACY_COMPLETED["caption_url"],
+            "video_page_url": None,
             "duration": 31.2,
             "callback_id": "run-42",
             "error": None,
@@ -189,9 +190,6 @@ class TestUrlsAndResult:
         result = status_of(status="completed", error={"code": 1, "message": "m"}).to_result()
         assert json.loads(json.dumps(result))["error"] == {"code": 1, "message": "m"}
 
-    @pytest.mark.xfail(
-        strict=True, reason="BUG: VideoStatusResponse.to_result() drops video_page_url (v3), so XCom loses it"
-    )
     def test_result_keeps_the_v3_video_page_url(self) -> None:
         result = VideoStatusResponse.model_validate(V3_FAILED).to_result()
         assert result["video_page_url"] == V3_FAILED["video_page_url"]
