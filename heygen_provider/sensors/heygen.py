@@ -60,7 +60,7 @@ class HeyGenVideoSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+        from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger, execution_deadline
 
         # Ask once first: a video that is already done needs no trigger.
         if (done := self.poke(context)) is not False:
@@ -71,7 +71,7 @@ class HeyGenVideoSensor(BaseSensorOperator):
                 heygen_conn_id=self.heygen_conn_id,
                 poll_interval=self.poke_interval,
                 end_time=time.time() + self.timeout,
-                execution_deadline=None,
+                execution_deadline=execution_deadline(self.execution_timeout, context),
             ),
             method_name="execute_complete",
         )
