@@ -60,30 +60,47 @@ def _is_scalar(value: Any) -> bool:
     )
 
 
-def render(data: Any, depth: int = 0) -> list[str]:
-    """reStructuredText for any JSON value."""
+#: Wider tables are shown transposed (a row per measure), when that gives fewer columns.
+MAX_COLUMNS = 8
+
+
+def _row_label(item: dict[str, Any], index: int) -> str:
+    words = [str(value) for value in item.values() if isinstance(value, str)]
+    if isinstance(item.get("n"), int):
+        words.append(f"n={item['n']:,}")
+    return " ".join(words) or f"#{index + 1}"
+
+
+def _records_table(records: list[dict[str, Any]]) -> list[str]:
+    columns = list(dict.fromkeys(key for item in records for key in item))
+    # Empty objects and lists say nothing in a table.
+    columns = [c for c in columns if any(item.get(c) not in (None, {}, []) for item in records)]
+    if len(columns) > MAX_COLUMNS and len(records) < len(columns):
+        header = ["Measure", *(cell(_row_label(item, index)) for index, item in enumerate(records))]
+        rows = [[cell(humanise(c))] + [cell(format_value(item.get(c))) for item in records] for c in columns]
+        return list_table(header, rows, css="benchmark")
+    rows = [[cell(format_value(item.get(column))) for column in columns] for item in records]
+    return list_table([cell(humanise(column)) for column in columns], rows, css="benchmark")
+
+
+def render(data: Any, title: str = "") -> list[str]:
+    """reStructuredText for any JSON value; ``title`` names it in sub-headings."""
     lines: list[str] = []
     if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
-        columns = list(dict.fromkeys(key for item in data for key in item))
-        rows = [[cell(format_value(item.get(column))) for column in columns] for item in data]
-        return list_table([cell(humanise(column)) for column in columns], rows, css="benchmark")
+        return _records_table(data)
     if isinstance(data, dict):
         scalars = {key: value for key, value in data.items() if _is_scalar(value)}
         nested = {key: value for key, value in data.items() if not _is_scalar(value)}
         if scalars:
             rows = [[cell(humanise(key)), cell(format_value(value))] for key, value in scalars.items()]
             lines += list_table(["Measure", "Value"], rows, css="benchmark")
-        flat_tables = all(isinstance(value, dict) and all(map(_is_scalar, value.values())) for value in nested.values())
-        if nested and flat_tables:
-            columns = list(dict.fromkeys(key for value in nested.values() for key in value))
-            rows = [
-                [f"**{cell(humanise(name))}**"] + [cell(format_value(value.get(column))) for column in columns]
-                for name, value in nested.items()
-            ]
-            return lines + list_table(["", *(cell(humanise(column)) for column in columns)], rows, css="benchmark")
-        for key, value in nested.items():
-            lines += [f".. rubric:: {cell(humanise(key))}", ""]
-            lines += render(value, depth + 1)
+        # Goals first: they say whether the figures below are good enough.
+        for key in sorted(nested, key=lambda name: name != "goals"):
+            # A container such as "benchmarks" needs no prefix: its children name themselves.
+            prefixed = title and title.lower() not in ("benchmarks", "results")
+            heading = f"{title} · {humanise(key)}" if prefixed else humanise(key)
+            lines += [f".. rubric:: {cell(heading)}", ""]
+            lines += render(nested[key], heading)
         return lines
     return [cell(format_value(data)), ""]
 
@@ -131,6 +148,7 @@ class Benchmarks(SphinxDirective):
                     f".. figure:: /{plots_option.strip('/')}/{plot.name}",
                     f"   :alt: {caption}",
                     "   :class: benchmark-plot",
+                    "   :figclass: benchmark-plot",
                     "",
                     f"   {cell(caption)}",
                     "",

@@ -347,7 +347,13 @@ class FlowDiagram(SphinxDirective):
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists() or target.read_text(encoding="utf-8") != svg:
             target.write_text(svg, encoding="utf-8")
-        lines = [f".. figure:: /_generated/diagrams/{name}.svg", f"   :alt: {alt}", "   :class: flow-diagram", ""]
+        lines = [
+            f".. figure:: /_generated/diagrams/{name}.svg",
+            f"   :alt: {alt}",
+            "   :class: flow-diagram",
+            "   :figclass: flow-diagram",
+            "",
+        ]
         if "caption" in self.options:
             lines.append(f"   {self.options['caption']}")
         container = nodes.container()

@@ -259,6 +259,8 @@ class Requirements(GeneratedTable):
         import tomllib
 
         pyproject = Path(self.env.srcdir).parent / "pyproject.toml"
+        if not pyproject.is_file():
+            raise self.error(f"provider-requirements: {pyproject} not found")
         self.env.note_dependency(str(pyproject))
         project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
         rows = [["Python", f"``{project['requires-python']}``"]]
