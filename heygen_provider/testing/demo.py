@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     from airflow.utils.db import initdb
 
     initdb()
-    from airflow.dag_processing.dagbag import DagBag
+    from heygen_provider.testing.dagbag import load_dag_bag
 
-    dag = DagBag(dag_folder=str(REPOSITORY / "example_dags")).get_dag(DAG_ID)
+    dag = load_dag_bag(str(REPOSITORY / "example_dags")).get_dag(DAG_ID)
     if dag is None:
         say(f"Could not load {DAG_ID} from example_dags/.")
         return 1

@@ -44,9 +44,9 @@ def emulator(emulator_session: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.fixture(scope="session")
 def dagbag(airflow_db: None) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from heygen_provider.testing.dagbag import load_dag_bag
 
-    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    return load_dag_bag(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 
 
 @pytest.fixture
