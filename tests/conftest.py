@@ -6,6 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
+# The emulator fixtures users get: heygen_emulator, heygen_connection (we use our own plugin).
+pytest_plugins = ["heygen_provider.testing.pytest_plugin"]
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = REPOSITORY / "example_dags"
 TEST_DAGS = Path(__file__).resolve().parent / "integration" / "dags"
