@@ -45,7 +45,10 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
     },
     "retry_attempts": {
         "label": "Retry attempts",
-        "description": "Attempts per call, counting the first; see the retry policy in the docs.",
+        "description": (
+            "Attempts per call on workers, counting the first. The triggerer asks once per poll and "
+            "waits out transient faults itself, within the task's deadlines."
+        ),
         "schema": {
             "type": ["integer", "null"],
             "minimum": 1,

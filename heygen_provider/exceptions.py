@@ -99,9 +99,11 @@ class HeyGenTransportError(HeyGenError):
         super().__init__(message)
 
 
-class HeyGenRequestValidationError(HeyGenError, ValueError):
+class HeyGenRequestValidationError(HeyGenError, AirflowFailException, ValueError):
     """
     A video request broke the spec's rules; raised before any HTTP call.
+
+    An ``AirflowFailException``: retrying the task cannot mend its input, so Airflow does not retry it.
 
     :param problems: one ``path: rule`` line per bad field, e.g.
         ``video_inputs[0].voice.speed: must be between 0.5 and 1.5 (got 2.0)``.

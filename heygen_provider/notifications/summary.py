@@ -16,7 +16,9 @@ body {{ font-family: system-ui, sans-serif; margin: 2rem; background: #fafafa; c
 h1 {{ font-weight: 600; }}
 .grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 1.25rem; }}
 .card {{ background: #fff; border-radius: 10px; box-shadow: 0 1px 4px rgba(0,0,0,.12); overflow: hidden; }}
-.card img {{ width: 100%; aspect-ratio: 16 / 9; object-fit: cover; background: #ddd; display: block; }}
+.card img, .card .no-thumbnail {{ width: 100%; aspect-ratio: 16 / 9; object-fit: cover; background: #ddd;
+  display: block; }}
+.card .no-thumbnail {{ display: flex; align-items: center; justify-content: center; color: #777; }}
 .card div {{ padding: .75rem 1rem; }}
 .status {{ font-weight: 600; text-transform: uppercase; font-size: .8rem; }}
 .success {{ color: #17803d; }} .failed, .cancelled, .error, .timeout {{ color: #b42318; }}
@@ -33,7 +35,7 @@ h1 {{ font-weight: 600; }}
 """
 
 _CARD = """<div class="card">
-<a href="{video_href}"><img src="{thumbnail_src}" alt="Thumbnail of {label}"></a>
+<a href="{video_href}">{thumbnail}</a>
 <div>
 <strong>{label}</strong><br>
 <span class="status {status}">{status}</span> &middot; {duration}<br>
@@ -76,8 +78,8 @@ def render_summary_html(
                 status=html.escape(status),
                 duration=f"{float(duration):.0f} s" if duration is not None else "duration unknown",
                 video_href=html.escape(_href(local.get("video_path"), folder) or str(video.get("video_url") or "")),
-                thumbnail_src=html.escape(
-                    _href(local.get("thumbnail_path"), folder) or str(video.get("thumbnail_url") or "")
+                thumbnail=_thumbnail(
+                    _href(local.get("thumbnail_path"), folder) or video.get("thumbnail_url"), label=video_id
                 ),
                 page_href=html.escape(HEYGEN_VIDEO_PAGE.format(video_id=video_id)),
             )
@@ -90,6 +92,13 @@ def render_summary_html(
         other=len(statuses) - succeeded,
         cards="\n".join(cards),
     )
+
+
+def _thumbnail(source: str | None, *, label: str) -> str:
+    # A failed render has no thumbnail: an empty <img> would show a broken-image icon.
+    if not source:
+        return '<span class="no-thumbnail">no thumbnail</span>'
+    return f'<img src="{html.escape(str(source))}" alt="Thumbnail of {html.escape(label)}">'
 
 
 def _href(path: str | None, folder: Any) -> str | None:

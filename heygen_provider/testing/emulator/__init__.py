@@ -3,7 +3,7 @@
 It speaks HeyGen's wire format on its own, without the provider's models, so that it catches the
 hook sending what the real service would refuse. Start it from Python with :class:`HeyGenEmulator`,
 from the command line with ``heygen-emulator``, or in pytest with the
-``heygen_provider.testing.pytest_plugin`` fixtures. See ``docs/testing-offline.md``.
+``heygen_provider.testing.pytest_plugin`` fixtures. See ``docs/testing-offline.rst``.
 """
 
 from __future__ import annotations

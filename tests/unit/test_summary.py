@@ -1,0 +1,77 @@
+"""The HTML summary written by the data-to-video example's notify step."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from heygen_provider.notifications.summary import render_summary_html
+
+FOLDER = "file:///videos/2026-11-24"
+
+
+class Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def parse(page: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = Elements()
+    parser.feed(page)
+    return parser.tags
+
+
+def test_stored_files_are_linked_relative_to_the_page_and_signed_urls_are_the_fallback() -> None:
+    videos = [
+        {
+            "video_id": "a1",
+            "status": "success",
+            "video_url": "https://cdn/a1.mp4?sig",
+            "thumbnail_url": "https://cdn/a1.jpg",
+            "duration": 12.4,
+        },
+        {
+            "video_id": "b2",
+            "status": "success",
+            "video_url": "https://cdn/b2.mp4?sig",
+            "thumbnail_url": "https://cdn/b2.jpg",
+        },
+    ]
+    files = [{"video_id": "a1", "video_path": f"{FOLDER}/a1.mp4", "thumbnail_path": f"{FOLDER}/a1.jpg"}]
+
+    tags = parse(render_summary_html(videos, files, folder=FOLDER))
+
+    images = [attributes["src"] for tag, attributes in tags if tag == "img"]
+    assert images == ["a1.jpg", "https://cdn/b2.jpg"]
+    links = [attributes["href"] for tag, attributes in tags if tag == "a"]
+    assert "a1.mp4" in links and "https://cdn/b2.mp4?sig" in links
+    assert "https://app.heygen.com/videos/a1" in links
+
+
+def test_counts_duration_and_status_of_every_video() -> None:
+    page = render_summary_html(
+        [
+            {"video_id": "a", "status": "success", "duration": 61.6},
+            {"video_id": "b", "status": "failed"},
+        ]
+    )
+
+    assert "2 video(s): 1 ready, 1 not." in page
+    assert "62 s" in page and "duration unknown" in page
+    assert 'class="status failed"' in page
+
+
+def test_a_video_without_thumbnail_gets_no_broken_image() -> None:
+    tags = parse(render_summary_html([{"video_id": "a", "status": "failed"}]))
+
+    assert [tag for tag, _ in tags if tag == "img"] == []
+
+
+def test_titles_are_escaped() -> None:
+    page = render_summary_html([{"video_id": "a", "status": "success", "title": "<script>alert(1)</script>"}])
+
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
