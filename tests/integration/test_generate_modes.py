@@ -72,3 +72,15 @@ def test_mapped_generate_renders_one_video_per_row(run_dag: Any, emulator: Any) 
     texts = sorted(post.json["video_inputs"][0]["voice"]["input_text"] for post in video_posts(emulator))
     assert texts == [f"Hello, customer number {number}." for number in range(1, 4)]
     assert sorted(map_index for (_, map_index) in task_states(dag_run)) == [0, 1, 2]
+
+
+def test_video_inputs_from_a_json_template_file(run_dag: Any, emulator: Any) -> None:
+    dag_run = run_dag("it_generate_from_json_file", title="the quarterly review")
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    [post] = video_posts(emulator)
+    [scene] = post.json["video_inputs"]
+    assert scene["voice"]["input_text"] == "Scenes from a JSON template file, for the quarterly review."
+    assert scene["character"]["avatar_style"] == "circle"
+    # A URL that happens to end in .json is rendered as text, not loaded as a template file.
+    assert post.json["callback_url"] == "https://example.invalid/hooks/heygen.json"

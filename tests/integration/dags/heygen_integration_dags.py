@@ -49,6 +49,18 @@ for mode, deferrable in (("deferrable", True), ("blocking", False)):
             timeout=RENDER_TIMEOUT,
         )
 
+with test_dag("it_generate_from_json_file"):
+    # A path ending in .json is read as a template file, relative to this DAG's folder, then rendered.
+    HeyGenGenerateVideoOperator(
+        task_id="generate",
+        video_inputs="heygen_scenes.json",
+        title="{{ params.title }}",
+        callback_url="https://example.invalid/hooks/heygen.json",
+        deferrable=True,
+        poll_interval=POLL_INTERVAL,
+        timeout=RENDER_TIMEOUT,
+    )
+
 with test_dag("it_generate_short_timeout"):
     HeyGenGenerateVideoOperator(
         task_id="generate",
