@@ -9,6 +9,7 @@ shared and noisy, so only ratios against an in-run baseline mean anything.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import math
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -319,3 +320,29 @@ def machine_info() -> dict[str, Any]:
         "load_average": [round(value, 2) for value in os.getloadavg()],
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def bench_main(
+    description: str | None,
+    run: Callable[[bool], Report],
+    worker: Callable[[argparse.Namespace], None] | None = None,
+    worker_options: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> None:
+    """
+    The command line of one benchmark script: ``[--quick] [--out FILE]`` runs it and prints its goals;
+    ``--worker`` plus hidden ``worker_options`` run one measurement for the parent (:func:`run_worker`).
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter windows (smoke run)")
+    parser.add_argument("--out", help="write the JSON result here")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    for option, settings in worker_options:
+        parser.add_argument(option, help=argparse.SUPPRESS, **settings)
+    arguments = parser.parse_args()
+    if arguments.worker and worker is not None:
+        worker(arguments)
+        return
+    report = run(arguments.quick)
+    report.print_goals()
+    if arguments.out:
+        write_json(arguments.out, report.as_dict())

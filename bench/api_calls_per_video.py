@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from _common import (
     VIDEO_INPUTS,
     Report,
     airflow_env,
+    bench_main,
     print_table,
     run_worker,
     running_emulator,
@@ -161,21 +161,8 @@ def run(quick: bool = False) -> Report:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a 2 s render, two intervals")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--render-seconds", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--intervals", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help="write the JSON result here")
-    arguments = parser.parse_args()
-    if arguments.worker:
-        worker_main(arguments)
-        return
-    report = run(quick=arguments.quick)
-    report.print_goals()
-    if arguments.out:
-        write_json(arguments.out, report.as_dict())
+    bench_main(__doc__, run, worker_main, [("--render-seconds", {"type": float}), ("--intervals", {})])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -13,7 +13,6 @@ into parse time shows by name.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -21,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _common import REPO_DIR, Report, airflow_env, print_table, ratio, write_json
+from _common import REPO_DIR, Report, airflow_env, bench_main, print_table, ratio
 
 GOAL_MS = 50.0
 #: What a DAG file imports to use the provider: the goal applies to these.
@@ -131,14 +130,7 @@ def summarise(target: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer interpreters")
-    parser.add_argument("--out", help="write the JSON result here")
-    arguments = parser.parse_args()
-    report = run(quick=arguments.quick)
-    report.print_goals()
-    if arguments.out:
-        write_json(arguments.out, report.as_dict())
+    bench_main(__doc__, run)
 
 
 if __name__ == "__main__":

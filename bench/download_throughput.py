@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import urllib.request
@@ -29,6 +28,7 @@ from _common import (
     STATUS_PATH,
     Report,
     airflow_env,
+    bench_main,
     create_videos,
     peak_rss_bytes,
     print_table,
@@ -210,21 +210,8 @@ def summarise(variant: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a 20 MB video, one round")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help="write the JSON result here")
-    arguments = parser.parse_args()
-    if arguments.worker:
-        worker_main(arguments)
-        return
-    report = run(quick=arguments.quick)
-    report.print_goals()
-    if arguments.out:
-        write_json(arguments.out, report.as_dict())
+    bench_main(__doc__, run, worker_main, [("--variant", {"choices": VARIANTS}), ("--url", {})])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -28,7 +28,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -43,6 +42,7 @@ from _common import (
     LagSampler,
     Report,
     airflow_env,
+    bench_main,
     binned_counts,
     coefficient_of_variation,
     cpu_seconds,
@@ -500,25 +500,16 @@ def judge(report: Report, plan: list[Case], runs: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller N and shorter windows (smoke run)")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--variant", choices=TRIGGER_VARIANTS + BASELINES, help=argparse.SUPPRESS)
-    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--interval", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--warmup", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--window", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--ids", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help="write the JSON result here")
-    arguments = parser.parse_args()
-    if arguments.worker:
-        worker_main(arguments)
-        return
-    report = run(quick=arguments.quick)
-    report.print_goals()
-    if arguments.out:
-        write_json(arguments.out, report.as_dict())
+    options = [
+        ("--variant", {"choices": TRIGGER_VARIANTS + BASELINES}),
+        ("--n", {"type": int}),
+        ("--interval", {"type": float}),
+        ("--warmup", {"type": float}),
+        ("--window", {"type": float}),
+        ("--ids", {}),
+    ]
+    bench_main(__doc__, run, worker_main, options)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
