@@ -100,6 +100,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         # Thousands of triggers rebuilt together after a triggerer restart would otherwise poll in
         # lockstep; a random first wait spreads them over one interval.
         delay = random.uniform(0, self.poll_interval)
+        last_status: str | None = None
         while True:
             deadline, which = self._next_deadline()
             remaining = deadline - time.time()
@@ -119,7 +120,10 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 continue
             except (HeyGenError, HeyGenConnectionError, AirflowNotFoundException) as error:
                 return self._error_event(error)
-            self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
+            # INFO only on a change: a line per poll costs more CPU than the poll itself at scale.
+            if status.service_status != last_status:
+                self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
+                last_status = status.service_status
             if status.is_terminal:
                 return status.to_event()
 

@@ -154,7 +154,8 @@ class TestExtras:
         [
             (
                 {"timeout": 5},
-                "extra 'timeout' is not a known field (known: auth_type, request_timeout, retry_attempts).",
+                "extra 'timeout' is not a known field "
+                "(known: auth_type, request_timeout, retry_attempts, video_status_path).",
             ),
             ('{"request_timeout": 5,}', "extra is not valid JSON (Expecting property name enclosed in double"),
             ("[1, 2]", "extra must be a JSON object."),
@@ -188,3 +189,22 @@ class TestExtras:
 
     def test_the_key_is_checked_before_the_extras(self) -> None:
         assert "API key is missing" in refusal(password="", extra="not json")
+
+
+class TestVideoStatusPath:
+    def test_the_extra_sets_the_status_path(self) -> None:
+        settings = HeyGenConnectionSettings.from_connection(
+            "heygen_default",
+            host=None,
+            password="key",
+            port=None,
+            extra={"video_status_path": "/v3/videos/{video_id}"},
+        )
+        assert settings.video_status_path == "/v3/videos/{video_id}"
+
+    @pytest.mark.parametrize("value", ["v3/videos/{video_id}", 3, "https://api.heygen.com/v3/videos"])
+    def test_a_status_path_must_be_an_absolute_api_path(self, value: object) -> None:
+        with pytest.raises(HeyGenConnectionError, match="video_status_path"):
+            HeyGenConnectionSettings.from_connection(
+                "heygen_default", host=None, password="key", port=None, extra={"video_status_path": value}
+            )
