@@ -77,7 +77,12 @@ class TestProviderInfo:
         connection_type = heygen_connection_type(get_provider_info())
         assert connection_type["ui-field-behaviour"] == UI_FIELD_BEHAVIOUR
         assert connection_type["conn-fields"] == CONNECTION_EXTRA_FIELDS
-        assert set(connection_type["conn-fields"]) == {"request_timeout", "retry_attempts", "auth_type", "video_status_path"}
+        assert set(connection_type["conn-fields"]) == {
+            "request_timeout",
+            "retry_attempts",
+            "auth_type",
+            "video_status_path",
+        }
 
     @pytest.mark.parametrize("name", ["request_timeout", "retry_attempts", "auth_type"])
     def test_each_extra_field_has_a_valid_json_schema_and_default(self, name: str) -> None:
