@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
+from _common import Report
 
 from heygen_provider.testing.emulator import EmulatorSettings, HeyGenEmulator
 
@@ -167,7 +168,7 @@ def prepare_emulator(emulator: HeyGenEmulator, arguments: argparse.Namespace) ->
     return [f"{emulator.base_url}{STATUS_PATH}?video_id={video_id}" for video_id in video_ids]
 
 
-def main() -> int:
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each load run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs of baseline and emulator")
@@ -176,8 +177,11 @@ def main() -> int:
     parser.add_argument("--videos", type=int, default=200, help="videos polled round-robin")
     parser.add_argument("--completed-fraction", type=float, default=0.2, help="share of completed videos")
     parser.add_argument("--target", type=float, default=5000.0, help="requests a second to pass")
-    arguments = parser.parse_args()
+    return parser.parse_args(argv)
 
+
+def measure(arguments: argparse.Namespace) -> tuple[list[Measurement], list[Measurement]]:
+    """Alternating load runs against the baseline server and the emulator: (baseline runs, emulator runs)."""
     baseline_runs: list[Measurement] = []
     emulator_runs: list[Measurement] = []
     baseline_server = BaselineServer()
@@ -194,6 +198,41 @@ def main() -> int:
                 emulator_runs.append(measured_run(emulator_pid, emulator_urls, emulator_process.api_key, arguments))
     finally:
         baseline_server.stop()
+    return baseline_runs, emulator_runs
+
+
+def run(quick: bool) -> Report:
+    """The capacity benchmark as part of ``bench/run_all.py``."""
+    arguments = parse_arguments(["--seconds", "2", "--rounds", "1"] if quick else [])
+    baseline_runs, emulator_runs = measure(arguments)
+    baseline = max(baseline_runs, key=lambda run: run.per_second)
+    emulator = max(emulator_runs, key=lambda run: run.per_second)
+    report = Report("emulator")
+    report.figures = {
+        "baseline_requests_per_second": round(baseline.per_second),
+        "emulator_requests_per_second": round(emulator.per_second),
+        "ratio_to_baseline": round(emulator.per_second / baseline.per_second, 3) if baseline.per_second else None,
+        "emulator_server_microseconds_per_request": round(
+            min(run.server_microseconds_per_request for run in emulator_runs), 1
+        ),
+        "errors": sum(run.errors for run in emulator_runs),
+    }
+    print(
+        f"emulator status GETs: {emulator.per_second:,.0f} req/s; raw asyncio baseline {baseline.per_second:,.0f}"
+        f" req/s (ratio {report.figures['ratio_to_baseline']})"
+    )
+    report.goal(
+        "status requests per second",
+        round(emulator.per_second),
+        f">= {arguments.target:,.0f}",
+        emulator.per_second >= arguments.target and report.figures["errors"] == 0,
+    )
+    return report
+
+
+def main() -> int:
+    arguments = parse_arguments()
+    baseline_runs, emulator_runs = measure(arguments)
     baseline = max(baseline_runs, key=lambda run: run.per_second)
     emulator = max(emulator_runs, key=lambda run: run.per_second)
     ratio = emulator.per_second / baseline.per_second if baseline.per_second else 0.0

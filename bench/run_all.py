@@ -22,6 +22,7 @@ from typing import Any
 import api_calls_per_video
 import dag_parse_time
 import download_throughput
+import emulator_capacity
 import plot
 import triggerer_scale
 from _common import RESULTS_DIR, Goal, Report, machine_info, raise_open_file_limit, write_json
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "dag_parse": dag_parse_time.run,
     "download": download_throughput.run,
     "api_calls": api_calls_per_video.run,
+    "emulator": emulator_capacity.run,
 }
 
 
