@@ -56,6 +56,14 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
             "default": DEFAULT_RETRY_ATTEMPTS,
         },
     },
+    "video_status_path": {
+        "label": "Video status path",
+        "description": (
+            "API path of the status call. Default: the legacy '/v1/video_status.get'; "
+            "'/v3/videos/{video_id}' uses HeyGen's v3 endpoint."
+        ),
+        "schema": {"type": ["string", "null"], "pattern": "^/", "default": None},
+    },
     "auth_type": {
         "label": "Auth type",
         "description": "'api_key' sends X-Api-Key (HeyGen API keys); 'bearer' sends an OAuth access token.",
@@ -87,6 +95,7 @@ class HeyGenConnectionSettings:
     :param auth_type: ``api_key`` (``X-Api-Key`` header) or ``bearer`` (``Authorization: Bearer``).
     :param request_timeout: seconds allowed for each HTTP request.
     :param retry_attempts: attempts per call, counting the first.
+    :param video_status_path: the status call's path, when not the legacy default.
     """
 
     conn_id: str
@@ -95,6 +104,7 @@ class HeyGenConnectionSettings:
     auth_type: AuthType = "api_key"
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    video_status_path: str | None = None
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -202,6 +212,10 @@ def _parse_extra(conn_id: str, extra: Any) -> dict[str, Any]:
 def _check_extra_value(conn_id: str, name: str, value: Any) -> Any:
     schema = CONNECTION_EXTRA_FIELDS[name]["schema"]
     prefix = f"Connection {conn_id!r}: extra {name!r}"
+    if name == "video_status_path":
+        if not isinstance(value, str) or not value.startswith("/"):
+            raise HeyGenConnectionError(f"{prefix} must be an API path starting with '/' (got {value!r}).")
+        return value
     if name == "auth_type":
         if value not in AUTH_TYPES:
             raise HeyGenConnectionError(f"{prefix} must be one of {', '.join(AUTH_TYPES)} (got {value!r}).")

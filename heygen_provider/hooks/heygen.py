@@ -66,6 +66,9 @@ class ApiEndpoints:
         return self.video_status, {"video_id": video_id}
 
 
+DEFAULT_ENDPOINTS = ApiEndpoints()
+
+
 class HeyGenHook(BaseHook):
     """
     Talk to the HeyGen API with the ``heygen`` connection.
@@ -77,7 +80,8 @@ class HeyGenHook(BaseHook):
     :param heygen_conn_id: the Airflow connection id.
     :param retry_policy: overrides the back-off of the retry policy; its attempts come from the
         connection's ``retry_attempts`` unless given here.
-    :param endpoints: the API paths, see :class:`ApiEndpoints`.
+    :param endpoints: the API paths, see :class:`ApiEndpoints`; by default the legacy paths, with the
+        status path from the connection's ``video_status_path`` extra when set.
     """
 
     conn_name_attr = "heygen_conn_id"
@@ -96,7 +100,7 @@ class HeyGenHook(BaseHook):
         super().__init__(**kwargs)
         self.heygen_conn_id = heygen_conn_id
         self._retry_policy = retry_policy
-        self.endpoints = endpoints or ApiEndpoints()
+        self._endpoints = endpoints
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -110,6 +114,18 @@ class HeyGenHook(BaseHook):
         """The validated connection, looked up once per hook (sync)."""
         connection = self.get_connection(self.heygen_conn_id)
         return _settings_from(self.heygen_conn_id, connection)
+
+    def endpoints_for(self, settings: HeyGenConnectionSettings) -> ApiEndpoints:
+        """The API paths: given to the hook, or the defaults with the connection's status path."""
+        if self._endpoints is not None:
+            return self._endpoints
+        if settings.video_status_path:
+            return ApiEndpoints(video_status=settings.video_status_path)
+        return DEFAULT_ENDPOINTS
+
+    @property
+    def endpoints(self) -> ApiEndpoints:
+        return self.endpoints_for(self.settings)
 
     def retry_policy_for(self, settings: HeyGenConnectionSettings) -> RetryPolicy:
         if self._retry_policy is None:
@@ -270,7 +286,7 @@ class HeyGenHook(BaseHook):
 
     async def aget_video_status(self, video_id: str) -> VideoStatusResponse:
         """Async :meth:`get_video_status`, for triggers: never blocks the event loop."""
-        path, params = self.endpoints.status_request(video_id)
+        path, params = self.endpoints_for(await self.aget_settings()).status_request(video_id)
         return _status_from(video_id, await self._arequest("GET", path, params=params))
 
 

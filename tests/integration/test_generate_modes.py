@@ -84,3 +84,18 @@ def test_video_inputs_from_a_json_template_file(run_dag: Any, emulator: Any) -> 
     assert scene["character"]["avatar_style"] == "circle"
     # A URL that happens to end in .json is rendered as text, not loaded as a template file.
     assert post.json["callback_url"] == "https://example.invalid/hooks/heygen.json"
+
+
+def test_the_v3_status_endpoint_from_the_connection(
+    run_dag: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = emulator.airflow_connection(extra={"video_status_path": "/v3/videos/{video_id}"})
+    for name, value in connection.env().items():
+        monkeypatch.setenv(name, value)
+
+    dag_run = run_dag("it_generate_deferrable")
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    [post] = video_posts(emulator)
+    assert emulator.requests(path=f"/v3/videos/{post.video_id}")
+    assert not emulator.requests(path="/v1/video_status.get")
