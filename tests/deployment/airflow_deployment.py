@@ -7,6 +7,7 @@ Every process is started in its own process group and stopped by PID, whatever h
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+PR_SET_PDEATHSIG = 1
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -86,7 +88,8 @@ class AirflowDeployment:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            # Only setsid() and prctl() run there: nothing that could deadlock on a lock held by a thread.
+            preexec_fn=_own_group_dying_with_parent,  # noqa: PLW1509
         )
         self.processes[component] = process
         return process
@@ -139,6 +142,16 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, diagnos
             return
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{diagnose()}")
+
+
+def _own_group_dying_with_parent() -> None:
+    """
+    Run in the child before ``exec``: its own process group, so ``kill`` reaches the workers it forks,
+    and SIGTERM when the test process dies, even by SIGKILL, when no ``finally`` can run.
+    """
+    os.setsid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
