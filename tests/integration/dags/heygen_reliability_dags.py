@@ -1,0 +1,72 @@
+"""
+DAGs of the reliability suite (``tests/reliability``), driven against the local emulator.
+
+Like the integration DAGs, a scenario is chosen per run with the emulator's magic values in the
+``title`` param; faults are injected by the tests through the emulator's fault API.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
+
+POLL_INTERVAL = float(os.environ.get("HEYGEN_RELIABILITY_POLL_INTERVAL", "0.1"))
+RENDER_TIMEOUT = float(os.environ.get("HEYGEN_TEST_RENDER_TIMEOUT", "20"))
+#: A render that reports an unknown status for ever must time out quickly in the suite.
+SHORT_RENDER_TIMEOUT = 1.5
+
+
+def _scene() -> list[dict[str, object]]:
+    return [
+        {
+            "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
+            "voice": {
+                "type": "text",
+                "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54",
+                "input_text": "Reliability is a feature.",
+            },
+        }
+    ]
+
+
+def _dag(dag_id: str, **kwargs: object) -> DAG:
+    return DAG(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        params={"title": Param("reliability test", type="string")},
+        tags=["heygen", "reliability-test"],
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+# One generate task per DAG; the id says what differs.
+_VARIANTS: dict[str, dict[str, object]] = {
+    "rel_generate": {},
+    "rel_generate_blocking": {"deferrable": False},
+    "rel_generate_short_timeout": {"timeout": SHORT_RENDER_TIMEOUT},
+}
+for _dag_id, _overrides in _VARIANTS.items():
+    with _dag(_dag_id):
+        HeyGenGenerateVideoOperator(
+            task_id="generate",
+            video_inputs=_scene(),
+            title="{{ params.title }}",
+            callback_id="reliability-{{ run_id }}",
+            **{"deferrable": True, "poll_interval": POLL_INTERVAL, "timeout": RENDER_TIMEOUT, **_overrides},  # type: ignore[arg-type]
+        )
+
+with _dag("rel_generate_with_retries", default_args={"retries": 2, "retry_delay": timedelta(0)}):
+    HeyGenGenerateVideoOperator(
+        task_id="generate",
+        video_inputs=_scene(),
+        title="{{ params.title }}",
+        deferrable=True,
+        poll_interval=POLL_INTERVAL,
+        timeout=RENDER_TIMEOUT,
+    )

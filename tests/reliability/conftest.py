@@ -1,0 +1,150 @@
+"""
+Fixtures of the reliability suite: the integration harness (real ``dag.test()`` against the emulator on
+127.0.0.1), fast back-off, a connection with a short request timeout, and a recorder of the exceptions
+the generate operator raised inside a DAG run. Prints the fault matrix at the end of the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from heygen_provider.hooks.heygen import HeyGenHook
+from heygen_provider.retry import RetryPolicy
+from heygen_provider.testing.emulator import HeyGenEmulator
+from tests.integration import conftest as integration
+from tests.reliability import matrix
+
+# The integration harness, shared rather than copied: session DB, emulator, DagBag and dag.test().
+airflow_db = integration.airflow_db
+emulator_session = integration.emulator_session
+emulator = integration.emulator
+dagbag = integration.dagbag
+run_dag = integration.run_dag
+
+#: Millisecond back-off for direct hook calls; attempts as the connection's default.
+FAST_POLICY = RetryPolicy(attempts=5, initial_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Every hook (the operator's and the trigger's included) backs off in milliseconds, keeping its
+    attempts and its ``Retry-After`` handling. ``dag.test()`` runs tasks and triggers in this process.
+    """
+    original = HeyGenHook.retry_policy_for
+
+    def fast(self: HeyGenHook, settings: Any) -> RetryPolicy:
+        return dataclasses.replace(original(self, settings), initial_delay=0.01, max_delay=0.05)
+
+    monkeypatch.setattr(HeyGenHook, "retry_policy_for", fast)
+
+
+@pytest.fixture
+def connect(emulator: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Point ``heygen_default`` at the emulator with the given extras (default: the short request timeout)."""
+
+    def define(**extra: Any) -> None:
+        extras = {"request_timeout": matrix.REQUEST_TIMEOUT, **extra}
+        for name, value in emulator.airflow_connection(extra=extras).env().items():
+            monkeypatch.setenv(name, value)
+
+    define()
+    return define
+
+
+@pytest.fixture
+def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The sync hook's back-off sleeps, recorded instead of waited."""
+    import time as real_time
+
+    from heygen_provider.hooks import heygen as hook_module
+
+    delays: list[float] = []
+
+    class _Time:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            delays.append(seconds)
+
+    monkeypatch.setattr(hook_module, "time", _Time())
+    return delays
+
+
+@pytest.fixture
+def trigger_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """
+    The trigger's waits, recorded and shortened to at most 50 ms, so a 30 s ``Retry-After`` is asserted
+    without waiting for it. Deadlines still run on the real clock.
+    """
+    from heygen_provider.triggers import heygen as trigger_module
+
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    class _Asyncio:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(asyncio, name)
+
+        @staticmethod
+        async def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            await real_sleep(min(seconds, 0.05))
+
+    monkeypatch.setattr(trigger_module, "asyncio", _Asyncio())
+    return waits
+
+
+@dataclasses.dataclass
+class TaskErrors:
+    """Exceptions the generate operator raised in ``execute`` or ``execute_complete`` (deferrals excluded)."""
+
+    errors: list[BaseException] = dataclasses.field(default_factory=list)
+    results: list[Any] = dataclasses.field(default_factory=list)
+
+    @property
+    def last(self) -> BaseException:
+        assert self.errors, "the generate task raised nothing"
+        return self.errors[-1]
+
+
+@pytest.fixture
+def task_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[TaskErrors]:
+    try:
+        from airflow.sdk.exceptions import TaskDeferred
+    except ImportError:  # Airflow 3.1
+        from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
+
+    seen = TaskErrors()
+
+    def recording(method: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = method(*args, **kwargs)
+            except TaskDeferred:
+                raise
+            except BaseException as error:
+                seen.errors.append(error)
+                raise
+            seen.results.append(result)
+            return result
+
+        return wrapper
+
+    for name in ("execute", "execute_complete"):
+        monkeypatch.setattr(HeyGenGenerateVideoOperator, name, recording(getattr(HeyGenGenerateVideoOperator, name)))
+    yield seen
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if matrix.RESULTS:
+        terminalreporter.section("HeyGen fault matrix (observed in this run)")
+        terminalreporter.write_line(matrix.render_text())
