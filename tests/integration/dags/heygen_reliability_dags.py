@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
+from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 
 POLL_INTERVAL = float(os.environ.get("HEYGEN_RELIABILITY_POLL_INTERVAL", "0.1"))
@@ -33,13 +34,13 @@ def _scene() -> list[dict[str, object]]:
     ]
 
 
-def _dag(dag_id: str, **kwargs: object) -> DAG:
+def _dag(dag_id: str, params: dict[str, Param] | None = None, **kwargs: object) -> DAG:
     return DAG(
         dag_id=dag_id,
         schedule=None,
         start_date=datetime(2026, 1, 1),
         catchup=False,
-        params={"title": Param("reliability test", type="string")},
+        params={"title": Param("reliability test", type="string"), **(params or {})},
         tags=["heygen", "reliability-test"],
         **kwargs,  # type: ignore[arg-type]
     )
@@ -69,4 +70,23 @@ with _dag("rel_generate_with_retries", default_args={"retries": 2, "retry_delay"
         deferrable=True,
         poll_interval=POLL_INTERVAL,
         timeout=RENDER_TIMEOUT,
+    )
+
+with _dag(
+    "rel_generate_and_download", params={"output": Param("file:///tmp/heygen-reliability-videos", type="string")}
+):
+    _generate = HeyGenGenerateVideoOperator(
+        task_id="generate",
+        video_inputs=_scene(),
+        title="{{ params.title }}",
+        caption=True,
+        deferrable=True,
+        poll_interval=POLL_INTERVAL,
+        timeout=RENDER_TIMEOUT,
+    )
+    _generate >> HeyGenDownloadVideoOperator(
+        task_id="download",
+        video_id="{{ ti.xcom_pull(task_ids='generate', key='video_id') }}",
+        video="{{ ti.xcom_pull(task_ids='generate') }}",
+        destination="{{ params.output }}",
     )
