@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +26,12 @@ emulator_session = integration.emulator_session
 emulator = integration.emulator
 dagbag = integration.dagbag
 run_dag = integration.run_dag
+
+#: One valid scene, for requests made directly.
+SCENE = {
+    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
+    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Fault matrix."},
+}
 
 #: Millisecond back-off for direct hook calls; attempts as the connection's default.
 FAST_POLICY = RetryPolicy(attempts=5, initial_delay=0.01, max_delay=0.05)
@@ -148,3 +155,31 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if matrix.RESULTS:
         terminalreporter.section("HeyGen fault matrix (observed in this run)")
         terminalreporter.write_line(matrix.render_text())
+
+
+def trigger_events(trigger: Any, bound: float = 60.0) -> list[dict[str, Any]]:
+    """
+    Every event payload ``trigger.run()`` yields, on a fresh event loop with the shared sessions closed
+    after; ``bound`` seconds at most, so a trigger that sleeps past its deadline fails instead of hanging.
+    """
+    from heygen_provider.hooks.async_client import close_shared_sessions
+
+    async def collect() -> list[dict[str, Any]]:
+        try:
+            return [event.payload async for event in trigger.run()]
+        finally:
+            await close_shared_sessions()
+
+    async def bounded() -> list[dict[str, Any]]:
+        return await asyncio.wait_for(collect(), bound)
+
+    return asyncio.run(bounded())
+
+
+def run_trigger(video_id: str, end_in: float) -> dict[str, Any]:
+    """Run a status trigger for ``video_id`` (polling every 10 ms) to its single event."""
+    from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+
+    events = trigger_events(HeyGenVideoStatusTrigger(video_id, poll_interval=0.01, end_time=time.time() + end_in))
+    assert len(events) == 1, events
+    return events[0]

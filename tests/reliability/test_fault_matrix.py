@@ -8,8 +8,6 @@ emulator's request log, and records what happened; the last test checks the comm
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -22,15 +20,13 @@ from heygen_provider.exceptions import (
     HeyGenSubmitUncertainError,
     HeyGenTransportError,
 )
-from heygen_provider.hooks.async_client import close_shared_sessions
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.testing.emulator import UNKNOWN_STATUS_VALUE, HeyGenEmulator
-from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 from tests.integration.conftest import task_states
 from tests.reliability import matrix
-from tests.reliability.conftest import FAST_POLICY, TaskErrors
+from tests.reliability.conftest import FAST_POLICY, SCENE, TaskErrors, run_trigger
 from tests.reliability.matrix import (
     CREATE_PATH,
     FAILED_FAST,
@@ -51,10 +47,6 @@ ROWS = pytest.mark.parametrize("fault", FAULTS, ids=[fault.key for fault in FAUL
 LONG_RETRY_AFTER = 30
 #: Retry-After of the DAG cells, which really wait.
 SHORT_RETRY_AFTER = 1
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Fault matrix."},
-}
 _SHOWN = {"reset": "reset", "slow": "timed out", "truncated_json": "200 truncated", "html_error_page": "502 HTML"}
 
 
@@ -158,20 +150,6 @@ def video_with_faulted_status(emulator: HeyGenEmulator, fault: Fault) -> tuple[s
     if fault.emulator_fault:
         add_fault(emulator, fault, "GET", count, retry_after=LONG_RETRY_AFTER)
     return video_id, count
-
-
-def run_trigger(video_id: str, end_in: float) -> dict[str, Any]:
-    trigger = HeyGenVideoStatusTrigger(video_id, poll_interval=0.01, end_time=time.time() + end_in)
-
-    async def collect() -> list[Any]:
-        try:
-            return [event.payload async for event in trigger.run()]
-        finally:
-            await close_shared_sessions()
-
-    events = asyncio.run(collect())
-    assert len(events) == 1, events
-    return events[0]  # type: ignore[no-any-return]
 
 
 # -- the sync hook -----------------------------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""
+A broken ``heygen`` connection is refused before any HTTP call, with a message naming the connection and
+the rule, on every path: the sync hook, the trigger (an ``error`` event) and the operator in a DAG run.
+
+The connection points at the emulator wherever a host is needed, so a request that slipped through would
+show in its request log; every socket the process opens is recorded too.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+
+from heygen_provider.connection import HeyGenConnectionError
+from heygen_provider.hooks.heygen import HeyGenHook
+from heygen_provider.testing.emulator import HeyGenEmulator
+from tests.reliability.conftest import SCENE, TaskErrors, run_trigger
+
+pytestmark = pytest.mark.integration
+
+CONN_ID = "heygen_default"
+EMULATOR = "{emulator}"  # replaced by the emulator's base URL
+
+#: name -> (connection fields, the rule the error must state)
+BAD_CONNECTIONS: dict[str, tuple[dict[str, Any], str]] = {
+    "no-key": ({"host": EMULATOR}, "the API key is missing"),
+    "blank-key": ({"host": EMULATOR, "password": "   "}, "the API key is missing"),
+    "http-to-a-remote-host": (
+        {"host": "http://api.heygen.com", "password": "sk-x"},
+        "uses http://, which would send the API key in clear text",
+    ),
+    "invalid-port": ({"host": "https://127.0.0.1:99999", "password": "sk-x"}, "has an invalid port"),
+    "malformed-json-extra": ({"host": EMULATOR, "password": "sk-x", "extra": "{not json"}, "extra is not valid JSON"),
+    "extra-not-an-object": ({"host": EMULATOR, "password": "sk-x", "extra": "[1, 2]"}, "extra must be a JSON object"),
+    "unknown-extra": (
+        {"host": EMULATOR, "password": "sk-x", "extra": {"timeout": 5}},
+        "extra 'timeout' is not a known field (known: auth_type, request_timeout, retry_attempts",
+    ),
+    "timeout-not-a-number": (
+        {"host": EMULATOR, "password": "sk-x", "extra": {"request_timeout": "fast"}},
+        "extra 'request_timeout' must be a number (got 'fast')",
+    ),
+    "timeout-out-of-range": (
+        {"host": EMULATOR, "password": "sk-x", "extra": {"request_timeout": 0}},
+        "extra 'request_timeout' must be between 1 and 600 (got 0)",
+    ),
+    "attempts-not-whole": (
+        {"host": EMULATOR, "password": "sk-x", "extra": {"retry_attempts": 2.5}},
+        "extra 'retry_attempts' must be a whole number (got 2.5)",
+    ),
+    "attempts-a-boolean": (
+        {"host": EMULATOR, "password": "sk-x", "extra": {"retry_attempts": True}},
+        "extra 'retry_attempts' must be a whole number (got True)",
+    ),
+    "unknown-auth-type": (
+        {"host": EMULATOR, "password": "sk-x", "extra": {"auth_type": "basic"}},
+        "extra 'auth_type' must be one of api_key, bearer (got 'basic')",
+    ),
+}
+CASES = pytest.mark.parametrize("name", list(BAD_CONNECTIONS))
+
+
+@pytest.fixture
+def sockets_opened(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every address this process connects a socket to (the emulator's admin API included)."""
+    opened: list[Any] = []
+    original = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        opened.append(address)
+        return original(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return opened
+
+
+@pytest.fixture
+def bad_connection(emulator: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) -> Any:
+    def define(name: str) -> str:
+        fields, rule = BAD_CONNECTIONS[name]
+        connection = {"conn_type": "heygen", **fields}
+        if connection.get("host") == EMULATOR:
+            connection["host"] = emulator.base_url
+        if isinstance(connection.get("extra"), dict):
+            connection["extra"] = json.dumps(connection["extra"])
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(connection))
+        return rule
+
+    return define
+
+
+def assert_no_http(emulator: HeyGenEmulator, sockets_opened: list[Any]) -> None:
+    assert emulator.requests() == [], "no request may reach HeyGen"
+    emulator_address = ("127.0.0.1", emulator.port)
+    assert [address for address in sockets_opened if address != emulator_address] == [], "no other socket opened"
+
+
+def assert_names_connection_and_rule(message: str, rule: str) -> None:
+    assert f"Connection '{CONN_ID}'" in message, message
+    assert rule in message, message
+    assert "sk-x" not in message, "the message never shows the key"
+
+
+@CASES
+def test_sync_hook_refuses_before_any_call(
+    name: str, bad_connection: Any, emulator: HeyGenEmulator, sockets_opened: list[Any]
+) -> None:
+    rule = bad_connection(name)
+    with pytest.raises(HeyGenConnectionError) as create_error:
+        HeyGenHook().create_video({"video_inputs": [SCENE]})
+    with pytest.raises(HeyGenConnectionError) as status_error:
+        HeyGenHook().get_video_status("any-video")
+    assert_names_connection_and_rule(str(create_error.value), rule)
+    assert str(status_error.value) == str(create_error.value)
+    ok, message = HeyGenHook().test_connection()
+    assert not ok
+    assert_names_connection_and_rule(message, rule)
+    assert_no_http(emulator, sockets_opened)
+
+
+@CASES
+def test_trigger_yields_an_error_event_before_any_call(
+    name: str, bad_connection: Any, emulator: HeyGenEmulator, sockets_opened: list[Any]
+) -> None:
+    rule = bad_connection(name)
+
+    event = run_trigger("any-video", end_in=60.0)
+
+    assert event["status"] == "error", event
+    assert_names_connection_and_rule(event["message"], rule)
+    assert event["video_id"] == "any-video" and event["result"] is None
+    assert_no_http(emulator, sockets_opened)
+
+
+@pytest.mark.parametrize("name", ["no-key", "http-to-a-remote-host", "malformed-json-extra", "timeout-not-a-number"])
+def test_operator_in_a_dag_fails_before_any_call(
+    name: str, bad_connection: Any, emulator: HeyGenEmulator, run_dag: Any, task_errors: TaskErrors
+) -> None:
+    rule = bad_connection(name)
+
+    dag_run = run_dag("rel_generate")
+
+    assert str(dag_run.state) == "failed"
+    assert isinstance(task_errors.last, HeyGenConnectionError)
+    assert_names_connection_and_rule(str(task_errors.last), rule)
+    assert emulator.requests() == []
