@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from heygen_provider._compat import AirflowNotFoundException
 from heygen_provider.connection import HeyGenConnectionError
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.testing.emulator import HeyGenEmulator
@@ -98,10 +99,18 @@ def assert_no_http(emulator: HeyGenEmulator, sockets_opened: list[Any]) -> None:
     assert [address for address in sockets_opened if address != emulator_address] == [], "no other socket opened"
 
 
-def assert_names_connection_and_rule(message: str, rule: str) -> None:
+#: Airflow 3.1 refuses these itself outside a task: its environment-variable backend raises "Encountered
+#: non-JSON in `extra` field", which ``get_connection`` reports as the connection not being defined, so the
+#: provider never sees them. Inside a task (and on 3.3) they reach the provider's own check.
+REFUSED_BY_AIRFLOW_31 = frozenset({"malformed-json-extra", "extra-not-an-object"})
+
+
+def assert_names_connection_and_rule(message: str, rule: str, name: str) -> None:
+    assert "sk-x" not in message, "the message never shows the key"
+    if message == f"The conn_id `{CONN_ID}` isn't defined" and name in REFUSED_BY_AIRFLOW_31:
+        return
     assert f"Connection '{CONN_ID}'" in message, message
     assert rule in message, message
-    assert "sk-x" not in message, "the message never shows the key"
 
 
 @CASES
@@ -109,15 +118,18 @@ def test_sync_hook_refuses_before_any_call(
     name: str, bad_connection: Any, emulator: HeyGenEmulator, sockets_opened: list[Any]
 ) -> None:
     rule = bad_connection(name)
-    with pytest.raises(HeyGenConnectionError) as create_error:
+    refusals = (
+        (HeyGenConnectionError, AirflowNotFoundException) if name in REFUSED_BY_AIRFLOW_31 else HeyGenConnectionError
+    )
+    with pytest.raises(refusals) as create_error:
         HeyGenHook().create_video({"video_inputs": [SCENE]})
-    with pytest.raises(HeyGenConnectionError) as status_error:
+    with pytest.raises(refusals) as status_error:
         HeyGenHook().get_video_status("any-video")
-    assert_names_connection_and_rule(str(create_error.value), rule)
+    assert_names_connection_and_rule(str(create_error.value), rule, name)
     assert str(status_error.value) == str(create_error.value)
     ok, message = HeyGenHook().test_connection()
     assert not ok
-    assert_names_connection_and_rule(message, rule)
+    assert_names_connection_and_rule(message, rule, name)
     assert_no_http(emulator, sockets_opened)
 
 
@@ -130,7 +142,7 @@ def test_trigger_yields_an_error_event_before_any_call(
     event = run_trigger("any-video", end_in=60.0)
 
     assert event["status"] == "error", event
-    assert_names_connection_and_rule(event["message"], rule)
+    assert_names_connection_and_rule(event["message"], rule, name)
     assert event["video_id"] == "any-video" and event["result"] is None
     assert_no_http(emulator, sockets_opened)
 
@@ -145,5 +157,5 @@ def test_operator_in_a_dag_fails_before_any_call(
 
     assert str(dag_run.state) == "failed"
     assert isinstance(task_errors.last, HeyGenConnectionError)
-    assert_names_connection_and_rule(str(task_errors.last), rule)
+    assert_names_connection_and_rule(str(task_errors.last), rule, "in a task")
     assert emulator.requests() == []
