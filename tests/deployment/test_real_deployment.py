@@ -25,11 +25,14 @@ DAG_ID = "heygen_data_to_video"
 ROWS = 4
 # Long enough that renders are still in flight when the triggerer is killed, even on a busy machine.
 RENDER_SECONDS = 45.0
+#: Recognisable, so a leak into any log file of the deployment would be found.
+API_KEY = "sk-DEPLOYMENT-LEAKCHECK-7f3a9c"
 
 
 @pytest.fixture
 def emulator() -> Iterator[HeyGenEmulator]:
-    with HeyGenEmulator(EmulatorSettings(render_seconds=RENDER_SECONDS), in_subprocess=True) as running:
+    settings = EmulatorSettings(render_seconds=RENDER_SECONDS, api_keys=(API_KEY,))
+    with HeyGenEmulator(settings, in_subprocess=True) as running:
         yield running
 
 
@@ -109,6 +112,11 @@ def test_data_to_video_defers_survives_a_triggerer_restart_and_pays_once(
     assert trigger_logs, "no trigger logs found for the generate tasks"
     logged = "\n".join(path.read_text(errors="replace") for path in trigger_logs)
     assert logged.count("is completed") >= videos
+
+    # Nothing any process wrote, task and trigger logs included, holds the API key.
+    written = [path for path in deployment.home.rglob("*") if path.is_file() and path.suffix != ".db"]
+    leaks = [str(path) for path in written if API_KEY.encode() in path.read_bytes()]
+    assert not leaks, f"the API key leaked into {leaks}"
 
 
 def run_states(deployment: AirflowDeployment) -> list[str]:
