@@ -94,6 +94,9 @@ async def shared_settings(
         future: asyncio.Future[HeyGenConnectionSettings] = loop.create_task(_run(lookup))
         cache[conn_id] = (time.monotonic(), future)
         entry = cache[conn_id]
+    if entry[1].done():
+        # The common case, on every poll: no shield, no new future, nothing for the GC to chase.
+        return entry[1].result()
     return await asyncio.shield(entry[1])
 
 

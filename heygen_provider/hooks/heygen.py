@@ -257,12 +257,18 @@ class HeyGenHook(BaseHook):
         connection = await self.aget_connection(self.heygen_conn_id)
         return _settings_from(self.heygen_conn_id, connection)
 
-    async def _arequest(self, method: str, path: str, *, params: Mapping[str, str] | None = None) -> Any:
+    async def _arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        settings: HeyGenConnectionSettings,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
         import aiohttp
 
         from heygen_provider.hooks.async_client import shared_session
 
-        settings = await self.aget_settings()
         session = shared_session(self.heygen_conn_id)
         retry = self.retry_policy_for(settings).start(method, secrets=[settings.api_key])
         timeout = aiohttp.ClientTimeout(
@@ -286,8 +292,9 @@ class HeyGenHook(BaseHook):
 
     async def aget_video_status(self, video_id: str) -> VideoStatusResponse:
         """Async :meth:`get_video_status`, for triggers: never blocks the event loop."""
-        path, params = self.endpoints_for(await self.aget_settings()).status_request(video_id)
-        return _status_from(video_id, await self._arequest("GET", path, params=params))
+        settings = await self.aget_settings()
+        path, params = self.endpoints_for(settings).status_request(video_id)
+        return _status_from(video_id, await self._arequest("GET", path, settings=settings, params=params))
 
 
 def _settings_from(conn_id: str, connection: Any) -> HeyGenConnectionSettings:

@@ -235,7 +235,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
             except HeyGenNotFoundError:
                 self.log.warning("HeyGen video %s from an earlier try no longer exists", previous.video_id)
             else:
-                if status.status.value not in ("failed", "cancelled"):
+                if status.is_success or not status.is_terminal:
                     self.log.info(
                         "Re-attaching to HeyGen video %s submitted by an earlier try (%s); not submitting again",
                         previous.video_id,
