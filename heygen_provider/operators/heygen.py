@@ -41,7 +41,8 @@ DEFAULT_POLL_INTERVAL = 30.0
 XCOM_VIDEO_ID = "video_id"
 
 
-def _default_deferrable() -> bool:
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable``, the default of every ``deferrable`` parameter here."""
     from airflow.configuration import conf
 
     return conf.getboolean("operators", "default_deferrable", fallback=False)
@@ -122,7 +123,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         self.extra_fields = extra_fields
         self.heygen_conn_id = heygen_conn_id
         self.wait_for_completion = wait_for_completion
-        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         if poll_interval <= 0:
             raise ValueError(f"poll_interval must be a positive number of seconds (got {poll_interval!r})")
         self.poll_interval = float(poll_interval)

@@ -15,15 +15,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from heygen_provider.connection import DEFAULT_CONN_ID
+from heygen_provider.operators.heygen import default_deferrable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-def _default_deferrable() -> bool:
-    from airflow.configuration import conf
-
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class HeyGenVideoSensor(BaseSensorOperator):
@@ -55,7 +50,7 @@ class HeyGenVideoSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         self.video_id = video_id
         self.heygen_conn_id = heygen_conn_id
-        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
