@@ -326,6 +326,9 @@ def test_dag_fault_while_deferred(
 ) -> None:
     if fault.emulator_fault:
         fault_when_deferring.append(fault)
+    # Long enough that the render is still running at the operator's own status check, even on a
+    # loaded machine: a render already done there is (rightly) never deferred, and the fault never armed.
+    emulator.update_settings(render_seconds=2.0)
     dag_id = "rel_generate_short_timeout" if fault.key == "unknown-status" else "rel_generate"
     dag_run = run_dag(dag_id, **({"title": fault.magic} if fault.magic else {}))
     assert fault_when_deferring == [], "the operator deferred, arming the fault"
