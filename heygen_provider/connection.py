@@ -17,6 +17,8 @@ DEFAULT_CONN_ID = "heygen_default"
 DEFAULT_BASE_URL = "https://api.heygen.com"
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_RETRY_ATTEMPTS = 5
+#: Connecting should be quick; only an answer may legitimately take up to the request timeout.
+MAX_CONNECT_TIMEOUT = 10.0
 
 AuthType = Literal["api_key", "bearer"]
 AUTH_TYPES: tuple[AuthType, ...] = ("api_key", "bearer")
@@ -105,6 +107,11 @@ class HeyGenConnectionSettings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
     video_status_path: str | None = None
+
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds allowed to establish a connection: the request timeout, capped at 10 s."""
+        return min(MAX_CONNECT_TIMEOUT, self.request_timeout)
 
     @property
     def auth_headers(self) -> dict[str, str]:

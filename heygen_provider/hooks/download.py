@@ -56,12 +56,14 @@ def download_media(
     destination: ObjectStoragePath,
     *,
     retry_policy: RetryPolicy,
-    request_timeout: float,
+    timeout: tuple[float, float],
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     sleep: Callable[[float], None] | None = None,
 ) -> DownloadResult:
     """
     Stream ``url`` to ``destination`` atomically, retrying transient failures (downloads are GETs).
+
+    :param timeout: ``(connect, read)`` seconds, as the connection settings give them.
 
     :raises MediaUrlExpired: when the media host refuses the signed URL (401, 403, 410).
     :raises HeyGenDownloadError: on any other failure, after the policy's attempts.
@@ -74,7 +76,7 @@ def download_media(
     retry = retry_policy.start("GET")
     while True:
         try:
-            return _download_once(session, url, destination, request_timeout, chunk_size)
+            return _download_once(session, url, destination, timeout, chunk_size)
         except MediaUrlExpired:
             raise
         except _RetryableStatus as error:
@@ -103,10 +105,10 @@ def _download_once(
     session: requests.Session,
     url: str,
     destination: ObjectStoragePath,
-    request_timeout: float,
+    timeout: tuple[float, float],
     chunk_size: int,
 ) -> DownloadResult:
-    with session.get(url, stream=True, timeout=(min(10.0, request_timeout), request_timeout)) as response:
+    with session.get(url, stream=True, timeout=timeout) as response:
         if response.status_code in EXPIRED_URL_STATUSES:
             raise MediaUrlExpired(f"HTTP {response.status_code} for {_safe(url)}: the signed URL has expired")
         if response.status_code >= 500 or response.status_code == 429:

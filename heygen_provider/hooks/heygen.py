@@ -41,9 +41,6 @@ if TYPE_CHECKING:
         VoiceList,
     )
 
-# Connecting should be quick; a slow answer may legitimately take up to the request timeout.
-MAX_CONNECT_TIMEOUT = 10.0
-
 
 @dataclass(frozen=True)
 class ApiEndpoints:
@@ -158,7 +155,7 @@ class HeyGenHook(BaseHook):
 
         settings = self.settings
         retry = self.retry_policy_for(settings).start(method, secrets=[settings.api_key])
-        timeout = (min(MAX_CONNECT_TIMEOUT, settings.request_timeout), settings.request_timeout)
+        timeout = (settings.connect_timeout, settings.request_timeout)
         while True:
             try:
                 response = self._session.request(
@@ -233,7 +230,7 @@ class HeyGenHook(BaseHook):
             url,
             destination,
             retry_policy=self.retry_policy_for(settings),
-            request_timeout=settings.request_timeout,
+            timeout=(settings.connect_timeout, settings.request_timeout),
             chunk_size=chunk_size,
         )
 
@@ -271,9 +268,7 @@ class HeyGenHook(BaseHook):
 
         session = shared_session(self.heygen_conn_id)
         retry = self.retry_policy_for(settings).start(method, secrets=[settings.api_key])
-        timeout = aiohttp.ClientTimeout(
-            total=settings.request_timeout, sock_connect=min(MAX_CONNECT_TIMEOUT, settings.request_timeout)
-        )
+        timeout = aiohttp.ClientTimeout(total=settings.request_timeout, sock_connect=settings.connect_timeout)
         while True:
             try:
                 async with session.request(
@@ -314,7 +309,7 @@ def _status_from(video_id: str, data: Any) -> VideoStatusResponse:
     if not isinstance(data, dict) or "status" not in data:
         # Retried like a 5xx by pollers: a status answer without a status says nothing.
         raise HeyGenMalformedResponseError(f"status answer for video {video_id} carries no status", status_code=200)
-    if isinstance(data, dict) and not data.get("id") and not data.get("video_id"):
+    if not data.get("id") and not data.get("video_id"):
         # The legacy endpoint sometimes omits the id it was asked about.
         data = {**data, "id": video_id}
     return VideoStatusResponse.model_validate(data)
