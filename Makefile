@@ -60,7 +60,7 @@ docs: venv  ## Build the documentation site (warnings are errors)
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 demo: venv  ## Run heygen_data_to_video end to end against the local emulator (or your real connection)
-	$(VENV)/bin/python -m heygen_provider.testing.demo --output demo-output
+	$(VENV)/bin/python example_dags/_demo.py --output demo-output
 
 bench: venv  ## Run the benchmarks (under 10 minutes) and write bench/results/
 	$(VENV)/bin/python bench/run_all.py

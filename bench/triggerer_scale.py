@@ -61,7 +61,7 @@ from _common import (
 BASELINE = "aiohttp_shared"
 BASELINES = ("aiohttp_shared", "httpx_shared", "aiohttp_per_poll", "requests_threads")
 TRIGGER_VARIANTS = ("trigger", "trigger_quiet")
-#: The provider's shared session opens at most this many connections (async_client.CONNECTION_LIMIT).
+#: The provider's shared session opens at most this many connections (heygen_provider.hooks.cache.CONNECTION_LIMIT).
 POOL_LIMIT = 100
 CPU_RATIO_GOAL = 1.5
 LAG_P99_GOAL_MS = 100.0

@@ -1,8 +1,8 @@
 """
-The ``heygen`` Airflow connection: its form in the UI, its extras, and how it becomes request settings.
+The ``heygen`` Airflow connection, validated into the settings every request needs: base URL, headers,
+timeouts, endpoint paths and retry policy, for the sync hook and the async path of the triggerer alike.
 
-One module serves the UI metadata (read by :func:`heygen_provider.get_provider_info.get_provider_info`),
-the sync hook and the async path of the triggerer, so a field is defined once.
+The form's fields and the extras' schema live in :mod:`heygen_provider.connection_form`.
 """
 
 from __future__ import annotations
@@ -10,80 +10,40 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
-DEFAULT_CONN_ID = "heygen_default"
-DEFAULT_BASE_URL = "https://api.heygen.com"
-DEFAULT_REQUEST_TIMEOUT = 30.0
-DEFAULT_RETRY_ATTEMPTS = 5
+from heygen_provider import __version__
+from heygen_provider.connection_form import (
+    AUTH_TYPES,
+    CONNECTION_EXTRA_FIELDS,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONN_ID,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RETRY_ATTEMPTS,
+    LEGACY_EXTRA_PREFIX,
+    UI_FIELD_BEHAVIOUR,
+    AuthType,
+    ui_field_behaviour_for_hook,
+)
+from heygen_provider.endpoints import LEGACY_ENDPOINTS, ApiEndpoints
+from heygen_provider.exceptions import HeyGenConnectionError
+from heygen_provider.retry import RetryPolicy
+
+USER_AGENT = f"airflow-provider-heygen/{__version__}"
 #: Connecting should be quick; only an answer may legitimately take up to the request timeout.
 MAX_CONNECT_TIMEOUT = 10.0
 
-AuthType = Literal["api_key", "bearer"]
-AUTH_TYPES: tuple[AuthType, ...] = ("api_key", "bearer")
-
-# Declarative form for Airflow 3.2+ (hyphenated keys, as in provider.yaml).
-UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["port", "login", "schema"],
-    "relabeling": {"host": "Base URL", "password": "API key"},
-    "placeholders": {
-        "host": DEFAULT_BASE_URL,
-        "password": "HeyGen API key (or an OAuth access token with auth_type 'bearer')",
-        "extra": json.dumps({"request_timeout": DEFAULT_REQUEST_TIMEOUT, "retry_attempts": DEFAULT_RETRY_ATTEMPTS}),
-    },
-}
-
-CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
-    "request_timeout": {
-        "label": "Request timeout (seconds)",
-        "description": "Timeout of each HTTP request to HeyGen.",
-        "schema": {
-            "type": ["number", "null"],
-            "minimum": 1,
-            "maximum": 600,
-            "default": DEFAULT_REQUEST_TIMEOUT,
-        },
-    },
-    "retry_attempts": {
-        "label": "Retry attempts",
-        "description": (
-            "Attempts per call on workers, counting the first. The triggerer asks once per poll and "
-            "waits out transient faults itself, within the task's deadlines."
-        ),
-        "schema": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "maximum": 10,
-            "default": DEFAULT_RETRY_ATTEMPTS,
-        },
-    },
-    "video_status_path": {
-        "label": "Video status path",
-        "description": (
-            "API path of the status call. Default: the legacy '/v1/video_status.get'; "
-            "'/v3/videos/{video_id}' uses HeyGen's v3 endpoint."
-        ),
-        "schema": {"type": ["string", "null"], "pattern": "^/", "default": None},
-    },
-    "auth_type": {
-        "label": "Auth type",
-        "description": "'api_key' sends X-Api-Key (HeyGen API keys); 'bearer' sends an OAuth access token.",
-        "schema": {"type": "string", "enum": list(AUTH_TYPES), "default": "api_key"},
-    },
-}
-
-# Airflow 2 and some 3.x forms stored custom fields as ``extra__<conn_type>__<name>``.
-_LEGACY_EXTRA_PREFIX = "extra__heygen__"
-
-
-def ui_field_behaviour_for_hook() -> dict[str, Any]:
-    """Return :data:`UI_FIELD_BEHAVIOUR` in the underscored shape ``get_ui_field_behaviour()`` uses."""
-    return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
-
-
-class HeyGenConnectionError(ValueError):
-    """The ``heygen`` connection is not usable; raised before any HTTP call."""
+__all__ = [
+    "CONNECTION_EXTRA_FIELDS",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CONN_ID",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "DEFAULT_RETRY_ATTEMPTS",
+    "UI_FIELD_BEHAVIOUR",
+    "HeyGenConnectionSettings",
+    "ui_field_behaviour_for_hook",
+]
 
 
 @dataclass(frozen=True)
@@ -119,6 +79,28 @@ class HeyGenConnectionSettings:
         if self.auth_type == "bearer":
             return {"Authorization": f"Bearer {self.api_key}"}
         return {"X-Api-Key": self.api_key}
+
+    @property
+    def session_headers(self) -> dict[str, str]:
+        """The headers every request carries besides authentication (sent to media hosts too)."""
+        return {"Accept": "application/json", "User-Agent": USER_AGENT}
+
+    @property
+    def endpoints(self) -> ApiEndpoints:
+        """The API paths: the legacy ones, with the status path from ``video_status_path`` when set."""
+        if self.video_status_path:
+            return ApiEndpoints(video_status=self.video_status_path)
+        return LEGACY_ENDPOINTS
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy of a call on a worker: ``retry_attempts`` attempts."""
+        return RetryPolicy(attempts=self.retry_attempts)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must be blanked out of any message: the key."""
+        return (self.api_key,)
 
     def url(self, path: str) -> str:
         """Join the base URL and an API path such as ``/v2/video/generate``."""
@@ -204,7 +186,7 @@ def _parse_extra(conn_id: str, extra: Any) -> dict[str, Any]:
 
     options: dict[str, Any] = {}
     for raw_name, value in values.items():
-        name = raw_name.removeprefix(_LEGACY_EXTRA_PREFIX)
+        name = raw_name.removeprefix(LEGACY_EXTRA_PREFIX)
         if name not in CONNECTION_EXTRA_FIELDS:
             known = ", ".join(sorted(CONNECTION_EXTRA_FIELDS))
             raise HeyGenConnectionError(

@@ -22,7 +22,6 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException
 
 from heygen_provider._compat import AirflowFailException
-from heygen_provider.connection import HeyGenConnectionError
 
 # HeyGen's legacy success code in ``{"code": 100, "data": ..., "message": "Success"}``.
 LEGACY_SUCCESS_CODE = 100
@@ -31,6 +30,22 @@ _BODY_SNIPPET_LENGTH = 200
 
 class HeyGenError(AirflowException):
     """Base class of every error this provider raises."""
+
+
+class HeyGenTransientError(HeyGenError):
+    """
+    A fault that waiting can mend: a rate limit, a 5xx, a failed or broken connection.
+
+    Pollers (the trigger, the sensor) keep waiting on these; everything else ends the wait.
+    """
+
+
+class HeyGenConnectionError(HeyGenError, AirflowFailException, ValueError):
+    """
+    The ``heygen`` connection is not usable; raised before any HTTP call.
+
+    Not retried by Airflow: a retry reads the same connection. Fix it, then clear the task.
+    """
 
 
 class HeyGenAPIError(HeyGenError):
@@ -62,23 +77,27 @@ class HeyGenAPIError(HeyGenError):
         super().__init__(f"{prefix}: {message}")
 
 
-class HeyGenAuthenticationError(HeyGenAPIError):
-    """401 or 403: the key is wrong, expired or lacks permission. Never retried."""
+class HeyGenAuthenticationError(HeyGenAPIError, AirflowFailException):
+    """401 or 403: the key is wrong, expired or lacks permission. Not retried, by the hook or by Airflow."""
 
 
 class HeyGenNotFoundError(HeyGenAPIError):
     """404: the video (or other resource) does not exist for this key."""
 
 
-class HeyGenRateLimitError(HeyGenAPIError):
+class HeyGenInsufficientCreditError(HeyGenAPIError, AirflowFailException):
+    """402: the account has too few credits; HeyGen refused the request without doing the work."""
+
+
+class HeyGenRateLimitError(HeyGenAPIError, HeyGenTransientError):
     """429: rate or quota limit; the request was refused without doing the work."""
 
 
-class HeyGenBadRequestError(HeyGenAPIError):
-    """400, 422 or 424: HeyGen rejected the parameters."""
+class HeyGenBadRequestError(HeyGenAPIError, AirflowFailException):
+    """400, 422 or 424: HeyGen rejected the parameters. The same request would be rejected again."""
 
 
-class HeyGenServerError(HeyGenAPIError):
+class HeyGenServerError(HeyGenAPIError, HeyGenTransientError):
     """5xx from HeyGen or a proxy in front of it."""
 
 
@@ -86,7 +105,7 @@ class HeyGenMalformedResponseError(HeyGenServerError):
     """A 2xx answer that is not HeyGen's JSON (a truncated body, a captive portal): retried for GETs only."""
 
 
-class HeyGenTransportError(HeyGenError):
+class HeyGenTransportError(HeyGenTransientError):
     """
     No HTTP answer: the connection failed, was reset, or timed out.
 
@@ -127,7 +146,10 @@ class HeyGenSubmitUncertainError(HeyGenError, AirflowFailException):
 
 class HeyGenRenderError(HeyGenError):
     """
-    A render ended without a video: failed, cancelled, or not finished before its deadline.
+    A render ended without a video: failed or cancelled for a reason that may not repeat.
+
+    Airflow may retry the task, which submits a new render. See :func:`render_error` for the classes
+    of failures that would repeat.
 
     :param video_id: the HeyGen video id.
     :param status: the public status (``failed``, ``cancelled``) or ``timeout``.
@@ -144,9 +166,67 @@ class HeyGenRenderError(HeyGenError):
         super().__init__(f"HeyGen video {video_id} {status}{code_part}: {message}")
 
 
+class HeyGenRenderRejectedError(HeyGenRenderError, AirflowFailException):
+    """
+    A render failed for a reason that would repeat identically (the input, the plan or the credit:
+    e.g. ``40119`` video too long for the plan, ``MOVIO_PAYMENT_INSUFFICIENT_CREDIT``).
+
+    Not retried by Airflow: a retry would pay for the same failure again.
+    """
+
+
+class HeyGenRenderTimeoutError(HeyGenRenderError):
+    """The render did not end before its ``timeout`` or the task's ``execution_timeout``."""
+
+
+class HeyGenDownloadError(HeyGenError):
+    """A media download failed; nothing was left at the destination."""
+
+
+class MediaUrlExpired(HeyGenDownloadError):
+    """The signed media URL was refused, most likely because it expired."""
+
+
+#: HeyGen's failure codes of renders that would fail the same way again: the input (too long, blocked
+#: words, unknown avatar or voice), the plan and the credit. Compared as lower-case text.
+DETERMINISTIC_RENDER_CODES = frozenset(
+    {
+        "40119",  # video too long for the plan
+        "40039",  # invalid text input
+        "400105",  # blocked words
+        "400116",  # voice not found
+        "400144",  # avatar not found
+        "400664",  # trial limit exceeded
+        "insufficient_credit",
+        "movio_payment_insufficient_credit",
+        "invalid_parameter",
+    }
+)
+
+
+def render_error(*, video_id: str, status: str, code: str | int | None, message: str) -> HeyGenRenderError:
+    """
+    The exception for a render that ended without a video, of the class that says whether an Airflow
+    retry could help: :class:`HeyGenRenderRejectedError` for a failure that would repeat,
+    :class:`HeyGenRenderTimeoutError` for a deadline, :class:`HeyGenRenderError` otherwise.
+    """
+    error_class: type[HeyGenRenderError] = HeyGenRenderError
+    if status == "timeout":
+        error_class = HeyGenRenderTimeoutError
+    elif status == "failed" and code is not None and str(code).strip().lower() in DETERMINISTIC_RENDER_CODES:
+        error_class = HeyGenRenderRejectedError
+    return error_class(video_id=video_id, status=status, code=code, message=message)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether an Airflow task retry could mend ``error``: decided by its class, once, for every path."""
+    return not isinstance(error, AirflowFailException)
+
+
 _STATUS_CLASSES: dict[int, type[HeyGenAPIError]] = {
     400: HeyGenBadRequestError,
     401: HeyGenAuthenticationError,
+    402: HeyGenInsufficientCreditError,
     403: HeyGenAuthenticationError,
     404: HeyGenNotFoundError,
     422: HeyGenBadRequestError,
@@ -252,18 +332,27 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
 
 
 __all__ = [
+    "DETERMINISTIC_RENDER_CODES",
     "HeyGenAPIError",
     "HeyGenAuthenticationError",
     "HeyGenBadRequestError",
     "HeyGenConnectionError",
+    "HeyGenDownloadError",
     "HeyGenError",
+    "HeyGenInsufficientCreditError",
     "HeyGenMalformedResponseError",
     "HeyGenNotFoundError",
     "HeyGenRateLimitError",
     "HeyGenRenderError",
+    "HeyGenRenderRejectedError",
+    "HeyGenRenderTimeoutError",
     "HeyGenRequestValidationError",
     "HeyGenServerError",
     "HeyGenSubmitUncertainError",
+    "HeyGenTransientError",
     "HeyGenTransportError",
+    "MediaUrlExpired",
+    "is_retryable",
     "parse_response",
+    "render_error",
 ]

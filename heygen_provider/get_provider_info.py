@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from heygen_provider import __version__
-from heygen_provider.connection import CONNECTION_EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
+from heygen_provider.connection_form import CONNECTION_EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -14,7 +14,7 @@ def get_provider_info() -> dict[str, Any]:
 
     Airflow 3.2+ renders the connection form from ``ui-field-behaviour`` and ``conn-fields`` without
     importing the hook; Airflow 3.1 calls :meth:`HeyGenHook.get_ui_field_behaviour` instead. Both read the
-    same constants from :mod:`heygen_provider.connection`.
+    same constants from :mod:`heygen_provider.connection_form`.
     """
     return {
         "package-name": "airflow-provider-heygen",
@@ -29,7 +29,12 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.hooks.heygen"]}],
-        "operators": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.operators.heygen"]}],
+        "operators": [
+            {
+                "integration-name": "HeyGen",
+                "python-modules": ["heygen_provider.operators.heygen", "heygen_provider.operators.download"],
+            }
+        ],
         "sensors": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.sensors.heygen"]}],
         "triggers": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.triggers.heygen"]}],
         "connection-types": [

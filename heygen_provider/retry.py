@@ -1,20 +1,18 @@
 """
-The retry policy, shared by the sync hook (requests) and the async path (aiohttp).
+The retry policy, shared by the sync hook (requests), the async path (aiohttp) and the download step.
 
-The rules follow what HeyGen documents (``docs/reliability``):
+It only decides. Each transport sends, turns what happened into one of :mod:`heygen_provider.exceptions`
+(HTTP answers through the one error parser), and asks :meth:`RetryState.delay_after` whether to try
+again. The rules follow what HeyGen documents (``docs/reliability``):
 
 * 429 is always retried, POST included: HeyGen refused the request without doing the work.
   ``Retry-After`` is honoured, in seconds or as an HTTP date, and capped.
-* 5xx, connection resets and read timeouts are retried for GETs only. The legacy create call has no
-  idempotency key, so a POST that may have reached HeyGen is never sent again: that could pay for a
-  second render.
-* A 2xx answer that is not HeyGen's JSON is retried like a 5xx: for GETs only.
+* 5xx, unreadable 2xx bodies, connection resets and read timeouts are retried only for requests that
+  are safe to repeat: GETs, and creates that carry an idempotency key. A create without one that may
+  have reached HeyGen is never sent again: that could pay for a second render.
 * A connection that could not be established at all never carried the request, so it is retried for
   every method.
 * Back-off is exponential from :attr:`RetryPolicy.initial_delay` with full jitter.
-
-Each transport keeps only a small loop: send, then ask :meth:`RetryState.delay_after_response` or
-:meth:`RetryState.delay_after_transport_error` how long to wait, or get the final exception.
 """
 
 from __future__ import annotations
@@ -23,14 +21,19 @@ import email.utils
 import enum
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from heygen_provider.exceptions import HeyGenMalformedResponseError, HeyGenTransportError, parse_response
+from heygen_provider.exceptions import (
+    HeyGenError,
+    HeyGenMalformedResponseError,
+    HeyGenRateLimitError,
+    HeyGenServerError,
+    HeyGenTransportError,
+)
 
-RETRYABLE_GET_STATUSES = frozenset({500, 502, 503, 504})
-RATE_LIMITED = 429
+RETRYABLE_SERVER_STATUSES = frozenset({500, 502, 503, 504})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
 class TransportFailure(enum.Enum):
@@ -59,22 +62,28 @@ class RetryPolicy:
     max_retry_after: float = 120.0
     random_fraction: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
-    def start(self, method: str, *, secrets: Iterable[str] = ()) -> RetryState:
-        """Begin the retry bookkeeping of one call."""
-        return RetryState(self, method.upper(), tuple(secrets))
+    def start(self, method: str, *, idempotent: bool | None = None) -> RetryState:
+        """
+        Begin the retry bookkeeping of one call.
+
+        :param method: the HTTP method.
+        :param idempotent: whether sending the request twice does the work once; by default ``True`` for
+            GET, HEAD, OPTIONS and DELETE. A create that carries an idempotency key passes ``True``.
+        """
+        method = method.upper()
+        return RetryState(self, method, method in SAFE_METHODS if idempotent is None else idempotent)
 
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (1 for the first retry), with full jitter."""
         ceiling = min(self.max_delay, self.initial_delay * 2 ** (retry_number - 1))
         return float(ceiling * (0.5 + 0.5 * self.random_fraction()))
 
-
-@dataclass(frozen=True)
-class Verdict:
-    """What to do with an HTTP answer: return ``data``, or retry in ``retry_in`` seconds."""
-
-    data: Any = None
-    retry_in: float | None = None
+    def capped_retry_after(self, error: BaseException) -> float | None:
+        """The wait a rate-limit answer asked for, capped at :attr:`max_retry_after`; ``None`` if none."""
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is None:
+            return None
+        return float(min(max(0.0, retry_after), self.max_retry_after))
 
 
 @dataclass
@@ -83,61 +92,35 @@ class RetryState:
 
     policy: RetryPolicy
     method: str
-    secrets: tuple[str, ...]
+    idempotent: bool
     attempt: int = 1
 
-    @property
-    def idempotent(self) -> bool:
-        return self.method in ("GET", "HEAD", "OPTIONS", "DELETE")
+    def may_resend(self, error: HeyGenError) -> bool:
+        """Whether the request that ended in ``error`` may be sent again, attempts aside."""
+        if isinstance(error, HeyGenRateLimitError):
+            return True
+        if isinstance(error, HeyGenTransportError):
+            return self.idempotent or not error.request_may_have_reached_server
+        if isinstance(error, HeyGenMalformedResponseError):
+            return self.idempotent
+        if isinstance(error, HeyGenServerError):
+            return self.idempotent and error.http_status in RETRYABLE_SERVER_STATUSES
+        return False
 
-    def delay_after_response(self, status_code: int, body: bytes, headers: Mapping[str, str]) -> Verdict:
+    def delay_after(self, error: HeyGenError) -> float | None:
         """
-        Judge an HTTP answer.
+        Seconds to wait before the next attempt after ``error``, or ``None``: give up and raise it.
 
-        :returns: the answer's data for a success, or the seconds to wait before retrying.
-        :raises HeyGenAPIError: the parsed error when the call must not, or may no longer, be retried.
+        A rate limit's ``Retry-After`` is honoured (never shorter than the back-off), capped by the policy.
         """
-        if status_code < 400:
-            try:
-                return Verdict(data=parse_response(status_code, body, secrets=self.secrets))
-            except HeyGenMalformedResponseError:
-                # An unreadable answer to a create call still created the video: never re-sent.
-                if not self.idempotent or self.attempt >= self.policy.attempts:
-                    raise
-                return self._retry_in(self.policy.backoff(self.attempt))
-        retry_after = parse_retry_after(headers.get("Retry-After"))
-        retryable = status_code == RATE_LIMITED or (self.idempotent and status_code in RETRYABLE_GET_STATUSES)
-        if not retryable or self.attempt >= self.policy.attempts:
-            parse_response(status_code, body, secrets=self.secrets, retry_after=retry_after)
+        if self.attempt >= self.policy.attempts or not self.may_resend(error):
+            return None
         delay = self.policy.backoff(self.attempt)
+        retry_after = self.policy.capped_retry_after(error)
         if retry_after is not None:
             delay = min(max(delay, retry_after), self.policy.max_retry_after)
-        return self._retry_in(delay)
-
-    def _retry_in(self, delay: float) -> Verdict:
         self.attempt += 1
-        return Verdict(retry_in=delay)
-
-    def delay_after_transport_error(self, failure: TransportFailure, description: str) -> float:
-        """
-        Judge a request that got no HTTP answer.
-
-        :returns: seconds to wait before retrying.
-        :raises HeyGenTransportError: when the call must not, or may no longer, be retried.
-        """
-        may_have_reached = failure is TransportFailure.NO_RESPONSE
-        if (may_have_reached and not self.idempotent) or self.attempt >= self.policy.attempts:
-            suffix = (
-                "; not retried, because the request may have reached HeyGen and a second create would be paid for twice"
-                if may_have_reached and not self.idempotent
-                else f" after {self.attempt} attempt(s)"
-            )
-            raise HeyGenTransportError(
-                f"{self.method} request to HeyGen failed: {description}{suffix}",
-                request_may_have_reached_server=may_have_reached,
-            )
-        self.attempt += 1
-        return self.policy.backoff(self.attempt - 1)
+        return delay
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:

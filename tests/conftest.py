@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 # The emulator fixtures users get: heygen_emulator, heygen_connection (we use our own plugin).
 pytest_plugins = ["heygen_provider.testing.pytest_plugin"]
@@ -42,3 +45,13 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_dags_folder(_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_connection_settings() -> Iterator[None]:
+    """Each test reads its own connections: the hook's settings cache is process-wide."""
+    from heygen_provider.hooks.cache import forget_settings
+
+    forget_settings()
+    yield
+    forget_settings()

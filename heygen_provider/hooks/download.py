@@ -15,10 +15,11 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from heygen_provider.exceptions import HeyGenError
-from heygen_provider.retry import RetryPolicy, TransportFailure
+from heygen_provider.exceptions import HeyGenDownloadError, HeyGenError, MediaUrlExpired, error_class_for_status
+from heygen_provider.hooks.calls import describe_failure, final_error, transport_error
+from heygen_provider.retry import RetryPolicy, TransportFailure, parse_retry_after
 
 if TYPE_CHECKING:
     import requests
@@ -27,14 +28,6 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 #: What a CDN answers to a signed URL past its expiry (S3 and CloudFront say 403; some 401 or 410).
 EXPIRED_URL_STATUSES = frozenset({401, 403, 410})
-
-
-class HeyGenDownloadError(HeyGenError):
-    """A media download failed; nothing was left at the destination."""
-
-
-class MediaUrlExpired(HeyGenDownloadError):
-    """The signed media URL was refused, most likely because it expired."""
 
 
 @dataclass(frozen=True)
@@ -77,24 +70,18 @@ def download_media(
     while True:
         try:
             return _download_once(session, url, destination, timeout, chunk_size)
-        except MediaUrlExpired:
+        except HeyGenDownloadError:
             raise
-        except _RetryableStatus as error:
-            verdict = retry.delay_after_response(error.status_code, b"", error.headers)
-            delay = verdict.retry_in or 0.0
-        except (requests.RequestException, _IncompleteBody) as error:
-            try:
-                delay = retry.delay_after_transport_error(TransportFailure.NO_RESPONSE, str(error))
-            except HeyGenError as final:
-                raise HeyGenDownloadError(f"Download of {_safe(url)} failed: {final}") from error
+        except HeyGenError as answer_error:
+            error: HeyGenError = answer_error
+            cause: BaseException = answer_error
+        except (requests.RequestException, _IncompleteBody) as failure:
+            error = transport_error("GET", TransportFailure.NO_RESPONSE, describe_failure(failure))
+            cause = failure
+        delay = retry.delay_after(error)
+        if delay is None:
+            raise HeyGenDownloadError(f"Download of {_safe(url)} failed: {final_error(error, retry)}") from cause
         wait(delay)
-
-
-class _RetryableStatus(Exception):
-    def __init__(self, status_code: int, headers: Any) -> None:
-        super().__init__(f"HTTP {status_code}")
-        self.status_code = status_code
-        self.headers = headers
 
 
 class _IncompleteBody(Exception):
@@ -112,7 +99,13 @@ def _download_once(
         if response.status_code in EXPIRED_URL_STATUSES:
             raise MediaUrlExpired(f"HTTP {response.status_code} for {_safe(url)}: the signed URL has expired")
         if response.status_code >= 500 or response.status_code == 429:
-            raise _RetryableStatus(response.status_code, response.headers)
+            # The same exception an API answer would raise, so the one retry policy judges it.
+            error_class = error_class_for_status(response.status_code)
+            raise error_class(
+                f"media host answered for {_safe(url)}",
+                status_code=response.status_code,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
         if response.status_code >= 400:
             raise HeyGenDownloadError(f"HTTP {response.status_code} for {_safe(url)}")
         expected = _content_length(response)

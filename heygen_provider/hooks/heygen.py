@@ -3,7 +3,7 @@
 
 Sync calls (workers) go through one pooled :class:`requests.Session` per hook. Async calls (the
 triggerer) go through one :class:`aiohttp.ClientSession` per event loop and connection id, shared by
-every trigger in the process (:mod:`heygen_provider.hooks.async_client`). Both paths use the same
+every trigger in the process (:mod:`heygen_provider.hooks.cache`). Both paths use the same
 connection settings, retry policy, error parser and models.
 """
 
@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow.sdk import BaseHook
 
@@ -24,8 +22,11 @@ from heygen_provider.connection import (
     HeyGenConnectionSettings,
     ui_field_behaviour_for_hook,
 )
+from heygen_provider.exceptions import HeyGenAuthenticationError, HeyGenError
+from heygen_provider.hooks import cache
+from heygen_provider.hooks.calls import describe_failure, final_error, read_answer, transport_error
 from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
-from heygen_provider.retry import RetryPolicy, TransportFailure
+from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
 
 if TYPE_CHECKING:
     import requests
@@ -42,30 +43,6 @@ if TYPE_CHECKING:
     )
 
 
-@dataclass(frozen=True)
-class ApiEndpoints:
-    """
-    The API paths the hook calls. HeyGen has announced the retirement of the legacy endpoints, so they are
-    configurable: a ``{video_id}`` placeholder in ``video_status`` puts the id in the path (v3 style,
-    ``/v3/videos/{video_id}``) instead of the ``video_id`` query parameter.
-    """
-
-    create_video: str = "/v2/video/generate"
-    video_status: str = "/v1/video_status.get"
-    avatars: str = "/v2/avatars"
-    voices: str = "/v2/voices"
-    remaining_quota: str = "/v2/user/remaining_quota"
-
-    def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
-        """Path and query parameters of the status call for ``video_id``."""
-        if "{video_id}" in self.video_status:
-            return self.video_status.format(video_id=quote(video_id, safe="")), None
-        return self.video_status, {"video_id": video_id}
-
-
-DEFAULT_ENDPOINTS = ApiEndpoints()
-
-
 class HeyGenHook(BaseHook):
     """
     Talk to the HeyGen API with the ``heygen`` connection.
@@ -75,10 +52,8 @@ class HeyGenHook(BaseHook):
     ``request_timeout``, ``retry_attempts`` and ``auth_type`` (``api_key`` or ``bearer``).
 
     :param heygen_conn_id: the Airflow connection id.
-    :param retry_policy: overrides the back-off of the retry policy; its attempts come from the
-        connection's ``retry_attempts`` unless given here.
-    :param endpoints: the API paths, see :class:`ApiEndpoints`; by default the legacy paths, with the
-        status path from the connection's ``video_status_path`` extra when set.
+    :param retry_policy: the retry policy of every call; by default the connection's
+        (``retry_attempts`` attempts). The trigger passes one attempt per poll.
     """
 
     conn_name_attr = "heygen_conn_id"
@@ -91,13 +66,11 @@ class HeyGenHook(BaseHook):
         heygen_conn_id: str = DEFAULT_CONN_ID,
         *,
         retry_policy: RetryPolicy | None = None,
-        endpoints: ApiEndpoints | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.heygen_conn_id = heygen_conn_id
-        self._retry_policy = retry_policy
-        self._endpoints = endpoints
+        self.retry_policy = retry_policy
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -106,28 +79,27 @@ class HeyGenHook(BaseHook):
 
     # -- settings -------------------------------------------------------------------------------------
 
-    @cached_property
-    def settings(self) -> HeyGenConnectionSettings:
-        """The validated connection, looked up once per hook (sync)."""
-        connection = self.get_connection(self.heygen_conn_id)
-        return _settings_from(self.heygen_conn_id, connection)
-
-    def endpoints_for(self, settings: HeyGenConnectionSettings) -> ApiEndpoints:
-        """The API paths: given to the hook, or the defaults with the connection's status path."""
-        if self._endpoints is not None:
-            return self._endpoints
-        if settings.video_status_path:
-            return ApiEndpoints(video_status=settings.video_status_path)
-        return DEFAULT_ENDPOINTS
-
     @property
-    def endpoints(self) -> ApiEndpoints:
-        return self.endpoints_for(self.settings)
+    def settings(self) -> HeyGenConnectionSettings:
+        """The validated connection, from the settings cache both paths share."""
+        return cache.cached_settings(self.heygen_conn_id, self._lookup_settings)
 
-    def retry_policy_for(self, settings: HeyGenConnectionSettings) -> RetryPolicy:
-        if self._retry_policy is None:
-            return RetryPolicy(attempts=settings.retry_attempts)
-        return self._retry_policy
+    def _lookup_settings(self) -> HeyGenConnectionSettings:
+        return _settings_from(self.heygen_conn_id, self.get_connection(self.heygen_conn_id))
+
+    def _start(self, settings: HeyGenConnectionSettings, method: str, *, idempotent: bool | None) -> RetryState:
+        return (self.retry_policy or settings.retry_policy).start(method, idempotent=idempotent)
+
+    def _delay_or_raise(self, retry: RetryState, error: HeyGenError, path: str) -> float:
+        """Seconds to wait before the next attempt after ``error``, as the policy decides; or raise it."""
+        delay = retry.delay_after(error)
+        if delay is None:
+            if isinstance(error, HeyGenAuthenticationError):
+                # A revoked or fixed key: the next call must read the connection again, not the cache.
+                cache.forget_settings(self.heygen_conn_id)
+            raise final_error(error, retry)
+        self.log.warning("HeyGen %s %s: retrying in %.1f s", retry.method, path, delay)
+        return delay
 
     # -- sync -----------------------------------------------------------------------------------------
 
@@ -140,7 +112,7 @@ class HeyGenHook(BaseHook):
         import requests
 
         session = requests.Session()
-        session.headers.update({"Accept": "application/json", "User-Agent": _user_agent()})
+        session.headers.update(self.settings.session_headers)
         return session
 
     def _request(
@@ -150,11 +122,12 @@ class HeyGenHook(BaseHook):
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
         import requests
 
         settings = self.settings
-        retry = self.retry_policy_for(settings).start(method, secrets=[settings.api_key])
+        retry = self._start(settings, method, idempotent=idempotent)
         timeout = (settings.connect_timeout, settings.request_timeout)
         while True:
             try:
@@ -166,15 +139,12 @@ class HeyGenHook(BaseHook):
                     headers=settings.auth_headers,
                     timeout=timeout,
                 )
-            except requests.RequestException as error:
-                delay = retry.delay_after_transport_error(_requests_failure(error), _describe(error))
-            else:
-                verdict = retry.delay_after_response(response.status_code, response.content, response.headers)
-                if verdict.retry_in is None:
-                    return verdict.data
-                delay = verdict.retry_in
-            self.log.warning("HeyGen %s %s: retrying in %.1f s", method, path, delay)
-            time.sleep(delay)
+                return read_answer(response.status_code, response.content, response.headers, settings.secrets)
+            except requests.RequestException as failure:
+                error: HeyGenError = transport_error(method, _requests_failure(failure), describe_failure(failure))
+            except HeyGenError as answer_error:
+                error = answer_error
+            time.sleep(self._delay_or_raise(retry, error, path))
 
     def create_video(self, request: VideoGenerateRequest | Mapping[str, Any]) -> CreatedVideo:
         """
@@ -187,29 +157,29 @@ class HeyGenHook(BaseHook):
 
         if not isinstance(request, VideoGenerateRequest):
             request = VideoGenerateRequest.from_params(request)
-        data = self._request("POST", self.endpoints.create_video, json_body=request.to_payload())
+        data = self._request("POST", self.settings.endpoints.create_video, json_body=request.to_payload())
         return CreatedVideo.model_validate(data)
 
     def get_video_status(self, video_id: str) -> VideoStatusResponse:
         """The render's status, with fresh signed media URLs once it is done."""
 
-        path, params = self.endpoints.status_request(video_id)
+        path, params = self.settings.endpoints.status_request(video_id)
         return _status_from(video_id, self._request("GET", path, params=params))
 
     def list_avatars(self) -> AvatarList:
         from heygen_provider.models import AvatarList
 
-        return AvatarList.model_validate(self._request("GET", self.endpoints.avatars))
+        return AvatarList.model_validate(self._request("GET", self.settings.endpoints.avatars))
 
     def list_voices(self) -> VoiceList:
         from heygen_provider.models import VoiceList
 
-        return VoiceList.model_validate(self._request("GET", self.endpoints.voices))
+        return VoiceList.model_validate(self._request("GET", self.settings.endpoints.voices))
 
     def get_remaining_quota(self) -> RemainingQuota:
         from heygen_provider.models import RemainingQuota
 
-        return RemainingQuota.model_validate(self._request("GET", self.endpoints.remaining_quota))
+        return RemainingQuota.model_validate(self._request("GET", self.settings.endpoints.remaining_quota))
 
     def download_media(
         self, url: str, destination: ObjectStoragePath, *, chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -229,7 +199,7 @@ class HeyGenHook(BaseHook):
             self._session,
             url,
             destination,
-            retry_policy=self.retry_policy_for(settings),
+            retry_policy=self.retry_policy or settings.retry_policy,
             timeout=(settings.connect_timeout, settings.request_timeout),
             chunk_size=chunk_size,
         )
@@ -245,10 +215,8 @@ class HeyGenHook(BaseHook):
     # -- async (triggerer) ----------------------------------------------------------------------------
 
     async def aget_settings(self) -> HeyGenConnectionSettings:
-        """The validated connection, looked up without blocking the event loop and cached per process."""
-        from heygen_provider.hooks.async_client import shared_settings
-
-        return await shared_settings(self.heygen_conn_id, self._alookup_settings)
+        """The validated connection, looked up without blocking the event loop, from the shared cache."""
+        return await cache.acached_settings(self.heygen_conn_id, self._alookup_settings)
 
     async def _alookup_settings(self) -> HeyGenConnectionSettings:
         connection = await self.aget_connection(self.heygen_conn_id)
@@ -264,10 +232,8 @@ class HeyGenHook(BaseHook):
     ) -> Any:
         import aiohttp
 
-        from heygen_provider.hooks.async_client import shared_session
-
-        session = shared_session(self.heygen_conn_id)
-        retry = self.retry_policy_for(settings).start(method, secrets=[settings.api_key])
+        session = cache.shared_session(self.heygen_conn_id, settings.session_headers)
+        retry = self._start(settings, method, idempotent=None)
         timeout = aiohttp.ClientTimeout(total=settings.request_timeout, sock_connect=settings.connect_timeout)
         while True:
             try:
@@ -275,20 +241,17 @@ class HeyGenHook(BaseHook):
                     method, settings.url(path), params=params, headers=settings.auth_headers, timeout=timeout
                 ) as response:
                     body = await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                delay = retry.delay_after_transport_error(_aiohttp_failure(error), _describe(error))
-            else:
-                verdict = retry.delay_after_response(response.status, body, response.headers)
-                if verdict.retry_in is None:
-                    return verdict.data
-                delay = verdict.retry_in
-            self.log.warning("HeyGen %s %s: retrying in %.1f s", method, path, delay)
-            await asyncio.sleep(delay)
+                return read_answer(response.status, body, response.headers, settings.secrets)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
+                error: HeyGenError = transport_error(method, _aiohttp_failure(failure), describe_failure(failure))
+            except HeyGenError as answer_error:
+                error = answer_error
+            await asyncio.sleep(self._delay_or_raise(retry, error, path))
 
     async def aget_video_status(self, video_id: str) -> VideoStatusResponse:
         """Async :meth:`get_video_status`, for triggers: never blocks the event loop."""
         settings = await self.aget_settings()
-        path, params = self.endpoints_for(settings).status_request(video_id)
+        path, params = settings.endpoints.status_request(video_id)
         return _status_from(video_id, await self._arequest("GET", path, settings=settings, params=params))
 
 
@@ -335,13 +298,3 @@ def _aiohttp_failure(error: BaseException) -> TransportFailure:
     if isinstance(error, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
         return TransportFailure.NOT_CONNECTED
     return TransportFailure.NO_RESPONSE
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-def _user_agent() -> str:
-    from heygen_provider import __version__
-
-    return f"airflow-provider-heygen/{__version__}"

@@ -171,7 +171,7 @@ class Background(RequestModel):
     image_asset_id: NonEmptyString | None = None
     video_asset_id: NonEmptyString | None = None
     fit: Literal["cover", "crop", "contain", "none"] | None = None
-    play_style: Literal["fit_to_scene", "freeze", "loop", "full_video"] | None = None
+    play_style: Literal["fit_to_scene", "freeze", "loop", "once"] | None = None
 
     _colour_required = field_validator("value")(_required_when("color", hint=" (a hex colour like #FAFAFA)"))
 

@@ -114,20 +114,6 @@ class VideoStatusResponse(BaseModel):
     def is_success(self) -> bool:
         return self.status is VideoStatus.SUCCESS
 
-    def to_event(self) -> dict[str, Any]:
-        """
-        This status as a trigger event payload: ``status``, ``video_id``, HeyGen's error ``code`` and
-        ``message``, and the :meth:`to_result` payload.
-        """
-        error_message = self.error.message if self.error and self.error.message else None
-        return {
-            "status": self.status.value,
-            "video_id": self.video_id,
-            "code": self.error.code if self.error else None,
-            "message": error_message or f"HeyGen status {self.service_status!r}",
-            "result": self.to_result(),
-        }
-
     def to_result(self) -> dict[str, Any]:
         """The JSON-able result an operator returns and pushes to XCom."""
         return {

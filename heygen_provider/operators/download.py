@@ -113,7 +113,7 @@ class HeyGenDownloadVideoOperator(BaseOperator):
     def _download(
         self, hook: HeyGenHook, urls: dict[str, Any], url_key: str, target: ObjectStoragePath
     ) -> tuple[DownloadResult, dict[str, Any]]:
-        from heygen_provider.hooks.download import MediaUrlExpired
+        from heygen_provider.exceptions import MediaUrlExpired
 
         try:
             return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size), urls

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from heygen_provider.connection import DEFAULT_CONN_ID
-from heygen_provider.links.heygen import HeyGenVideoLink
+from heygen_provider.links.heygen import XCOM_VIDEO_ID, HeyGenVideoLink
 
 if TYPE_CHECKING:
     import jinja2
@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 
     from heygen_provider.hooks.heygen import HeyGenHook
     from heygen_provider.models import VideoGenerateRequest, VideoStatusResponse
+    from heygen_provider.models.event import VideoEvent
     from heygen_provider.operators.submission_record import SubmissionRecord
 
 #: HeyGen renders take 5 to 15 minutes and can pass 20 at peak.
 DEFAULT_RENDER_TIMEOUT = timedelta(hours=1)
 DEFAULT_POLL_INTERVAL = 30.0
-XCOM_VIDEO_ID = "video_id"
 
 
 def default_deferrable() -> bool:
@@ -175,7 +175,9 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any] | None:
+        from heygen_provider.models.event import VideoEvent
         from heygen_provider.operators.submission_record import submission_record_for
+        from heygen_provider.waiting import status_trigger, wait_for_event
 
         request = self.build_request()
         hook = self.hook
@@ -186,38 +188,44 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         if status is None:
             status = hook.get_video_status(video_id)
         if status.is_terminal or not self.wait_for_completion:
-            return self._finish(status.to_event(), record)
+            return self._finish(VideoEvent.from_status(status), record)
 
-        trigger = self._trigger(video_id, context)
+        trigger = status_trigger(
+            video_id=video_id,
+            heygen_conn_id=self.heygen_conn_id,
+            poll_interval=self.poll_interval,
+            timeout=self.timeout,
+            execution_timeout=self.execution_timeout,
+            context=context,
+        )
         if self.deferrable:
             self.defer(trigger=trigger, method_name="execute_complete")
         # Blocking mode runs the trigger's own waiting code on the worker: one implementation of
         # polling, deadlines and fault tolerance for both modes.
-        from heygen_provider.triggers.heygen import wait_for_event
-
         return self._finish(wait_for_event(trigger), record)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any] | None:
         """
         Resume after the trigger's event. Idempotent: events are delivered at least once.
 
-        :raises HeyGenRenderError: on ``failed``, ``cancelled``, ``timeout`` and ``error`` events, with
-            HeyGen's code and message. Cancelled is never success.
+        :raises HeyGenRenderError: when the render failed, was cancelled or timed out, with HeyGen's code
+            and message. Cancelled is never success.
+        :raises HeyGenError: the class the fault raised in the triggerer (a bad key, an unknown video).
         """
+        from heygen_provider.models.event import VideoEvent
         from heygen_provider.operators.submission_record import submission_record_for
 
-        context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=event.get("video_id"))
-        return self._finish(event, submission_record_for(context))
+        video_event = VideoEvent.from_payload(event)
+        context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_event.video_id)
+        return self._finish(video_event, submission_record_for(context))
 
-    def _finish(self, event: dict[str, Any], record: SubmissionRecord) -> dict[str, Any] | None:
-        from heygen_provider.triggers.heygen import result_from_event
-
-        if not self.wait_for_completion and event["status"] in ("queued", "processing"):
-            self.log.info("HeyGen video %s submitted; not waiting for it", event["video_id"])
+    def _finish(self, event: VideoEvent, record: SubmissionRecord) -> dict[str, Any] | None:
+        if not self.wait_for_completion and not event.render_ended:
+            self.log.info("HeyGen video %s submitted; not waiting for it", event.video_id)
             _forget_quietly(record)
-            return event["result"]  # type: ignore[no-any-return]
-        result = {**result_from_event(event), "title": self.title or None}
-        self.log.info("HeyGen video %s is ready: %s", event["video_id"], result.get("video_url"))
+            return event.result
+        result = {**event.result_or_raise(), "title": self.title or None}
+        self.log.info("HeyGen video %s is ready: %s", event.video_id, result.get("video_url"))
         _forget_quietly(record)
         return result
 
@@ -261,11 +269,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         return video_id, None
 
     def _submit(self, hook: HeyGenHook, request: VideoGenerateRequest) -> str:
-        from heygen_provider.exceptions import (
-            HeyGenServerError,
-            HeyGenSubmitUncertainError,
-            HeyGenTransportError,
-        )
+        from heygen_provider.exceptions import HeyGenServerError, HeyGenSubmitUncertainError, HeyGenTransportError
 
         try:
             created = hook.create_video(request)
@@ -285,17 +289,6 @@ class HeyGenGenerateVideoOperator(BaseOperator):
             ) from error
         self.log.info("Submitted HeyGen video %s", created.video_id)
         return created.video_id
-
-    def _trigger(self, video_id: str, context: Context) -> Any:
-        from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger, execution_deadline
-
-        return HeyGenVideoStatusTrigger(
-            video_id=video_id,
-            heygen_conn_id=self.heygen_conn_id,
-            poll_interval=self.poll_interval,
-            end_time=time.time() + self.timeout,
-            execution_deadline=execution_deadline(self.execution_timeout, context),
-        )
 
 
 def _load_quietly(record: SubmissionRecord, log: Any) -> Any:

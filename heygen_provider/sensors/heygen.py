@@ -8,7 +8,6 @@ same :class:`~heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger` the oper
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,8 @@ from heygen_provider.operators.heygen import default_deferrable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from heygen_provider.models.event import VideoEvent
 
 
 class HeyGenVideoSensor(BaseSensorOperator):
@@ -55,50 +56,57 @@ class HeyGenVideoSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger, execution_deadline
+        from heygen_provider.waiting import status_trigger
 
         # Ask once first: a video that is already done needs no trigger.
         if (done := self.poke(context)) is not False:
             return done.xcom_value if isinstance(done, PokeReturnValue) else None
         self.defer(
-            trigger=HeyGenVideoStatusTrigger(
+            trigger=status_trigger(
                 video_id=self.video_id,
                 heygen_conn_id=self.heygen_conn_id,
                 poll_interval=self.poke_interval,
-                end_time=time.time() + self.timeout,
-                execution_deadline=execution_deadline(self.execution_timeout, context),
+                timeout=self.timeout,
+                execution_timeout=self.execution_timeout,
+                context=context,
             ),
             method_name="execute_complete",
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        from heygen_provider.exceptions import HeyGenRateLimitError, HeyGenServerError, HeyGenTransportError
+        from heygen_provider.exceptions import HeyGenTransientError
         from heygen_provider.hooks.heygen import HeyGenHook
+        from heygen_provider.models.event import VideoEvent
 
         try:
             status = HeyGenHook(self.heygen_conn_id).get_video_status(self.video_id)
-        except (HeyGenRateLimitError, HeyGenServerError, HeyGenTransportError) as error:
+        except HeyGenTransientError as error:
             self.log.warning("HeyGen video %s: transient error, poking again later: %s", self.video_id, error)
             return False
         self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
         if not status.is_terminal:
             return False
-        return PokeReturnValue(is_done=True, xcom_value=self._result(status.to_event()))
+        return PokeReturnValue(is_done=True, xcom_value=self._result(VideoEvent.from_status(status)))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after the trigger's event. Idempotent: events are delivered at least once."""
-        return self._result(event)
+        """
+        Resume after the trigger's event. Idempotent: events are delivered at least once.
 
-    def _result(self, event: dict[str, Any]) -> dict[str, Any]:
+        Raises what the same fault raises in ``poke`` mode, so an ``except`` clause works in every mode.
+        """
+        from heygen_provider.models.event import VideoEvent
+
+        return self._result(VideoEvent.from_payload(event))
+
+    def _result(self, event: VideoEvent) -> dict[str, Any]:
         from heygen_provider._compat import AirflowSensorTimeout, AirflowSkipException
-        from heygen_provider.exceptions import HeyGenRenderError
-        from heygen_provider.triggers.heygen import result_from_event
+        from heygen_provider.exceptions import HeyGenRenderError, HeyGenRenderTimeoutError
 
         try:
-            return result_from_event(event)
+            return event.result_or_raise()
         except HeyGenRenderError as error:
             if self.soft_fail:
                 raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
-            if event.get("status") == "timeout":
+            if isinstance(error, HeyGenRenderTimeoutError):
                 raise AirflowSensorTimeout(str(error)) from error
             raise

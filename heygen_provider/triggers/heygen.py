@@ -12,37 +12,23 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 # Imported with the class, not at the first poll: the triggerer imports trigger classes once, while an
 # import inside run() would stall every trigger sharing the event loop.
 from heygen_provider._compat import AirflowNotFoundException
-from heygen_provider.connection import DEFAULT_CONN_ID, HeyGenConnectionError
-from heygen_provider.exceptions import (
-    HeyGenError,
-    HeyGenRateLimitError,
-    HeyGenRenderError,
-    HeyGenServerError,
-    HeyGenTransportError,
-)
-from heygen_provider.hooks.async_client import close_shared_sessions, session_lease
+from heygen_provider.connection import DEFAULT_CONN_ID
+from heygen_provider.exceptions import HeyGenError, HeyGenTransientError
+from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
+from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.retry import RetryPolicy
 
-if TYPE_CHECKING:
-    from datetime import timedelta
-
-    from airflow.sdk import Context
-
 #: One attempt per poll: the trigger's own loop waits out transient faults, within its deadlines.
 POLL_RETRY_POLICY = RetryPolicy(attempts=1)
-
-#: The event's ``status`` values. ``success``, ``failed`` and ``cancelled`` are render outcomes;
-#: ``timeout`` means a deadline passed first; ``error`` means HeyGen could not be asked (bad key, ...).
-EVENT_STATUSES = ("success", "failed", "cancelled", "timeout", "error")
 
 
 class HeyGenVideoStatusTrigger(BaseTrigger):
@@ -51,7 +37,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
 
     Transient faults (429, 5xx, network errors) are logged and polling goes on until the deadline; a
     fault that waiting cannot mend (401, 403, 404, a bad connection) ends the wait with an ``error``
-    event at once.
+    event at once. The event is a :class:`~heygen_provider.models.event.VideoEvent` payload.
 
     :param video_id: the HeyGen video id.
     :param heygen_conn_id: the Airflow connection id; the key itself is never serialized.
@@ -89,13 +75,11 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        yield TriggerEvent(await self._wait())
-
-    async def _wait(self) -> dict[str, Any]:
         async with session_lease(self.heygen_conn_id):
-            return await self._poll_until_done()
+            event = await self._poll_until_done()
+        yield TriggerEvent(event.to_payload())
 
-    async def _poll_until_done(self) -> dict[str, Any]:
+    async def _poll_until_done(self) -> VideoEvent:
         hook = HeyGenHook(self.heygen_conn_id, retry_policy=POLL_RETRY_POLICY)
         # Thousands of triggers rebuilt together after a triggerer restart would otherwise poll in
         # lockstep; a random first wait spreads them over one interval.
@@ -112,20 +96,20 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             delay = self.poll_interval
             try:
                 status: VideoStatusResponse = await hook.aget_video_status(self.video_id)
-            except (HeyGenRateLimitError, HeyGenServerError, HeyGenTransportError) as error:
+            except HeyGenTransientError as error:
                 self.log.warning("HeyGen video %s: transient error, still waiting: %s", self.video_id, error)
-                retry_after = getattr(error, "retry_after", None)
+                retry_after = POLL_RETRY_POLICY.capped_retry_after(error)
                 if retry_after:
                     delay = max(delay, retry_after)
                 continue
-            except (HeyGenError, HeyGenConnectionError, AirflowNotFoundException) as error:
-                return self._error_event(error)
+            except (HeyGenError, AirflowNotFoundException) as error:
+                return VideoEvent.from_error(self.video_id, error)
             # INFO only on a change: a line per poll costs more CPU than the poll itself at scale.
             if status.service_status != last_status:
                 self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
                 last_status = status.service_status
             if status.is_terminal:
-                return status.to_event()
+                return VideoEvent.from_status(status)
 
     def _next_deadline(self) -> tuple[float, str]:
         candidates = [
@@ -135,65 +119,8 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         present = [(moment, name) for moment, name in candidates if moment is not None]
         return min(present) if present else (float("inf"), "")
 
-    def _timeout_event(self, which: str) -> dict[str, Any]:
-        return {
-            "status": "timeout",
-            "video_id": self.video_id,
-            "code": None,
-            "message": f"the render did not finish before its {which} (polled every {self.poll_interval:g} s)",
-            "result": None,
-        }
-
-    def _error_event(self, error: Exception) -> dict[str, Any]:
-        return {
-            "status": "error",
-            "video_id": self.video_id,
-            "code": getattr(error, "code", None),
-            "message": str(error),
-            "result": None,
-        }
-
-
-def result_from_event(event: dict[str, Any]) -> dict[str, Any]:
-    """
-    The task result of a ``success`` event.
-
-    :raises HeyGenRenderError: for every other event (``failed``, ``cancelled``, ``timeout``, ``error``),
-        carrying HeyGen's code and message. Cancelled is never success.
-    """
-    if event.get("status") == "success" and isinstance(event.get("result"), dict):
-        return event["result"]  # type: ignore[no-any-return]
-    raise HeyGenRenderError(
-        video_id=str(event.get("video_id")),
-        status=str(event.get("status")),
-        code=event.get("code"),
-        message=str(event.get("message") or "no message"),
-    )
-
-
-def wait_for_event(trigger: HeyGenVideoStatusTrigger) -> dict[str, Any]:
-    """Run ``trigger`` to its event on the calling (worker) thread; the blocking mode of the operator."""
-
-    async def first_event() -> dict[str, Any]:
-        try:
-            async for event in trigger.run():
-                return event.payload  # type: ignore[no-any-return]
-            raise RuntimeError("HeyGenVideoStatusTrigger ended without an event")
-        finally:
-            await close_shared_sessions()
-
-    return asyncio.run(first_event())
-
-
-def execution_deadline(execution_timeout: timedelta | None, context: Context) -> float | None:
-    """
-    UNIX time at which the task's ``execution_timeout`` runs out, counted from the task's start.
-
-    Airflow 3 does not enforce ``execution_timeout`` while a task is deferred (apache/airflow#69678), so
-    the trigger enforces it.
-    """
-    if execution_timeout is None:
-        return None
-    started = getattr(context.get("ti"), "start_date", None)
-    start = started.timestamp() if started is not None else time.time()
-    return start + execution_timeout.total_seconds()
+    def _timeout_event(self, which: str) -> VideoEvent:
+        return VideoEvent.timeout(
+            self.video_id,
+            f"the render did not finish before its {which} (polled every {self.poll_interval:g} s)",
+        )

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from heygen_provider.hooks.download import HeyGenDownloadError
+from heygen_provider.connection import HeyGenConnectionSettings
+from heygen_provider.exceptions import HeyGenDownloadError
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.retry import RetryPolicy
@@ -81,7 +82,9 @@ def test_expired_signed_urls_are_refreshed_from_the_status_endpoint(
 def test_a_broken_transfer_leaves_nothing_at_the_destination(
     finished_video: dict[str, Any], heygen_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(HeyGenHook, "retry_policy_for", lambda self, settings: RetryPolicy(2, initial_delay=0.01))
+    monkeypatch.setattr(
+        HeyGenConnectionSettings, "retry_policy", property(lambda _: RetryPolicy(2, initial_delay=0.01))
+    )
     heygen_emulator.add_fault("reset", method="GET", path="/media/videos/*", count=None)
 
     with pytest.raises(HeyGenDownloadError):

@@ -4,22 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import task_states, video_posts
 
 
-def test_retry_after_submit_reattaches_to_the_first_video(run_dag: Any, emulator: Any) -> None:
-    # The status check right after the submit is refused, so the first try fails after paying.
-    dag_run = run_dag("it_generate_with_retries", title="emulator:poll=unauthorized")
+def test_retry_after_submit_reattaches_to_the_first_video(
+    run_dag: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One attempt per call, and the status check right after the submit answers 500 (a fault an
+    # Airflow retry may mend): the first try fails after paying, and the retry must re-attach.
+    for name, value in emulator.airflow_connection(extra={"retry_attempts": 1}).env().items():
+        monkeypatch.setenv(name, value)
+    emulator.add_fault("server_error", method="GET", path="/v1/video_status.get", count=1)
+    dag_run = run_dag("it_generate_with_retries")
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     assert len(video_posts(emulator)) == 1
 
 
-def test_failed_render_is_resubmitted_on_retry(run_dag: Any, emulator: Any) -> None:
-    dag_run = run_dag("it_generate_with_retries", title="emulator:fail")
+def test_a_render_failure_that_may_not_repeat_is_resubmitted_on_retry(run_dag: Any, emulator: Any) -> None:
+    dag_run = run_dag("it_generate_with_retries", title="emulator:fail-internal")
 
     assert str(dag_run.state) == "failed"
     assert len(video_posts(emulator)) == 3, "each try renders anew after a failed render"
+
+
+def test_a_render_failure_that_would_repeat_is_not_retried(run_dag: Any, emulator: Any) -> None:
+    # 40119, video too long for the plan: every retry would pay for the same failure.
+    dag_run = run_dag("it_generate_with_retries", title="emulator:fail")
+
+    assert str(dag_run.state) == "failed"
+    assert len(video_posts(emulator)) == 1
 
 
 def test_create_answered_with_5xx_fails_once_without_retries(run_dag: Any, emulator: Any) -> None:

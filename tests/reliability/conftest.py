@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from heygen_provider.hooks.heygen import HeyGenHook
+from heygen_provider.connection import HeyGenConnectionSettings
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.testing.emulator import HeyGenEmulator
 from tests.integration import conftest as integration
@@ -43,12 +43,12 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     Every hook (the operator's and the trigger's included) backs off in milliseconds, keeping its
     attempts and its ``Retry-After`` handling. ``dag.test()`` runs tasks and triggers in this process.
     """
-    original = HeyGenHook.retry_policy_for
+    original = HeyGenConnectionSettings.retry_policy
 
-    def fast(self: HeyGenHook, settings: Any) -> RetryPolicy:
-        return dataclasses.replace(original(self, settings), initial_delay=0.01, max_delay=0.05)
+    def fast(settings: HeyGenConnectionSettings) -> RetryPolicy:
+        return dataclasses.replace(original.fget(settings), initial_delay=0.01, max_delay=0.05)  # type: ignore[misc]
 
-    monkeypatch.setattr(HeyGenHook, "retry_policy_for", fast)
+    monkeypatch.setattr(HeyGenConnectionSettings, "retry_policy", property(fast))
 
 
 @pytest.fixture
@@ -162,7 +162,7 @@ def trigger_events(trigger: Any, bound: float = 60.0) -> list[dict[str, Any]]:
     Every event payload ``trigger.run()`` yields, on a fresh event loop with the shared sessions closed
     after; ``bound`` seconds at most, so a trigger that sleeps past its deadline fails instead of hanging.
     """
-    from heygen_provider.hooks.async_client import close_shared_sessions
+    from heygen_provider.hooks.cache import close_shared_sessions
 
     async def collect() -> list[dict[str, Any]]:
         try:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from heygen_provider._compat import AirflowNotFoundException
-from heygen_provider.connection import HeyGenConnectionError
+from heygen_provider.exceptions import HeyGenConnectionError
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.testing.emulator import HeyGenEmulator
 from tests.reliability.conftest import SCENE, TaskErrors, run_trigger

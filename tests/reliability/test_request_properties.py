@@ -118,7 +118,7 @@ def backgrounds(draw: st.DrawFn) -> Case:
         params.update(draw(optional_fields({"fit": st.sampled_from(["cover", "crop", "contain", "none"])})))
         if kind == "video":
             params.update(
-                draw(optional_fields({"play_style": st.sampled_from(["fit_to_scene", "freeze", "loop", "full_video"])}))
+                draw(optional_fields({"play_style": st.sampled_from(["fit_to_scene", "freeze", "loop", "once"])}))
             )
     return params, dict(params)
 

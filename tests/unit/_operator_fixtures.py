@@ -19,19 +19,13 @@ from typing import Any
 
 import pytest
 
-#: Recognisable, so finding it in a repr, a message or a payload is never a coincidence.
-API_KEY = "sk-test-LEAKCHECK-123"
-BASE_URL = "https://api.heygen.com"
+from tests.unit.conftest import API_KEY, BASE_URL, connection_json
+
+__all__ = ["API_KEY", "BASE_URL", "connection_json"]  # re-exported for the operator, sensor and trigger tests
+
 CREATE_PATH = "/v2/video/generate"
 STATUS_PATH = "/v1/video_status.get"
 CONN_ENV = "AIRFLOW_CONN_HEYGEN_DEFAULT"
-
-
-def connection_json(host: str = BASE_URL, **extra: Any) -> str:
-    connection: dict[str, Any] = {"conn_type": "heygen", "host": host, "password": API_KEY}
-    if extra:
-        connection["extra"] = json.dumps(extra)
-    return json.dumps(connection)
 
 
 def scene(text: str = "Hello from Airflow.") -> dict[str, Any]:
@@ -267,7 +261,7 @@ def _status_server_process() -> Iterator[StatusServer]:
 def status_server(_status_server_process: StatusServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[StatusServer]:
     """The loopback status server, its script cleared, with ``heygen_default`` pointing at it."""
     _status_server_process.reset()
-    monkeypatch.setenv(CONN_ENV, connection_json(_status_server_process.url))
+    monkeypatch.setenv(CONN_ENV, connection_json(host=_status_server_process.url))
     fast_retries(monkeypatch)
     yield _status_server_process
     _status_server_process.reset()
@@ -288,7 +282,7 @@ def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def run_trigger_to_events(trigger: Any) -> list[Any]:
     """Every event ``trigger.run()`` yields, on a fresh event loop (the shared sessions closed after)."""
-    from heygen_provider.hooks.async_client import close_shared_sessions
+    from heygen_provider.hooks.cache import close_shared_sessions
 
     async def collect() -> list[Any]:
         try:

@@ -43,11 +43,11 @@ def connection_json(
 
 
 @pytest.fixture
-def heygen_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+def define_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     """
     Define a ``heygen`` connection through ``AIRFLOW_CONN_<ID>``; returns the connection id.
 
-    Usage: ``heygen_connection(host="http://127.0.0.1:8000", retry_attempts=2, conn_id="other")``.
+    Usage: ``define_connection(host="http://127.0.0.1:8000", retry_attempts=2, conn_id="other")``.
     """
 
     def define(conn_id: str = "heygen_default", **fields: Any) -> str:

@@ -54,11 +54,12 @@ NOT_REQUEST_PARAMS = {"heygen_conn_id", "wait_for_completion", "deferrable", "po
 
 @pytest.fixture(autouse=True)
 def _setup(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The connection, fast back-off, and a frozen clock in the operator module."""
+    """The connection, fast back-off, and a frozen clock in the operator and waiting modules."""
     import time as real_time
 
     frozen = SimpleNamespace(time=lambda: NOW, strftime=real_time.strftime, gmtime=real_time.gmtime)
     monkeypatch.setattr("heygen_provider.operators.heygen.time", frozen)
+    monkeypatch.setattr("heygen_provider.waiting.time", frozen)
 
 
 class Tries:

@@ -17,11 +17,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from heygen_provider.connection import HeyGenConnectionError
-from heygen_provider.exceptions import HeyGenAuthenticationError, HeyGenServerError, HeyGenTransportError
-from heygen_provider.hooks import async_client
-from heygen_provider.hooks.async_client import close_shared_sessions, shared_session
-from heygen_provider.hooks.heygen import ApiEndpoints, HeyGenHook
+from heygen_provider.exceptions import (
+    HeyGenAuthenticationError,
+    HeyGenConnectionError,
+    HeyGenServerError,
+    HeyGenTransportError,
+)
+from heygen_provider.hooks import cache
+from heygen_provider.hooks.cache import close_shared_sessions, shared_session
+from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus, VideoStatusResponse
 from heygen_provider.retry import RetryPolicy, RetryState
 from tests.unit.conftest import API_KEY
@@ -85,9 +89,9 @@ async def heygen_server() -> AsyncIterator[FakeHeyGen]:
 
 
 @pytest.fixture
-def conn_id(heygen_connection: Callable[..., str], heygen_server: FakeHeyGen) -> str:
+def conn_id(define_connection: Callable[..., str], heygen_server: FakeHeyGen) -> str:
     """``heygen_default`` pointing at the loopback server."""
-    return heygen_connection(host=heygen_server.base_url)
+    return define_connection(host=heygen_server.base_url)
 
 
 @pytest.fixture
@@ -120,15 +124,15 @@ def counted_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 def recorded_verdicts(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
     """The retry delays the policy chose, in order."""
-    real = RetryState.delay_after_response
+    real = RetryState.delay_after
     delays: list[float | None] = []
 
     def recording(self: RetryState, *args: Any) -> Any:
-        verdict = real(self, *args)
-        delays.append(verdict.retry_in)
-        return verdict
+        delay = real(self, *args)
+        delays.append(delay)
+        return delay
 
-    monkeypatch.setattr(RetryState, "delay_after_response", recording)
+    monkeypatch.setattr(RetryState, "delay_after", recording)
     return delays
 
 
@@ -144,15 +148,16 @@ class TestStatus:
         assert request.headers["X-Api-Key"] == API_KEY
         assert request.headers["User-Agent"].startswith("airflow-provider-heygen/")
 
-    async def test_bearer_auth(self, heygen_connection: Callable[..., str], heygen_server: FakeHeyGen) -> None:
-        conn = heygen_connection(host=heygen_server.base_url, auth_type="bearer")
+    async def test_bearer_auth(self, define_connection: Callable[..., str], heygen_server: FakeHeyGen) -> None:
+        conn = define_connection(host=heygen_server.base_url, auth_type="bearer")
         await HeyGenHook(conn).aget_video_status("v-1")
         assert heygen_server.seen[0].headers["Authorization"] == f"Bearer {API_KEY}"
         assert "X-Api-Key" not in heygen_server.seen[0].headers
 
-    async def test_v3_style_path(self, conn_id: str, heygen_server: FakeHeyGen) -> None:
+    async def test_v3_style_path(self, define_connection: Callable[..., str], heygen_server: FakeHeyGen) -> None:
         heygen_server.script.append((200, {"data": {"id": "v-3", "status": "not_found"}}, {}))
-        hook = HeyGenHook(conn_id, endpoints=ApiEndpoints(video_status="/v3/videos/{video_id}"))
+        conn_id = define_connection(host=heygen_server.base_url, video_status_path="/v3/videos/{video_id}")
+        hook = HeyGenHook(conn_id)
         status = await hook.aget_video_status("v-3")
         assert status.status is VideoStatus.FAILED
         assert (heygen_server.seen[0].path, heygen_server.seen[0].query) == ("/v3/videos/v-3", {})
@@ -165,9 +170,9 @@ class TestStatus:
         assert len(heygen_server.seen) == 1
 
     async def test_invalid_connection_is_refused_before_any_request(
-        self, heygen_connection: Callable[..., str], heygen_server: FakeHeyGen
+        self, define_connection: Callable[..., str], heygen_server: FakeHeyGen
     ) -> None:
-        conn = heygen_connection(host="http://api.heygen.com")
+        conn = define_connection(host="http://api.heygen.com")
         with pytest.raises(HeyGenConnectionError, match="uses http://"):
             await HeyGenHook(conn).aget_video_status("v-1")
         assert heygen_server.seen == []
@@ -185,7 +190,7 @@ class TestRetries:
         status = await HeyGenHook(conn_id, retry_policy=policy).aget_video_status("v-1")
         assert status.status is VideoStatus.PROCESSING
         assert len(heygen_server.seen) == 3
-        assert recorded_verdicts == [0.0, 0.01, None]  # back-off, Retry-After capped, success
+        assert recorded_verdicts == [0.0, 0.01]  # back-off, then Retry-After capped; the third answer succeeds
 
     async def test_attempts_run_out(self, conn_id: str, heygen_server: FakeHeyGen) -> None:
         heygen_server.script += [(503, {"error": {"code": "down", "message": "down"}}, {})] * 5
@@ -195,12 +200,12 @@ class TestRetries:
         assert len(heygen_server.seen) == 3
 
     async def test_refused_connection_is_retried_then_reported(
-        self, heygen_connection: Callable[..., str], heygen_server: FakeHeyGen
+        self, define_connection: Callable[..., str], heygen_server: FakeHeyGen
     ) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             closed_port = probe.getsockname()[1]
-        conn = heygen_connection(host=f"http://127.0.0.1:{closed_port}")
+        conn = define_connection(host=f"http://127.0.0.1:{closed_port}")
         with pytest.raises(HeyGenTransportError, match=r"after 3 attempt\(s\)") as caught:
             await HeyGenHook(conn, retry_policy=NO_WAIT).aget_video_status("v-1")
         assert caught.value.request_may_have_reached_server is False
@@ -208,12 +213,13 @@ class TestRetries:
 
 class TestSharedSession:
     async def test_one_session_per_loop_and_connection(self) -> None:
-        first = shared_session("heygen_default")
-        assert shared_session("heygen_default") is first
-        assert shared_session("heygen_other") is not first
+        headers = {"User-Agent": "test"}
+        first = shared_session("heygen_default", headers)
+        assert shared_session("heygen_default", headers) is first
+        assert shared_session("heygen_other", headers) is not first
         await close_shared_sessions()
         assert first.closed
-        assert shared_session("heygen_default") is not first
+        assert shared_session("heygen_default", headers) is not first
         await close_shared_sessions()
 
     @pytest.mark.usefixtures("sync_path_forbidden")
@@ -232,7 +238,7 @@ class TestSharedSession:
             return sessions[-1]
 
         monkeypatch.setattr(aiohttp, "ClientSession", counting_session)
-        monkeypatch.setattr(async_client, "CONNECTION_LIMIT", 4)
+        monkeypatch.setattr(cache, "CONNECTION_LIMIT", 4)
         heygen_server.answer_delay = 0.005  # keep requests in flight together
 
         hooks = [HeyGenHook(conn_id) for _ in range(100)]
@@ -253,17 +259,17 @@ class TestSharedSession:
     async def test_settings_are_looked_up_again_after_the_ttl(
         self, conn_id: str, counted_lookups: list[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(async_client, "SETTINGS_TTL", -1.0)  # every entry is already stale
+        monkeypatch.setattr(cache, "SETTINGS_TTL", -1.0)  # every entry is already stale
         hook = HeyGenHook(conn_id)
         await hook.aget_settings()
         await hook.aget_settings()
         assert counted_lookups == [conn_id, conn_id]
 
     async def test_a_failed_lookup_is_not_cached(
-        self, conn_id: str, heygen_connection: Callable[..., str], heygen_server: FakeHeyGen
+        self, conn_id: str, define_connection: Callable[..., str], heygen_server: FakeHeyGen
     ) -> None:
-        heygen_connection(host=heygen_server.base_url, password="")
+        define_connection(host=heygen_server.base_url, password="")
         with pytest.raises(HeyGenConnectionError, match="API key is missing"):
             await HeyGenHook(conn_id).aget_settings()
-        heygen_connection(host=heygen_server.base_url)  # the user fixes the connection
+        define_connection(host=heygen_server.base_url)  # the user fixes the connection
         assert (await HeyGenHook(conn_id).aget_settings()).api_key == API_KEY

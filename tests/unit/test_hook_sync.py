@@ -21,7 +21,7 @@ from heygen_provider.exceptions import (
     HeyGenServerError,
     HeyGenTransportError,
 )
-from heygen_provider.hooks.heygen import ApiEndpoints, HeyGenHook
+from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import (
     AvatarList,
     CreatedVideo,
@@ -52,9 +52,9 @@ ENVELOPES = pytest.mark.parametrize("envelope", [v2, legacy], ids=["v2-envelope"
 
 
 @pytest.fixture
-def hook(heygen_connection: Callable[..., str], recorded_sleeps: list[float]) -> HeyGenHook:
+def hook(define_connection: Callable[..., str], recorded_sleeps: list[float]) -> HeyGenHook:
     """A hook on ``heygen_default`` (https://api.heygen.com, the test key, default extras); sleeps recorded."""
-    return HeyGenHook(heygen_connection())
+    return HeyGenHook(define_connection())
 
 
 def reset_by_peer() -> requests.ConnectionError:
@@ -75,26 +75,26 @@ class TestAuthAndBaseUrl:
         assert headers["Accept"] == "application/json"
         assert headers["User-Agent"].startswith("airflow-provider-heygen/")
 
-    def test_bearer_header_for_oauth_tokens(self, heygen_connection: Callable[..., str], requests_mock: Any) -> None:
+    def test_bearer_header_for_oauth_tokens(self, define_connection: Callable[..., str], requests_mock: Any) -> None:
         requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 60}))
-        HeyGenHook(heygen_connection(auth_type="bearer")).get_remaining_quota()
+        HeyGenHook(define_connection(auth_type="bearer")).get_remaining_quota()
         headers = requests_mock.last_request.headers
         assert headers["Authorization"] == f"Bearer {API_KEY}"
         assert "X-Api-Key" not in headers
 
     def test_base_url_and_conn_id_come_from_the_connection(
-        self, heygen_connection: Callable[..., str], requests_mock: Any
+        self, define_connection: Callable[..., str], requests_mock: Any
     ) -> None:
-        conn_id = heygen_connection(conn_id="heygen_gateway", host="gateway.example.com/heygen/")
+        conn_id = define_connection(conn_id="heygen_gateway", host="gateway.example.com/heygen/")
         requests_mock.get("https://gateway.example.com/heygen/v2/user/remaining_quota", json=v2({"remaining_quota": 0}))
         HeyGenHook(conn_id).get_remaining_quota()
         assert requests_mock.call_count == 1
 
     def test_request_timeout_comes_from_the_connection(
-        self, heygen_connection: Callable[..., str], requests_mock: Any
+        self, define_connection: Callable[..., str], requests_mock: Any
     ) -> None:
         requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 0}))
-        HeyGenHook(heygen_connection(request_timeout=45)).get_remaining_quota()
+        HeyGenHook(define_connection(request_timeout=45)).get_remaining_quota()
         assert requests_mock.last_request.timeout == (10.0, 45.0)  # connect capped, read as configured
 
     def test_one_pooled_session_serves_every_call(self, hook: HeyGenHook, requests_mock: Any) -> None:
@@ -136,21 +136,21 @@ class TestEndpoints:
         requests_mock.get(STATUS_URL, json=legacy({"status": "processing"}))
         assert hook.get_video_status("v-7").video_id == "v-7"
 
-    def test_v3_style_status_path(self, heygen_connection: Callable[..., str], requests_mock: Any) -> None:
+    def test_v3_style_status_path(self, define_connection: Callable[..., str], requests_mock: Any) -> None:
         requests_mock.get(
             f"{BASE_URL}/v3/videos/v-3",
             json={"data": {"id": "v-3", "status": "failed", "failure_code": "X", "failure_message": "boom"}},
         )
-        hook = HeyGenHook(heygen_connection(), endpoints=ApiEndpoints(video_status="/v3/videos/{video_id}"))
+        hook = HeyGenHook(define_connection(video_status_path="/v3/videos/{video_id}"))
         status = hook.get_video_status("v-3")
         assert status.status is VideoStatus.FAILED
         assert status.error is not None
         assert (status.error.code, status.error.message) == ("X", "boom")
         assert requests_mock.last_request.query == ""
 
-    def test_v3_style_path_encodes_the_id(self, heygen_connection: Callable[..., str], requests_mock: Any) -> None:
+    def test_v3_style_path_encodes_the_id(self, define_connection: Callable[..., str], requests_mock: Any) -> None:
         requests_mock.get(re.compile(r".*"), json={"data": {"id": "x", "status": "queued"}})
-        hook = HeyGenHook(heygen_connection(), endpoints=ApiEndpoints(video_status="/v3/videos/{video_id}"))
+        hook = HeyGenHook(define_connection(video_status_path="/v3/videos/{video_id}"))
         hook.get_video_status("../../v2/user/remaining_quota?x=1")
         assert requests_mock.last_request.path == "/v3/videos/..%2f..%2fv2%2fuser%2fremaining_quota%3fx%3d1"
 
@@ -195,9 +195,9 @@ class TestValidationBeforeHttp:
         assert "video_inputs[0].voice.speed: must be between 0.5 and 1.5 (got 3.0)" in caught.value.problems
 
     def test_invalid_connection_makes_no_http_call(
-        self, heygen_connection: Callable[..., str], requests_mock: Any
+        self, define_connection: Callable[..., str], requests_mock: Any
     ) -> None:
-        conn_id = heygen_connection(host="http://api.heygen.com")
+        conn_id = define_connection(host="http://api.heygen.com")
         with pytest.raises(ValueError, match="uses http://"):
             HeyGenHook(conn_id).create_video(REQUEST)
         assert requests_mock.call_count == 0
@@ -264,11 +264,11 @@ class TestRetries:
         assert requests_mock.call_count == 2
 
     def test_attempts_come_from_the_connection(
-        self, heygen_connection: Callable[..., str], requests_mock: Any, recorded_sleeps: list[float]
+        self, define_connection: Callable[..., str], requests_mock: Any, recorded_sleeps: list[float]
     ) -> None:
         requests_mock.get(STATUS_URL, status_code=503, json=SERVER_ERROR)
         with pytest.raises(HeyGenServerError):
-            HeyGenHook(heygen_connection(retry_attempts=3)).get_video_status("v-1")
+            HeyGenHook(define_connection(retry_attempts=3)).get_video_status("v-1")
         assert requests_mock.call_count == 3
         assert len(recorded_sleeps) == 2
 
@@ -317,9 +317,9 @@ class TestRealLoopbackFailures:
     """The classification of real socket failures, not mocked exceptions."""
 
     def test_refused_connection_is_retried_even_for_post(
-        self, heygen_connection: Callable[..., str], closed_port: int, recorded_sleeps: list[float]
+        self, define_connection: Callable[..., str], closed_port: int, recorded_sleeps: list[float]
     ) -> None:
-        conn_id = heygen_connection(host=f"http://127.0.0.1:{closed_port}", retry_attempts=3)
+        conn_id = define_connection(host=f"http://127.0.0.1:{closed_port}", retry_attempts=3)
         with pytest.raises(HeyGenTransportError) as caught:
             HeyGenHook(conn_id).create_video(REQUEST)
         assert caught.value.request_may_have_reached_server is False
@@ -328,12 +328,12 @@ class TestRealLoopbackFailures:
 
     def test_dropped_connection_after_a_post_is_not_resent(
         self,
-        heygen_connection: Callable[..., str],
+        define_connection: Callable[..., str],
         dropping_server: tuple[int, list[bytes]],
         recorded_sleeps: list[float],
     ) -> None:
         port, received = dropping_server
-        conn_id = heygen_connection(host=f"http://127.0.0.1:{port}")
+        conn_id = define_connection(host=f"http://127.0.0.1:{port}")
         with pytest.raises(HeyGenTransportError) as caught:
             HeyGenHook(conn_id).create_video(REQUEST)
         assert caught.value.request_may_have_reached_server is True
@@ -383,9 +383,9 @@ class TestTestConnection:
         ids=["plain-http", "no-key", "bad-extra"],
     )
     def test_invalid_connection(
-        self, heygen_connection: Callable[..., str], requests_mock: Any, fields: dict[str, Any], fragment: str
+        self, define_connection: Callable[..., str], requests_mock: Any, fields: dict[str, Any], fragment: str
     ) -> None:
-        ok, message = HeyGenHook(heygen_connection(**fields)).test_connection()
+        ok, message = HeyGenHook(define_connection(**fields)).test_connection()
         assert ok is False
         assert fragment in message
         assert requests_mock.call_count == 0

@@ -301,7 +301,7 @@ class TestBackground:
             ({"type": "gradient"}, "type: must be one of 'color', 'image' or 'video' (got 'gradient')"),
             (
                 {"type": "video", "video_asset_id": "video-1", "play_style": "bounce"},
-                "play_style: must be one of 'fit_to_scene', 'freeze', 'loop' or 'full_video' (got 'bounce')",
+                "play_style: must be one of 'fit_to_scene', 'freeze', 'loop' or 'once' (got 'bounce')",
             ),
         ],
         ids=["color-no-value", "color-name", "image-neither", "image-both", "video-image-id", "type", "play"],

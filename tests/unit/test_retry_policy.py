@@ -1,25 +1,28 @@
-"""The retry policy shared by the sync and async paths: what is retried, when, and for how long."""
+"""The retry policy shared by the sync, async and download paths: what is retried, when, and for how long."""
 
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from heygen_provider.exceptions import (
+    HeyGenAPIError,
+    HeyGenAuthenticationError,
+    HeyGenBadRequestError,
+    HeyGenError,
     HeyGenMalformedResponseError,
+    HeyGenNotFoundError,
     HeyGenRateLimitError,
     HeyGenServerError,
     HeyGenTransportError,
+    error_class_for_status,
 )
+from heygen_provider.hooks.calls import final_error, read_answer, transport_error
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure, parse_retry_after
 
-OK = json.dumps({"error": None, "data": {"video_id": "v-1"}}).encode()
-RATE_LIMITED = json.dumps({"error": {"code": "rate_limited", "message": "Too many requests"}}).encode()
-SERVER_ERROR = json.dumps({"error": {"code": "internal", "message": "boom"}}).encode()
 NOW = 1_750_000_000.0
 
 
@@ -36,34 +39,42 @@ def policy(attempts: int = 5, *, fraction: float = 0.0, **kwargs: float) -> Retr
     return RetryPolicy(attempts=attempts, random_fraction=lambda: fraction, **kwargs)
 
 
-def start(method: str, attempts: int = 5, **kwargs: float) -> RetryState:
-    return policy(attempts, **kwargs).start(method)
+def start(method: str, attempts: int = 5, *, idempotent: bool | None = None, **kwargs: float) -> RetryState:
+    return policy(attempts, **kwargs).start(method, idempotent=idempotent)
+
+
+def answered(status_code: int, retry_after: float | None = None) -> HeyGenAPIError:
+    return error_class_for_status(status_code)("boom", status_code=status_code, retry_after=retry_after)
+
+
+def no_answer(failure: TransportFailure) -> HeyGenTransportError:
+    return transport_error("GET", failure, "down")
 
 
 class TestRateLimit:
     @pytest.mark.parametrize("method", ["POST", "GET", "post"])
     def test_429_is_retried_for_every_method(self, method: str) -> None:
-        verdict = start(method).delay_after_response(429, RATE_LIMITED, {})
-        assert verdict.retry_in == 1.0 * 0.5  # the first back-off step, jitter fraction 0
+        assert start(method).delay_after(answered(429)) == 1.0 * 0.5  # the first back-off step, jitter 0
 
     def test_retry_after_seconds_is_honoured(self) -> None:
-        verdict = start("POST").delay_after_response(429, RATE_LIMITED, {"Retry-After": "7"})
-        assert verdict.retry_in == 7.0
+        assert start("POST").delay_after(answered(429, retry_after=7.0)) == 7.0
 
     def test_retry_after_never_shortens_the_back_off(self) -> None:
-        state = start("GET", initial_delay=4.0)
-        assert state.delay_after_response(429, RATE_LIMITED, {"Retry-After": "1"}).retry_in == 2.0
+        assert start("GET", initial_delay=4.0).delay_after(answered(429, retry_after=1.0)) == 2.0
 
     def test_retry_after_is_capped(self) -> None:
-        state = start("POST", max_retry_after=60.0)
-        assert state.delay_after_response(429, RATE_LIMITED, {"Retry-After": "3600"}).retry_in == 60.0
+        assert start("POST", max_retry_after=60.0).delay_after(answered(429, retry_after=3600.0)) == 60.0
 
-    def test_after_the_last_attempt_the_rate_limit_error_is_raised(self) -> None:
+    def test_capped_retry_after_for_waiters_that_do_not_retry(self) -> None:
+        capped = policy(max_retry_after=60.0)
+        assert capped.capped_retry_after(answered(429, retry_after=86_400.0)) == 60.0
+        assert capped.capped_retry_after(answered(429, retry_after=-3.0)) == 0.0
+        assert capped.capped_retry_after(answered(500)) is None
+
+    def test_after_the_last_attempt_the_policy_gives_up(self) -> None:
         state = start("POST", attempts=2)
-        state.delay_after_response(429, RATE_LIMITED, {"Retry-After": "3"})
-        with pytest.raises(HeyGenRateLimitError) as caught:
-            state.delay_after_response(429, RATE_LIMITED, {"Retry-After": "3"})
-        assert (caught.value.http_status, caught.value.retry_after) == (429, 3.0)
+        assert state.delay_after(answered(429, retry_after=3.0)) == 3.0
+        assert state.delay_after(answered(429, retry_after=3.0)) is None
 
 
 class TestRetryAfterHeader:
@@ -88,92 +99,99 @@ class TestRetryAfterHeader:
     def test_http_date_in_a_response_is_honoured_and_capped(self) -> None:
         # A date a day ahead of the real clock: only a parsed date can reach the cap.
         in_a_day = http_date(time.time() + 86_400)
-        verdict = start("POST", max_retry_after=90.0).delay_after_response(429, RATE_LIMITED, {"Retry-After": in_a_day})
-        assert verdict.retry_in == 90.0
+        with pytest.raises(HeyGenRateLimitError) as caught:
+            read_answer(429, b'{"error": {"code": "rate_limited", "message": "slow"}}', {"Retry-After": in_a_day}, ())
+        assert start("POST", max_retry_after=90.0).delay_after(caught.value) == 90.0
 
 
 class TestServerErrors:
     @pytest.mark.parametrize("status_code", [500, 502, 503, 504])
     def test_5xx_is_retried_for_get(self, status_code: int) -> None:
-        assert start("GET").delay_after_response(status_code, SERVER_ERROR, {}).retry_in == 0.5
+        assert start("GET").delay_after(answered(status_code)) == 0.5
 
     @pytest.mark.parametrize("status_code", [500, 502, 503, 504])
     def test_5xx_is_never_retried_for_post(self, status_code: int) -> None:
-        state = start("POST")
-        with pytest.raises(HeyGenServerError) as caught:
-            state.delay_after_response(status_code, SERVER_ERROR, {"Retry-After": "1"})
-        assert caught.value.http_status == status_code
-        assert state.attempt == 1
+        assert start("POST").delay_after(answered(status_code, retry_after=1.0)) is None
 
-    @pytest.mark.parametrize("status_code", [400, 401, 403, 404, 424, 501])
+    @pytest.mark.parametrize("status_code", [500, 503])
+    def test_5xx_is_retried_for_a_post_that_is_idempotent(self, status_code: int) -> None:
+        # A create that carries an idempotency key: sending it again cannot pay twice.
+        assert start("POST", idempotent=True).delay_after(answered(status_code)) == 0.5
+
+    @pytest.mark.parametrize("status_code", [400, 401, 402, 403, 404, 424, 501])
     def test_other_errors_are_not_retried_even_for_get(self, status_code: int) -> None:
-        with pytest.raises(Exception) as caught:
-            start("GET").delay_after_response(status_code, SERVER_ERROR, {})
-        assert caught.value.http_status == status_code  # type: ignore[attr-defined]
+        assert start("GET").delay_after(answered(status_code)) is None
 
-    def test_unreadable_success_answer_is_retried_for_get(self) -> None:
-        state = start("GET")
-        assert state.delay_after_response(200, b"<html>portal</html>", {}).retry_in == 0.5
-        assert state.attempt == 2
-
-    def test_unreadable_answer_to_a_post_is_never_retried(self) -> None:
-        # The create call may well have created the video: sending it again could pay twice.
-        with pytest.raises(HeyGenMalformedResponseError):
-            start("POST").delay_after_response(200, b'{"data": {"video_id"', {})
-
-    def test_unreadable_success_answer_after_the_last_attempt(self) -> None:
-        with pytest.raises(HeyGenMalformedResponseError):
-            start("GET", attempts=1).delay_after_response(200, b"", {})
-
-    def test_success_returns_the_data(self) -> None:
-        verdict = start("POST").delay_after_response(200, OK, {})
-        assert (verdict.data, verdict.retry_in) == ({"video_id": "v-1"}, None)
+    def test_unreadable_success_answer_is_retried_for_get_only(self) -> None:
+        unreadable = HeyGenMalformedResponseError("portal", status_code=200)
+        assert start("GET").delay_after(unreadable) == 0.5
+        assert start("POST").delay_after(unreadable) is None
+        assert start("GET", attempts=1).delay_after(unreadable) is None
 
 
 class TestTransportFailures:
     @pytest.mark.parametrize("method", ["POST", "GET"])
     def test_not_connected_is_retried_for_every_method(self, method: str) -> None:
-        state = start(method)
-        assert state.delay_after_transport_error(TransportFailure.NOT_CONNECTED, "refused") == 0.5
-        assert state.attempt == 2
+        assert start(method).delay_after(no_answer(TransportFailure.NOT_CONNECTED)) == 0.5
 
-    def test_no_response_is_retried_for_get(self) -> None:
-        assert start("GET").delay_after_transport_error(TransportFailure.NO_RESPONSE, "read timeout") == 0.5
+    def test_no_response_is_retried_for_get_and_idempotent_posts_only(self) -> None:
+        lost = no_answer(TransportFailure.NO_RESPONSE)
+        assert start("GET").delay_after(lost) == 0.5
+        assert start("POST", idempotent=True).delay_after(lost) == 0.5
+        assert start("POST").delay_after(lost) is None
 
-    def test_no_response_is_never_retried_for_post(self) -> None:
-        with pytest.raises(HeyGenTransportError) as caught:
-            start("POST").delay_after_transport_error(TransportFailure.NO_RESPONSE, "connection reset")
-        assert caught.value.request_may_have_reached_server is True
-        assert str(caught.value) == (
-            "POST request to HeyGen failed: connection reset; not retried, because the request may have "
-            "reached HeyGen and a second create would be paid for twice"
-        )
+    def test_a_post_that_may_have_reached_heygen_says_why_it_was_not_retried(self) -> None:
+        state = start("POST")
+        lost = transport_error("POST", TransportFailure.NO_RESPONSE, "connection reset")
+        assert state.delay_after(lost) is None
+        final = final_error(lost, state)
+        assert isinstance(final, HeyGenTransportError) and final.request_may_have_reached_server
+        assert "reached HeyGen and a second create would be paid for twice" in str(final)
 
     @pytest.mark.parametrize(
         ("failure", "reached"), [(TransportFailure.NOT_CONNECTED, False), (TransportFailure.NO_RESPONSE, True)]
     )
     def test_attempts_run_out(self, failure: TransportFailure, reached: bool) -> None:
         state = start("GET", attempts=3)
-        state.delay_after_transport_error(failure, "down")
-        state.delay_after_transport_error(failure, "down")
-        with pytest.raises(HeyGenTransportError) as caught:
-            state.delay_after_transport_error(failure, "down")
-        assert caught.value.request_may_have_reached_server is reached
-        assert str(caught.value) == "GET request to HeyGen failed: down after 3 attempt(s)"
+        error = no_answer(failure)
+        assert state.delay_after(error) is not None
+        assert state.delay_after(error) is not None
+        assert state.delay_after(error) is None
+        final = final_error(error, state)
+        assert isinstance(final, HeyGenTransportError)
+        assert final.request_may_have_reached_server is reached
+        assert str(final) == "GET request to HeyGen failed: down after 3 attempt(s)"
+
+
+class TestDecidesByClassOnly:
+    @pytest.mark.parametrize(
+        "error",
+        [
+            HeyGenAuthenticationError("bad key", status_code=401),
+            HeyGenBadRequestError("bad", status_code=400),
+            HeyGenNotFoundError("gone", status_code=404),
+            HeyGenError("anything else"),
+        ],
+        ids=["auth", "bad-request", "not-found", "plain"],
+    )
+    def test_faults_that_waiting_cannot_mend_are_never_retried(self, error: HeyGenError) -> None:
+        assert start("GET").delay_after(error) is None
+
+    def test_giving_up_keeps_an_api_error_as_it_is(self) -> None:
+        error = answered(503)
+        state = start("GET", attempts=1)
+        assert state.delay_after(error) is None
+        assert final_error(error, state) is error
 
 
 class TestAttemptsAndBackOff:
-    def attempts_until_error(self, state: RetryState) -> Iterator[int]:
-        while True:
-            try:
-                state.delay_after_response(503, SERVER_ERROR, {})
-            except HeyGenServerError:
-                return
+    def attempts_until_given_up(self, state: RetryState) -> Iterator[int]:
+        while state.delay_after(answered(503)) is not None:
             yield state.attempt
 
     @pytest.mark.parametrize("attempts", [1, 2, 5])
     def test_attempts_count_the_first_request(self, attempts: int) -> None:
-        retries = list(self.attempts_until_error(start("GET", attempts=attempts)))
+        retries = list(self.attempts_until_given_up(start("GET", attempts=attempts)))
         assert len(retries) == attempts - 1
 
     def test_back_off_doubles_until_capped(self) -> None:
@@ -192,10 +210,19 @@ class TestAttemptsAndBackOff:
 
     def test_consecutive_retries_back_off_further(self) -> None:
         state = start("GET", fraction=1.0)
-        delays = [state.delay_after_response(503, SERVER_ERROR, {}).retry_in for _ in range(3)]
-        assert delays == [1.0, 2.0, 4.0]
+        assert [state.delay_after(answered(503)) for _ in range(3)] == [1.0, 2.0, 4.0]
 
-    def test_secrets_are_passed_to_the_parser(self) -> None:
-        echo = json.dumps({"code": 400112, "message": "bad key hg-secret"}).encode()
-        with pytest.raises(Exception, match=r"bad key \*\*\*"):
-            RetryPolicy().start("GET", secrets=["hg-secret"]).delay_after_response(401, echo, {})
+
+class TestReadAnswer:
+    def test_secrets_are_blanked_out_of_the_parsed_error(self) -> None:
+        echo = b'{"code": 400112, "message": "bad key hg-secret"}'
+        with pytest.raises(HeyGenAuthenticationError, match=r"bad key \*\*\*"):
+            read_answer(401, echo, {}, ["hg-secret"])
+
+    def test_retry_after_is_kept_on_the_error(self) -> None:
+        with pytest.raises(HeyGenServerError) as caught:
+            read_answer(503, b"{}", {"Retry-After": "9"}, ())
+        assert caught.value.retry_after == 9.0
+
+    def test_success_returns_the_data(self) -> None:
+        assert read_answer(200, b'{"error": null, "data": {"video_id": "v-1"}}', {}, ()) == {"video_id": "v-1"}

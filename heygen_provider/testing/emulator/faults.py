@@ -68,6 +68,8 @@ SUCCESS = RenderOutcome("completed")
 RENDER_OUTCOMES: dict[str, RenderOutcome] = {
     "render_failed": RenderOutcome("failed", too_long_error(180.0)),
     "render_failed_credit": RenderOutcome("failed", CREDIT_ERROR),
+    # A failure on HeyGen's side that a new render may not meet again.
+    "render_failed_internal": RenderOutcome("failed", {"code": "internal_error", "message": "Rendering failed"}),
     "render_completed_with_error": RenderOutcome("completed", CREDIT_ERROR),
     "render_unknown_status": RenderOutcome("processing", endless_status=UNKNOWN_STATUS_VALUE),
     "render_stuck": RenderOutcome("processing", endless_status="processing"),

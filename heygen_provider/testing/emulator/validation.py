@@ -26,7 +26,7 @@ MAX_SILENCE_SECONDS = 100.0
 # Spoken English runs at about 15 characters a second; good enough to give videos a length.
 CHARACTERS_PER_SECOND = 15.0
 AUDIO_SCENE_SECONDS = 10.0
-HEX_COLOUR = re.compile(r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$")
+HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")  # HeyGen: a 6-digit hex string, e.g. "#1a2b3c"
 
 
 class Rejection(Exception):

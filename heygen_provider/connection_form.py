@@ -1,0 +1,78 @@
+"""
+The ``heygen`` connection's form: its fields in Airflow's UI and the schema of its extras.
+
+Kept free of Airflow imports: Airflow reads it through :func:`heygen_provider.get_provider_info` while it
+discovers providers, and :mod:`heygen_provider.connection` validates connections against it, so a field
+is defined once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+DEFAULT_CONN_ID = "heygen_default"
+DEFAULT_BASE_URL = "https://api.heygen.com"
+DEFAULT_REQUEST_TIMEOUT = 30.0
+DEFAULT_RETRY_ATTEMPTS = 5
+
+AuthType = Literal["api_key", "bearer"]
+AUTH_TYPES: tuple[AuthType, ...] = ("api_key", "bearer")
+
+# Declarative form for Airflow 3.2+ (hyphenated keys, as in provider.yaml).
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["port", "login", "schema"],
+    "relabeling": {"host": "Base URL", "password": "API key"},
+    "placeholders": {
+        "host": DEFAULT_BASE_URL,
+        "password": "HeyGen API key (or an OAuth access token with auth_type 'bearer')",
+        "extra": json.dumps({"request_timeout": DEFAULT_REQUEST_TIMEOUT, "retry_attempts": DEFAULT_RETRY_ATTEMPTS}),
+    },
+}
+
+CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
+    "request_timeout": {
+        "label": "Request timeout (seconds)",
+        "description": "Timeout of each HTTP request to HeyGen.",
+        "schema": {
+            "type": ["number", "null"],
+            "minimum": 1,
+            "maximum": 600,
+            "default": DEFAULT_REQUEST_TIMEOUT,
+        },
+    },
+    "retry_attempts": {
+        "label": "Retry attempts",
+        "description": (
+            "Attempts per call on workers, counting the first. The triggerer asks once per poll and "
+            "waits out transient faults itself, within the task's deadlines."
+        ),
+        "schema": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 10,
+            "default": DEFAULT_RETRY_ATTEMPTS,
+        },
+    },
+    "video_status_path": {
+        "label": "Video status path",
+        "description": (
+            "API path of the status call. Default: the legacy '/v1/video_status.get'; "
+            "'/v3/videos/{video_id}' uses HeyGen's v3 endpoint."
+        ),
+        "schema": {"type": ["string", "null"], "pattern": "^/", "default": None},
+    },
+    "auth_type": {
+        "label": "Auth type",
+        "description": "'api_key' sends X-Api-Key (HeyGen API keys); 'bearer' sends an OAuth access token.",
+        "schema": {"type": "string", "enum": list(AUTH_TYPES), "default": "api_key"},
+    },
+}
+
+# Airflow 2 and some 3.x forms stored custom fields as ``extra__<conn_type>__<name>``.
+LEGACY_EXTRA_PREFIX = "extra__heygen__"
+
+
+def ui_field_behaviour_for_hook() -> dict[str, Any]:
+    """Return :data:`UI_FIELD_BEHAVIOUR` in the underscored shape ``get_ui_field_behaviour()`` uses."""
+    return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
