@@ -37,6 +37,9 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    # Retries cover transient faults only: a bad key, a bad request and a render that failed for a
+    # reason that would repeat (40119, too little credit) fail at once, and a retry re-attaches to a
+    # video that is still rendering instead of paying again.
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     tags=["heygen", "example"],
     params={

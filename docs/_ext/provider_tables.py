@@ -4,6 +4,8 @@ Tables generated from the provider's own code at build time, so the docs cannot 
 ``.. heygen-status-map::``
     HeyGen's status values (legacy and v3) against the spec's set, from
     :data:`heygen_provider.models.status.SERVICE_STATUS_MAP` and ``map_service_status``.
+``.. heygen-task-retries::``
+    every exception class and whether an Airflow task retry may follow it (``is_retryable``).
 ``.. heygen-http-errors::``
     each HTTP status and transport failure: the exception class (``error_class_for_status``), its
     docstring, and whether the shared retry policy retries it for a GET and for the paid create POST,
@@ -125,18 +127,16 @@ def _first_paragraph(cls: type) -> str:
     return doc.split("\n\n", 1)[0].replace("\n", " ")
 
 
-def _retried(method: str, *, status: int | None = None, failure: Any = None, body: bytes = b"") -> bool:
+def _retried(method: str, error: Any) -> bool:
     from heygen_provider.retry import RetryPolicy
 
-    state = RetryPolicy(attempts=3, random_fraction=lambda: 0.0).start(method)
-    try:
-        if failure is not None:
-            state.delay_after_transport_error(failure, "docs")
-            return True
-        verdict = state.delay_after_response(status or 0, body, {})
-    except Exception:
-        return False
-    return verdict.retry_in is not None
+    return RetryPolicy(attempts=3, random_fraction=lambda: 0.0).start(method).delay_after(error) is not None
+
+
+def _airflow_retry(error_class: type) -> str:
+    from heygen_provider.exceptions import is_retryable
+
+    return "may retry" if is_retryable(error_class.__new__(error_class)) else "**fails**, no retry"
 
 
 class HttpErrors(GeneratedTable):
@@ -148,49 +148,80 @@ class HttpErrors(GeneratedTable):
             HeyGenTransportError,
             error_class_for_status,
         )
+        from heygen_provider.hooks.calls import transport_error
         from heygen_provider.retry import TransportFailure
 
-        error_body = b'{"code": 400, "message": "example"}'
         yes, no = "retried", "**not** retried"
         rows = []
         for status in self.STATUSES:
             error_class = error_class_for_status(status)
+            error = error_class("example", status_code=status)
             rows.append(
                 [
                     f"HTTP {status}",
                     f":class:`~heygen_provider.exceptions.{error_class.__name__}`",
                     cell(_first_paragraph(error_class)),
-                    yes if _retried("GET", status=status, body=error_body) else no,
-                    yes if _retried("POST", status=status, body=error_body) else no,
+                    yes if _retried("GET", error) else no,
+                    yes if _retried("POST", error) else no,
+                    _airflow_retry(error_class),
                 ]
             )
+        malformed = HeyGenMalformedResponseError("example", status_code=200)
         rows.append(
             [
                 "2xx that is not HeyGen's JSON",
                 f":class:`~heygen_provider.exceptions.{HeyGenMalformedResponseError.__name__}`",
                 cell(_first_paragraph(HeyGenMalformedResponseError)),
-                yes if _retried("GET", status=200, body=b"<html>proxy</html>") else no,
-                yes if _retried("POST", status=200, body=b"<html>proxy</html>") else no,
+                yes if _retried("GET", malformed) else no,
+                yes if _retried("POST", malformed) else no,
+                _airflow_retry(HeyGenMalformedResponseError),
             ]
         )
         for failure, label in (
             (TransportFailure.NOT_CONNECTED, "connection never established (refused, DNS, connect timeout)"),
             (TransportFailure.NO_RESPONSE, "connection reset or read timeout after sending"),
         ):
+            error = transport_error("GET", failure, "docs")
             rows.append(
                 [
                     cell(label),
                     f":class:`~heygen_provider.exceptions.{HeyGenTransportError.__name__}`",
                     cell(_first_paragraph(HeyGenTransportError)),
-                    yes if _retried("GET", failure=failure) else no,
-                    yes if _retried("POST", failure=failure) else no,
+                    yes if _retried("GET", error) else no,
+                    yes if _retried("POST", error) else no,
+                    _airflow_retry(HeyGenTransportError),
                 ]
             )
         return list_table(
-            ["Answer", "Exception", "Meaning", "Status calls (GET)", "Create call (POST)"],
+            ["Answer", "Exception", "Meaning", "Status calls (GET)", "Create call (POST)", "Airflow task retry"],
             rows,
-            widths="16 24 34 13 13",
+            widths="14 22 30 11 11 12",
         )
+
+
+class TaskRetries(GeneratedTable):
+    """Every exception class the package raises, and whether an Airflow task retry may follow it."""
+
+    def lines(self) -> list[str]:
+        import heygen_provider.exceptions as exceptions
+
+        classes = sorted(
+            (
+                value
+                for value in vars(exceptions).values()
+                if isinstance(value, type) and issubclass(value, exceptions.HeyGenError)
+            ),
+            key=lambda error_class: (exceptions.is_retryable(error_class.__new__(error_class)), error_class.__name__),
+        )
+        rows = [
+            [
+                f":class:`~heygen_provider.exceptions.{error_class.__name__}`",
+                _airflow_retry(error_class),
+                cell(_first_paragraph(error_class)),
+            ]
+            for error_class in classes
+        ]
+        return list_table(["Exception", "Airflow task retry", "Meaning"], rows, widths="30 16 54")
 
 
 def _schema_type(schema: dict[str, Any]) -> str:
@@ -313,6 +344,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("heygen-summary-example", SummaryExample)
     app.add_directive("heygen-status-map", StatusMap)
     app.add_directive("heygen-http-errors", HttpErrors)
+    app.add_directive("heygen-task-retries", TaskRetries)
     app.add_directive("heygen-connection-extras", ConnectionExtras)
     app.add_directive("heygen-connection-form", ConnectionForm)
     app.add_directive("provider-requirements", Requirements)
