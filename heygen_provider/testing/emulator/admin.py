@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from heygen_provider.testing.emulator.faults import FAULT_NAMES
-from heygen_provider.testing.emulator.httpserver import HttpRequest, HttpResponse, json_response
+from heygen_provider.testing.emulator.messages import HttpRequest, HttpResponse, json_response
 
 if TYPE_CHECKING:
     from heygen_provider.testing.emulator.server import EmulatorApp

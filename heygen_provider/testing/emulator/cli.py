@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from heygen_provider.testing.emulator.connection import DEFAULT_CONN_ID, AirflowConnection
-from heygen_provider.testing.emulator.httpserver import RunningServer
 from heygen_provider.testing.emulator.magic import parse_size
 from heygen_provider.testing.emulator.runner import base_url_for, is_loopback
 from heygen_provider.testing.emulator.server import EmulatorApp
 from heygen_provider.testing.emulator.settings import DEFAULT_API_KEY, PLANS, EmulatorSettings
+from heygen_provider.testing.emulator.webserver import WebServer, emulator_handler
 
 CLI_RENDER_SECONDS = 20.0
 
@@ -97,7 +97,7 @@ async def serve(settings: EmulatorSettings, host: str, port: int, conn_id: str) 
     :param conn_id: the Airflow connection id to print.
     """
     app = EmulatorApp(settings)
-    server = RunningServer(app.handle)
+    server = WebServer(emulator_handler(app.handle))
     bound_port = await server.start(host, port)
     app.base_url = base_url_for(host, bound_port)
     connection = AirflowConnection(conn_id=conn_id, host=app.base_url, password=settings.api_keys[0])
@@ -113,7 +113,7 @@ async def serve(settings: EmulatorSettings, host: str, port: int, conn_id: str) 
     try:
         await stopped.wait()
     finally:
-        server.close()
+        await server.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from email.utils import formatdate
 from typing import Any
 
 from heygen_provider.testing.emulator import responses
-from heygen_provider.testing.emulator.httpserver import CLOSE, RESET, HttpResponse, json_response
+from heygen_provider.testing.emulator.messages import CLOSE, RESET, HttpResponse, json_response
 
 CREATE_PATHS = frozenset({"/v2/video/generate", "/v2/video/av4/generate"})
 #: What the ``unknown_status`` fault and the ``render_unknown_status`` outcome report as status.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 
-from heygen_provider.testing.emulator.httpserver import HttpResponse
+from heygen_provider.testing.emulator.messages import HttpResponse
 
 CHUNK_BYTES = 256 * 1024
 KEY_PAIR_ID = "K2HEYGENEMULATOR"

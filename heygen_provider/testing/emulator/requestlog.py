@@ -28,7 +28,9 @@ class LoggedRequest:
     :param authenticated: whether its credentials were accepted; ``None`` where none are needed (media).
     :param credential: ``x-api-key``, ``bearer`` or ``None``: which credential it carried.
     :param key_fingerprint: :func:`fingerprint` of that credential, or ``None``.
-    :param json: the decoded JSON body of a POST (the raw text if it was not JSON), else ``None``.
+    :param json: the decoded JSON body of a POST (the raw text if it was not JSON), else ``None``;
+        for a multipart upload, a list of its parts (see
+        :meth:`~heygen_provider.testing.emulator.messages.UploadedPart.logged`).
     :param fault: the fault injected into the answer, if any.
     :param video_id: the video created or asked about, if any.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from heygen_provider.testing.emulator.httpserver import HttpResponse, json_response
+from heygen_provider.testing.emulator.messages import HttpResponse, json_response
 
 LEGACY_SUCCESS_CODE = 100
 UNAUTHORIZED_CODE = 400112

@@ -22,9 +22,9 @@ from typing import IO, Any
 
 from heygen_provider.testing.emulator.client import EmulatorClient
 from heygen_provider.testing.emulator.connection import DEFAULT_CONN_ID, AirflowConnection
-from heygen_provider.testing.emulator.httpserver import RunningServer
 from heygen_provider.testing.emulator.server import EmulatorApp
 from heygen_provider.testing.emulator.settings import EmulatorSettings
+from heygen_provider.testing.emulator.webserver import WebServer, emulator_handler
 
 LOOPBACK_NAMES = ("localhost",)
 BANNER = re.compile(r"listening on (http://\S+)")
@@ -131,7 +131,7 @@ class HeyGenEmulator(EmulatorClient):
 
     def _start_thread(self) -> None:
         app = EmulatorApp(self.settings)
-        server = RunningServer(app.handle)
+        server = WebServer(emulator_handler(app.handle))
         loop = asyncio.new_event_loop()
         started = threading.Event()
         failures: list[BaseException] = []
@@ -150,10 +150,12 @@ class HeyGenEmulator(EmulatorClient):
             try:
                 loop.run_forever()
             finally:
-                server.close()
-                for task in asyncio.all_tasks(loop):
+                loop.run_until_complete(server.close())
+                # Whatever aiohttp left behind must not outlive the loop it belongs to.
+                leftovers = asyncio.all_tasks(loop)
+                for task in leftovers:
                     task.cancel()
-                loop.run_until_complete(asyncio.sleep(0))
+                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
                 loop.close()
 
         thread = threading.Thread(target=serve, name="heygen-emulator", daemon=True)

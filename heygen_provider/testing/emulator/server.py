@@ -22,8 +22,8 @@ from heygen_provider.testing.emulator.faults import (
     too_long_error,
     transform_response,
 )
-from heygen_provider.testing.emulator.httpserver import HttpRequest, HttpResponse, json_response
 from heygen_provider.testing.emulator.magic import parse_magic
+from heygen_provider.testing.emulator.messages import HttpRequest, HttpResponse, json_response
 from heygen_provider.testing.emulator.requestlog import LoggedRequest, RequestLog, fingerprint
 from heygen_provider.testing.emulator.settings import EmulatorSettings
 from heygen_provider.testing.emulator.state import Clock, VideoJob, VideoStore
@@ -373,7 +373,11 @@ class EmulatorApp:
 
 
 def _logged_body(request: HttpRequest) -> Any:
-    if request.method != "POST" or not request.body:
+    if request.method != "POST":
+        return None
+    if request.parts:
+        return [part.logged() for part in request.parts]
+    if not request.body:
         return None
     try:
         return json.loads(request.body)

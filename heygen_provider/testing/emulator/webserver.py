@@ -1,0 +1,182 @@
+"""The emulator's transport: aiohttp's web server in front of a synchronous request handler.
+
+aiohttp (already a runtime dependency) parses HTTP/1.1 in C, keeps connections alive, decodes
+chunked bodies, answers ``Expect: 100-continue`` and streams large answers with back-pressure. This
+module only converts between aiohttp's requests and responses and the emulator's own
+:class:`~heygen_provider.testing.emulator.messages.HttpRequest` and
+:class:`~heygen_provider.testing.emulator.messages.HttpResponse`, and carries out the transport
+faults on the connection itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+
+from aiohttp import BodyPartReader, web
+
+from heygen_provider.testing.emulator.messages import RESET, HttpRequest, HttpResponse, UploadedPart
+
+#: The largest request body read, multipart uploads included (aiohttp's default is 1 MiB).
+MAX_BODY_BYTES = 16 * 1024 * 1024
+#: How long stopping waits for answers in progress before cancelling them (a ``slow`` fault may be
+#: sleeping for 30 s; the emulator it belonged to is going away).
+SHUTDOWN_SECONDS = 0.1
+SERVER_HEADER = "heygen-emulator"
+
+Handler = Callable[[HttpRequest], HttpResponse]
+WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WebServer:
+    """An aiohttp web server sending every request, whatever its method and path, to one handler.
+
+    Tuned for many small answers: no access log, no signal handlers (the owner installs its own or
+    runs in a thread, where they cannot be installed). Answers still in progress when their
+    connection closes are cancelled, as HeyGen's own servers abandon work for a client that left.
+
+    :param handler: the aiohttp handler; the emulator's comes from :func:`emulator_handler`.
+    """
+
+    def __init__(self, handler: WebHandler) -> None:
+        application = web.Application(client_max_size=MAX_BODY_BYTES)
+        application.router.add_route("*", "/{path:.*}", handler)
+        self.runner = web.AppRunner(
+            application,
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            shutdown_timeout=SHUTDOWN_SECONDS,
+        )
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on ``host:port``; port 0 picks a free one.
+
+        :param host: the address to bind.
+        :param port: the port to bind, or 0.
+        :returns: the port actually bound.
+        """
+        await self.runner.setup()
+        try:
+            await web.TCPSite(self.runner, host, port, backlog=1024).start()
+        except BaseException:
+            await self.runner.cleanup()
+            raise
+        self.port = int(self.runner.addresses[0][1])
+        return self.port
+
+    async def close(self) -> None:
+        """Stop listening and close every connection, idle keep-alive ones included."""
+        await self.runner.cleanup()
+
+
+def emulator_handler(handle: Handler) -> WebHandler:
+    """The aiohttp handler that reads each request in full, answers it with ``handle`` and sends that.
+
+    :param handle: turns a request into an answer; runs on the event loop, so it must not block.
+    """
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        return await send_response(request, handle(await read_request(request)))
+
+    return answer
+
+
+async def read_request(request: web.BaseRequest) -> HttpRequest:
+    """The emulator's view of an aiohttp request, with its body (or multipart parts) read.
+
+    :param request: the aiohttp request.
+    :raises web.HTTPRequestEntityTooLarge: when the body exceeds :data:`MAX_BODY_BYTES`.
+    """
+    body = b""
+    parts: tuple[UploadedPart, ...] = ()
+    # Most requests are bodiless status GETs: they skip the body and content-type work altogether.
+    if request.body_exists:
+        if request.content_type.startswith("multipart/"):
+            parts = await read_parts(request)
+        else:
+            body = await request.read()
+    # items() yields repeated names in order, so the last value wins, as HeyGen's servers read them.
+    query = dict(request.query.items()) if request.query_string else {}
+    return HttpRequest(request.method, request.path, query, request.headers, body, parts)
+
+
+async def read_parts(request: web.BaseRequest) -> tuple[UploadedPart, ...]:
+    """Every part of a multipart body (aiohttp's streaming reader), at most :data:`MAX_BODY_BYTES` in all.
+
+    Route handlers then find an upload with :meth:`HttpRequest.part`, so an upload endpoint such as
+    ``POST /v3/assets`` is one ordinary route.
+
+    :param request: an aiohttp request whose Content-Type is ``multipart/*``.
+    :raises web.HTTPBadRequest: when the body is not valid multipart.
+    :raises web.HTTPRequestEntityTooLarge: when the parts exceed :data:`MAX_BODY_BYTES`.
+    """
+    parts: list[UploadedPart] = []
+    total = 0
+    try:
+        async for part in await request.multipart():
+            # A multipart/mixed part nested in a form is obsolete (RFC 7578); HeyGen's uploads never use it.
+            if not isinstance(part, BodyPartReader):
+                continue
+            data = bytes(await part.read())
+            total += len(data)
+            if total > MAX_BODY_BYTES:
+                raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES, actual_size=total)
+            parts.append(UploadedPart(part.name, part.filename, part.headers.get("Content-Type"), data))
+    except ValueError as problem:
+        raise web.HTTPBadRequest(text=f"invalid multipart body: {problem}") from None
+    return tuple(parts)
+
+
+async def send_response(request: web.BaseRequest, response: HttpResponse) -> web.StreamResponse:
+    """Carry out an answer: wait, disconnect, stream or answer at once.
+
+    :param request: the aiohttp request being answered.
+    :param response: the emulator's answer.
+    """
+    if response.delay_seconds:
+        await asyncio.sleep(response.delay_seconds)
+    if response.disconnect is not None:
+        disconnect(request, response.disconnect)
+        # aiohttp finds the transport closed when it writes this and drops it without a word.
+        return web.Response()
+    headers = [("Content-Type", response.content_type), ("Server", SERVER_HEADER), *response.headers]
+    if response.stream is None:
+        return web.Response(status=response.status, body=response.body, headers=headers)
+    streamed = web.StreamResponse(status=response.status, headers=headers)
+    streamed.content_length = response.content_length
+    await streamed.prepare(request)
+    if request.method != "HEAD":
+        try:
+            # write() waits for the socket to drain past a small buffer: memory stays constant
+            # whatever the size of the file.
+            for chunk in response.stream():
+                await streamed.write(chunk)
+        except ConnectionError:
+            # The client left mid-download; aiohttp then skips the rest of the answer.
+            return streamed
+    await streamed.write_eof()
+    return streamed
+
+
+def disconnect(request: web.BaseRequest, how: str) -> None:
+    """End the connection without answering: a FIN for :data:`CLOSE`, a TCP RST for :data:`RESET`.
+
+    :param request: the aiohttp request whose connection ends.
+    :param how: :data:`~heygen_provider.testing.emulator.messages.CLOSE` or
+        :data:`~heygen_provider.testing.emulator.messages.RESET`.
+    """
+    transport = request.transport
+    if transport is None:
+        return
+    if how == RESET:
+        # A zero linger time makes the close send a TCP RST instead of a FIN.
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        transport.close()
