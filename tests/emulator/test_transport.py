@@ -107,3 +107,17 @@ async def test_uploads_over_the_limit_are_refused(
     async with aiohttp.ClientSession() as session, session.post(url, data=_form()) as answer:
         assert answer.status == 413
     assert received == []
+
+
+def test_a_client_that_expects_100_continue_is_told_to_send_its_body(heygen_emulator: HeyGenEmulator) -> None:
+    body = json.dumps(video_body()).encode()
+    head = (
+        f"POST {GENERATE} HTTP/1.1\r\nHost: x\r\nX-Api-Key: {heygen_emulator.api_key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", heygen_emulator.port), timeout=5) as connection:
+        connection.sendall(head.encode())
+        assert connection.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.sendall(body)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+    assert len(heygen_emulator.videos()) == 1
