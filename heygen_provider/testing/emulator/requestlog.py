@@ -29,8 +29,8 @@ class LoggedRequest:
     :param credential: ``x-api-key``, ``bearer`` or ``None``: which credential it carried.
     :param key_fingerprint: :func:`fingerprint` of that credential, or ``None``.
     :param json: the decoded JSON body of a POST (the raw text if it was not JSON), else ``None``;
-        for a multipart upload, a list of its parts (see
-        :meth:`~heygen_provider.testing.emulator.messages.UploadedPart.logged`).
+        for a multipart upload, one object per part with its ``name``, ``filename``, ``content_type``,
+        ``size`` and, for a plain field, ``value`` (a file's bytes are never kept).
     :param fault: the fault injected into the answer, if any.
     :param video_id: the video created or asked about, if any.
     """

@@ -37,7 +37,7 @@ class WebServer:
     signals) would only add cost: about a quarter of aiohttp's CPU time per request. Tuned for many
     small answers: no access log, no signal handlers (the owner installs its own, or runs it in a
     thread, where none can be installed). An answer still in progress when its connection closes is
-    cancelled, as the hand-written server before it did.
+    cancelled, so that a ``slow`` answer whose client gave up does not linger.
 
     :param handler: the aiohttp handler; the emulator's comes from :func:`emulator_handler`.
     """
