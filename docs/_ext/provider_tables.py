@@ -203,7 +203,7 @@ class TaskRetries(GeneratedTable):
     """Every exception class the package raises, and whether an Airflow task retry may follow it."""
 
     def lines(self) -> list[str]:
-        import heygen_provider.exceptions as exceptions
+        from heygen_provider import exceptions
 
         classes = sorted(
             (
