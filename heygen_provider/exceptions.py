@@ -13,11 +13,13 @@ the sync and the async path alike.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from airflow.sdk.exceptions import AirflowException
 
@@ -247,8 +249,18 @@ def _describe_non_json(body: bytes, secrets: Iterable[str]) -> str:
 def _redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            text = _echo_pattern(secret).sub("***", text)
     return text
+
+
+@functools.lru_cache(maxsize=16)
+def _echo_pattern(secret: str) -> re.Pattern[str]:
+    """
+    The secret as a server may echo it: verbatim or URL-encoded (a query string, a form body), the
+    percent escapes in either case; longest form first.
+    """
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret, safe=""), quote_plus(secret)}
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
 
 
 __all__ = [
