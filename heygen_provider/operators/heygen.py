@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from heygen_provider._checks import positive_seconds
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.links.heygen import HeyGenVideoLink
 
@@ -124,12 +125,8 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         self.heygen_conn_id = heygen_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be a positive number of seconds (got {poll_interval!r})")
-        self.poll_interval = float(poll_interval)
-        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
-        if self.timeout <= 0:
-            raise ValueError(f"timeout must be positive (got {timeout!r})")
+        self.poll_interval = positive_seconds("poll_interval", poll_interval)
+        self.timeout = positive_seconds("timeout", timeout)
 
     def render_template(
         self,
