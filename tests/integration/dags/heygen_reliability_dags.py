@@ -90,3 +90,31 @@ with _dag(
         video="{{ ti.xcom_pull(task_ids='generate') }}",
         destination="{{ params.output }}",
     )
+
+
+# Text that merely ends in ".json" is text; only video_inputs and extra_fields may name a template file.
+with _dag("rel_generate_json_lookalikes"):
+    HeyGenGenerateVideoOperator(
+        task_id="generate",
+        video_inputs=[
+            {**_scene()[0], "voice": {**_scene()[0]["voice"], "input_text": "Now open settings.json"}}  # type: ignore[dict-item]
+        ],
+        title="Tutorial: edit package.json",
+        # Names a file next to this DAG: still just text.
+        callback_id="heygen_scenes.json",
+        extra_fields={"brand_note": "see style.json"},
+        deferrable=True,
+        poll_interval=POLL_INTERVAL,
+        timeout=RENDER_TIMEOUT,
+    )
+
+with _dag("rel_generate_from_template_files"):
+    HeyGenGenerateVideoOperator(
+        task_id="generate",
+        video_inputs="heygen_scenes.json",
+        extra_fields="heygen_extra_fields.json",
+        title="{{ params.title }}",
+        deferrable=True,
+        poll_interval=POLL_INTERVAL,
+        timeout=RENDER_TIMEOUT,
+    )
