@@ -13,7 +13,7 @@ Derandomized, so CI sees the same examples every run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -358,19 +358,26 @@ def hook(http: requests_mock.Mocker) -> Iterator[HeyGenHook]:
         yield hook
 
 
+def refused_before_any_http_call(
+    hook: HeyGenHook, http: requests_mock.Mocker, params: dict[str, Any] | Callable[[], Any]
+) -> HeyGenRequestValidationError:
+    """The error of submitting ``params`` (or what a callable builds), which must come before any HTTP call."""
+    http.reset_mock()
+    with pytest.raises(HeyGenRequestValidationError) as refused:
+        hook.create_video(params() if callable(params) else params)
+    assert http.call_count == 0, "a refused request must not reach HeyGen"
+    return refused.value
+
+
 @property_settings(2000)
 @given(case=broken_requests())
 def test_invalid_requests_are_refused_by_field_before_any_http_call(
     hook: HeyGenHook, http: requests_mock.Mocker, case: tuple[dict[str, Any], str, str]
 ) -> None:
     params, path, rule = case
-    http.reset_mock()
-    with pytest.raises(HeyGenRequestValidationError) as refused:
-        hook.create_video(params)
-    assert http.call_count == 0, "a refused request must not reach HeyGen"
-    problems = refused.value.problems
-    assert any(problem.startswith(f"{path}: ") for problem in problems), (rule, path, problems)
-    assert f"{path}: " in str(refused.value)
+    error = refused_before_any_http_call(hook, http, params)
+    assert any(problem.startswith(f"{path}: ") for problem in error.problems), (rule, path, error.problems)
+    assert f"{path}: " in str(error)
 
 
 @property_settings(300)
@@ -450,15 +457,8 @@ def test_values_json_cannot_carry_verbatim_are_refused_by_field_before_any_http_
     hook: HeyGenHook, http: requests_mock.Mocker, case: tuple[dict[str, Any], str, str]
 ) -> None:
     params, path, rule = case
-    http.reset_mock()
-    with pytest.raises(HeyGenRequestValidationError) as refused:
-        hook.create_video(params)
-    assert http.call_count == 0, "a refused request must not reach HeyGen"
-    assert any(problem.startswith(f"{path}") and rule in problem for problem in refused.value.problems), (
-        path,
-        rule,
-        refused.value.problems,
-    )
+    problems = refused_before_any_http_call(hook, http, params).problems
+    assert any(problem.startswith(path) and rule in problem for problem in problems), (path, rule, problems)
 
 
 #: Text a template may leave in a structured parameter, and the field it is given to.
@@ -486,11 +486,8 @@ def test_unreadable_structured_text_is_refused_by_field_before_any_http_call(
     name, text = UNREADABLE_TEXT[case]
     params: dict[str, Any] = {"video_inputs": [{"character": CHARACTER, "voice": VOICE}], name: text}
     operator = HeyGenGenerateVideoOperator(task_id="generate", **params)
-    http.reset_mock()
-    with pytest.raises(HeyGenRequestValidationError) as refused:
-        hook.create_video(operator.build_request())
-    assert http.call_count == 0
-    assert any(problem.startswith(name) for problem in refused.value.problems), refused.value.problems
+    problems = refused_before_any_http_call(hook, http, operator.build_request).problems
+    assert any(problem.startswith(name) for problem in problems), problems
 
 
 CHARACTER = {"type": "avatar", "avatar_id": "a"}
