@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from heygen_provider._compat import AirflowFailException
 from heygen_provider.connection import DEFAULT_CONN_ID
+from heygen_provider.exceptions import HeyGenError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -81,9 +83,10 @@ class HeyGenDownloadVideoOperator(BaseOperator):
         from heygen_provider.hooks.heygen import HeyGenHook
         from heygen_provider.models.params import parse_structured_param
 
+        # Checked before any call: a name with a path in it would write outside the destination.
+        stem = _file_name("file_stem", self.file_stem) if self.file_stem else _file_name("video_id", self.video_id)
         hook = HeyGenHook(self.heygen_conn_id)
         folder = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id)
-        stem = self.file_stem or self.video_id
         video = parse_structured_param("video", self.video) if self.video else None
         urls = dict(video) if isinstance(video, dict) and video.get("video_url") else None
         if urls is None:
@@ -134,6 +137,20 @@ class HeyGenDownloadVideoOperator(BaseOperator):
                 message="the video is not ready to download",
             )
         return status.to_result()
+
+
+class HeyGenDownloadNameError(HeyGenError, AirflowFailException, ValueError):
+    """``video_id`` or ``file_stem`` cannot name a file inside the destination; raised before any call."""
+
+
+def _file_name(field: str, value: Any) -> str:
+    name = str(value)
+    if not name.strip() or name in (".", "..") or any(char in name for char in "/\\\x00"):
+        raise HeyGenDownloadNameError(
+            f"{field} {name.replace(chr(0), '<NUL>')!r} cannot name a file inside the destination: it must "
+            "not be empty, '.' or '..', nor contain '/', '\\' or a NUL character"
+        )
+    return name
 
 
 def _suffix(url: str, default: str) -> str:
