@@ -35,7 +35,8 @@ class HeyGenDownloadVideoOperator(BaseOperator):
 
     Signed URLs are taken from ``video`` (the generate operator's result, typically from XCom) when
     given; when they have expired, or when only ``video_id`` is known, a status call fetches fresh ones.
-    Files already complete at the destination are not downloaded again.
+    Files already at the destination are not downloaded again when the media host's ETag proves them
+    identical.
 
     :param video_id: the HeyGen video id (templated).
     :param destination: a folder URI or path (templated), e.g. ``file:///data/videos/{{ ds }}`` or
