@@ -124,13 +124,25 @@ class HeyGenConnectionSettings:
             raise HeyGenConnectionError(
                 f"Connection {conn_id!r}: the API key is missing; put it in the connection's password field."
             )
+        api_key = password.strip()
+        if any(_is_control_character(char) for char in api_key):
+            # Never echoed: the HTTP libraries' own errors for such a header value quote it whole.
+            raise HeyGenConnectionError(
+                f"Connection {conn_id!r}: the API key contains a line break or another control character; "
+                "copy it again into the connection's password field."
+            )
         options = _parse_extra(conn_id, extra)
         return cls(
             conn_id=conn_id,
             base_url=_normalise_base_url(conn_id, host, port),
-            api_key=password.strip(),
+            api_key=api_key,
             **options,
         )
+
+
+def _is_control_character(char: str) -> bool:
+    # C0 (CR, LF, NUL, tab, ...), DEL and C1: none can travel in an HTTP header value.
+    return char < " " or "\x7f" <= char <= "\x9f"
 
 
 def _normalise_base_url(conn_id: str, host: str | None, port: int | None) -> str:

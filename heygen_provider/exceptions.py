@@ -13,11 +13,13 @@ the sync and the async path alike.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from airflow.sdk.exceptions import AirflowException
 
@@ -187,6 +189,10 @@ class MediaUrlExpired(HeyGenDownloadError):
     """The signed media URL was refused, most likely because it expired."""
 
 
+class HeyGenDownloadNameError(HeyGenError, AirflowFailException, ValueError):
+    """``video_id`` or ``file_stem`` cannot name a file inside the destination; raised before any call."""
+
+
 #: HeyGen's failure codes of renders that would fail the same way again: the input (too long, blocked
 #: words, unknown avatar or voice), the plan and the credit. Compared as lower-case text.
 DETERMINISTIC_RENDER_CODES = frozenset(
@@ -312,11 +318,14 @@ def _as_text(value: Any) -> str | None:
 
 
 def _describe_non_json(body: bytes, secrets: Iterable[str]) -> str:
-    # Redacted before any cut, so a key that straddles the cut cannot leak its first characters.
-    text = _redact(body.decode("utf-8", errors="replace"), secrets)
-    title = re.search(r"<title[^>]*>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
-    text = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
-    text = " ".join(html.unescape(text).split())
+    # Only a prefix is read, with linear scans: this runs inside the triggerer's event loop. Redacted
+    # before any cut (the prefix is read a little longer, then cut), so a key that straddles a cut
+    # cannot leak its first characters.
+    secrets = list(secrets)
+    margin = max((len(secret) for secret in secrets), default=0) * 3  # a secret's URL-encoded length
+    text = _redact(body[: _DESCRIBED_PREFIX + margin].decode("utf-8", errors="replace"), secrets)
+    text = text[:_DESCRIBED_PREFIX]
+    text = " ".join(html.unescape(_title(text) or _strip_tags(text)).split())
     if not text:
         return "empty response body (not HeyGen's JSON)"
     if len(text) > _BODY_SNIPPET_LENGTH:
@@ -324,11 +333,54 @@ def _describe_non_json(body: bytes, secrets: Iterable[str]) -> str:
     return f"response body is not HeyGen's JSON: {text!r}"
 
 
+#: Bytes of a non-JSON body that are described; the rest is never read.
+_DESCRIBED_PREFIX = 64 * 1024
+_TITLE_OPEN = re.compile("<title", re.IGNORECASE)
+_TITLE_CLOSE = re.compile("</title>", re.IGNORECASE)
+
+
+def _title(text: str) -> str | None:
+    """The text of the first ``<title ...>...</title>``, found in one pass."""
+    start = _TITLE_OPEN.search(text)
+    if start is None:
+        return None
+    opened = text.find(">", start.end())
+    if opened == -1:
+        return None
+    closed = _TITLE_CLOSE.search(text, opened + 1)
+    return text[opened + 1 : closed.start()] if closed else None
+
+
+def _strip_tags(text: str) -> str:
+    """Every ``<...>`` (at least one character inside) replaced by a space, in one pass."""
+    parts: list[str] = []
+    position = 0
+    while (start := text.find("<", position)) != -1 and (end := text.find(">", start + 1)) != -1:
+        if end == start + 1:  # "<>" is no tag
+            parts.append(text[position : end + 1])
+        else:
+            parts.append(text[position:start])
+            parts.append(" ")
+        position = end + 1
+    parts.append(text[position:])
+    return "".join(parts)
+
+
 def _redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            text = _echo_pattern(secret).sub("***", text)
     return text
+
+
+@functools.lru_cache(maxsize=16)
+def _echo_pattern(secret: str) -> re.Pattern[str]:
+    """
+    The secret as a server may echo it: verbatim or URL-encoded (a query string, a form body), the
+    percent escapes in either case; longest form first.
+    """
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret, safe=""), quote_plus(secret)}
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
 
 
 __all__ = [
@@ -338,6 +390,7 @@ __all__ = [
     "HeyGenBadRequestError",
     "HeyGenConnectionError",
     "HeyGenDownloadError",
+    "HeyGenDownloadNameError",
     "HeyGenError",
     "HeyGenInsufficientCreditError",
     "HeyGenMalformedResponseError",

@@ -4,7 +4,9 @@ Streaming a finished video's media (MP4, thumbnail, captions) to any Airflow ``O
 * Constant memory: the body is copied in chunks, never held whole.
 * Atomic: bytes go to a temporary object beside the destination, which is moved into place only once
   its size is verified, so a failure never leaves a partial file under the final name.
-* Idempotent: a destination that already holds the complete file is left alone.
+* Idempotent: a destination proven to hold the file is left alone: same size, and stored from an answer
+  with the same ``ETag`` (remembered in a hidden ``.<name>.etag`` file beside it). Anything that cannot be
+  proven identical (no ``ETag``, another one, a same-size leftover) is downloaded again.
 * Media URLs are signed and expire (7 days on HeyGen); the caller passes a way to get fresh ones.
 * The API key is never sent to the media host: these requests carry no auth header.
 """
@@ -12,6 +14,7 @@ Streaming a finished video's media (MP4, thumbnail, captions) to any Airflow ``O
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,7 +112,8 @@ def _download_once(
         if response.status_code >= 400:
             raise HeyGenDownloadError(f"HTTP {response.status_code} for {_safe(url)}")
         expected = _content_length(response)
-        if expected is not None and destination.exists() and destination.stat().get("size") == expected:
+        etag = response.headers.get("ETag")
+        if expected is not None and etag and _holds(destination, expected, etag):
             return DownloadResult(str(destination), expected, skipped=True)
 
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -125,12 +129,46 @@ def _download_once(
             if expected is None and written == 0:
                 # Without a Content-Length an empty body cannot be told apart from a failed transfer.
                 raise _IncompleteBody(f"empty body from {_safe(url)}")
+            # Forgotten first: a crash between the two steps leaves a file nothing vouches for.
+            _forget_etag(destination)
             partial.rename(destination)
         except BaseException:
             with contextlib.suppress(Exception):
                 partial.unlink()
             raise
+        if etag:
+            _remember_etag(destination, etag, written)
         return DownloadResult(str(destination), written, skipped=False)
+
+
+def _etag_file(destination: ObjectStoragePath) -> ObjectStoragePath:
+    return destination.parent / f".{destination.name}.etag"
+
+
+def _holds(destination: ObjectStoragePath, size: int, etag: str) -> bool:
+    """
+    ``destination`` is the media file itself: its size matches, and it was stored from an answer with
+    this ``ETag``. A file of the right size is not proof enough (an earlier run's leftover, another video).
+    """
+    try:
+        if not destination.exists() or destination.stat().get("size") != size:
+            return False
+        remembered = json.loads(_etag_file(destination).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(remembered, dict) and remembered == {"etag": etag, "size": size}
+
+
+def _remember_etag(destination: ObjectStoragePath, etag: str, size: int) -> None:
+    # Only an optimisation: without it, the next run downloads again.
+    with contextlib.suppress(Exception):
+        _etag_file(destination).write_text(json.dumps({"etag": etag, "size": size}))
+
+
+def _forget_etag(destination: ObjectStoragePath) -> None:
+    etag_file = _etag_file(destination)
+    if etag_file.exists():
+        etag_file.unlink()
 
 
 def _content_length(response: requests.Response) -> int | None:

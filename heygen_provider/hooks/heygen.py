@@ -275,7 +275,7 @@ def _status_from(video_id: str, data: Any) -> VideoStatusResponse:
     if not data.get("id") and not data.get("video_id"):
         # The legacy endpoint sometimes omits the id it was asked about.
         data = {**data, "id": video_id}
-    return VideoStatusResponse.model_validate(data)
+    return VideoStatusResponse.model_validate(data, context={"video_id": video_id})
 
 
 def _requests_failure(error: Exception) -> TransportFailure:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -20,6 +22,8 @@ from typing_extensions import Self
 from heygen_provider.exceptions import HeyGenRequestValidationError
 
 EXTRA_FIELDS = "extra_fields"
+#: Levels of lists and objects allowed inside ``extra_fields``; HeyGen's own objects are a few levels deep.
+MAX_EXTRA_DEPTH = 32
 
 
 class RequestModel(BaseModel):
@@ -49,6 +53,17 @@ class RequestModel(BaseModel):
         data.update(extra)
         return data
 
+    @field_validator(EXTRA_FIELDS)
+    @classmethod
+    def _check_json_values(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Sent verbatim, so only what JSON carries exactly: pydantic would send NaN as null, and fail
+        # late (after validation) on bytes that are not UTF-8, other objects, or very deep nesting.
+        problem = _unsendable(value)
+        if problem is not None:
+            path, rule, got = problem
+            raise PydanticCustomError("json_value", rule + "{got}", {"field": path, "got": got})
+        return value
+
     @model_validator(mode="after")
     def _check_extra_fields(self) -> Self:
         clashes = sorted((set(type(self).model_fields) - {EXTRA_FIELDS}) & set(self.extra_fields))
@@ -59,6 +74,32 @@ class RequestModel(BaseModel):
                 {"fields": ", ".join(clashes), "field": EXTRA_FIELDS},
             )
         return self
+
+
+def _unsendable(extra: dict[str, Any]) -> tuple[str, str, str] | None:
+    """``(path, rule, got)`` of the first value in ``extra`` that JSON cannot carry verbatim, if any."""
+    pending: list[tuple[str, Any, int]] = [(key, value, 1) for key, value in reversed(extra.items())]
+    while pending:  # a loop, not recursion: the nesting is what is being checked
+        path, value, depth = pending.pop()
+        if isinstance(value, (dict, list, tuple)):
+            if depth > MAX_EXTRA_DEPTH:
+                return path, f"is nested more than {MAX_EXTRA_DEPTH} levels deep", ""
+            if isinstance(value, dict):
+                items = [(f"{path}.{key}", child) for key, child in value.items()]
+                if not all(isinstance(key, str) for key in value):
+                    return path, "must have text keys", ""
+            else:
+                items = [(f"{path}[{index}]", child) for index, child in enumerate(value)]
+            pending.extend((child_path, child, depth + 1) for child_path, child in reversed(items))
+        elif isinstance(value, float) and not math.isfinite(value):
+            return path, "must be a finite number", f" (got {value!r})"
+        elif value is not None and not isinstance(value, (str, int, float)):
+            return (
+                path,
+                "must be a JSON value: text, a number, true, false, null, a list or an object",
+                f" (got {type(value).__name__})",
+            )
+    return None
 
 
 def conditional_error(field: str, rule: str, **context: Any) -> PydanticCustomError:

@@ -26,16 +26,25 @@ def parse_structured_param(name: str, value: Any, *, allow_text: bool = False) -
     if not text.startswith(("[", "{")):
         if allow_text:
             return value
-        raise HeyGenRequestValidationError(
-            [f"{name}: must be a list or object, or JSON text of one (got {text[:40]!r})"]
-        )
+        raise _unreadable(name, f"must be a list or object, or JSON text of one (got {text[:40]!r})")
     try:
-        return json.loads(text)
+        parsed = json.loads(text)
     except ValueError:
-        pass
+        parsed = _literal(name, text)
+    except RecursionError:
+        raise _unreadable(name, "is JSON text nested too deeply to read") from None
+    if not isinstance(parsed, (list, dict)):  # "{1, 2}" reads as a set
+        raise _unreadable(name, f"must be a list or object, or JSON text of one (got a {type(parsed).__name__})")
+    return parsed
+
+
+def _literal(name: str, text: str) -> Any:
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise HeyGenRequestValidationError(
-            [f"{name}: is text that is neither valid JSON nor a Python literal"]
-        ) from None
+    # "{{1}}" (a template left unrendered) is a set of a set: TypeError; deep nesting: RecursionError.
+    except (ValueError, SyntaxError, TypeError, RecursionError):
+        raise _unreadable(name, "is text that is neither valid JSON nor a Python literal") from None
+
+
+def _unreadable(name: str, rule: str) -> HeyGenRequestValidationError:
+    return HeyGenRequestValidationError([f"{name}: {rule}"])

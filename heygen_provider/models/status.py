@@ -10,9 +10,13 @@ waiter keeps polling until its deadline and never mistakes it for success.
 from __future__ import annotations
 
 import enum
+import json
+import logging
+import math
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 
 class VideoStatus(str, enum.Enum):
@@ -51,13 +55,36 @@ def map_service_status(value: str | None) -> VideoStatus:
 
 
 class VideoError(BaseModel):
-    """HeyGen's error object of a failed (or, rarely, completed) render."""
+    """
+    HeyGen's error object of a failed (or, rarely, completed) render.
+
+    Only information: an odd ``code``, ``message`` or ``detail`` (an object, a list) is kept as its JSON
+    text rather than failing the status answer it came with.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     code: str | int | None = None
     message: str | None = None
     detail: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tolerate(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        code = data.get("code")
+        if isinstance(code, float) and code.is_integer():
+            data["code"] = int(code)
+        elif code is not None and not _is_int(code) and not isinstance(code, str):
+            data["code"] = _as_text(code)
+            _log.warning("HeyGen status: the error code is neither text nor a number; kept as its JSON text")
+        for name in ("message", "detail"):
+            if data.get(name) is not None and not isinstance(data[name], str):
+                data[name] = _as_text(data[name])
+                _log.warning("HeyGen status: the error %s is not text; kept as its JSON text", name)
+        return data
 
 
 class VideoStatusResponse(BaseModel):
@@ -89,20 +116,30 @@ class VideoStatusResponse(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or "service_status" in data:
+    def _normalise(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or isinstance(data.get("status"), VideoStatus):
             return data
         data = dict(data)
         raw_status = data.get("status")
         data["service_status"] = str(raw_status) if raw_status is not None else "unknown"
         data["status"] = map_service_status(data["service_status"])
+        # Optional fields are information: an odd one is dropped with a warning, never a crash, so a
+        # paid video is delivered whatever else its status answer says. The status alone decides.
+        video_id = _video_id(data, (info.context or {}).get("video_id"))
+        if video_id is not None:
+            data.pop("id", None)
+            data["video_id"] = video_id
+        for name, tolerate in _OPTIONAL_FIELDS.items():
+            if data.get(name) is not None:
+                kept = tolerate(data[name])
+                if kept is None:
+                    _drop(data, name, video_id)
+                else:
+                    data[name] = kept
         # v3 reports failures as two flat fields instead of an error object.
-        if data.get("error") in (None, {}) and (data.get("failure_code") or data.get("failure_message")):
+        if _is_empty(data.get("error")) and (data.get("failure_code") or data.get("failure_message")):
             data["error"] = {"code": data.get("failure_code"), "message": data.get("failure_message")}
-        if data.get("error") in ({}, ""):
-            data["error"] = None
-        if isinstance(data.get("error"), str):
-            data["error"] = {"message": data["error"]}
+        data["error"] = _error(data.get("error"), video_id)
         return data
 
     @property
@@ -130,3 +167,100 @@ class VideoStatusResponse(BaseModel):
             "callback_id": self.callback_id,
             "error": self.error.model_dump(exclude_none=True) if self.error else None,
         }
+
+
+_log = logging.getLogger(__name__)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_empty(value: Any) -> bool:
+    """``None``, ``{}``, ``[]``, ``""``, ``0`` or ``false``: no error."""
+    return value is None or (not value and isinstance(value, (dict, list, str, int, float)))
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _id_text(value: Any) -> str | None:
+    # A number is a plausible id (HeyGen echoes a callback_id as it was sent); anything else is not.
+    if _is_int(value):
+        return str(value)
+    return value if isinstance(value, str) and value else None
+
+
+def _duration(value: Any) -> float | None:
+    if isinstance(value, str):  # "12.5", "12.5s"
+        try:
+            value = float(value.strip().lower().removesuffix("s"))
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        return None
+    return float(value)
+
+
+def _created_at(value: Any) -> int | float | str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+#: Each optional field, under every name HeyGen uses, and what of it is kept: ``None`` drops it.
+_OPTIONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(
+        (
+            "video_url",
+            "video_url_caption",
+            "captioned_video_url",
+            "thumbnail_url",
+            "gif_url",
+            "caption_url",
+            "subtitle_url",
+            "video_page_url",
+        ),
+        _text,
+    ),
+    "callback_id": _id_text,
+    "duration": _duration,
+    "created_at": _created_at,
+}
+
+
+def _video_id(data: dict[str, Any], requested: str | None) -> str | None:
+    """The answer's id (text, or a number), else the id the caller asked about."""
+    for name in ("video_id", "id"):
+        # A falsy id (an empty text, 0) counts as missing, as the legacy endpoint sometimes omits it.
+        if data.get(name) and (video_id := _id_text(data[name])) is not None:
+            return video_id
+    if requested is not None and not (_is_empty(data.get("video_id")) and _is_empty(data.get("id"))):
+        _log.warning("HeyGen status of video %s: ignoring an id that is neither text nor a number", requested)
+    return requested
+
+
+def _error(error: Any, video_id: str | None) -> Any:
+    if _is_empty(error):
+        return None
+    if isinstance(error, str):
+        return {"message": error}
+    if not isinstance(error, dict):
+        _log.warning("HeyGen status of video %s: error is not an object; kept as its JSON text", video_id)
+        return {"message": _as_text(error)}
+    return error
+
+
+def _drop(data: dict[str, Any], name: str, video_id: str | None) -> None:
+    shown = repr(data.pop(name))
+    _log.warning(
+        "HeyGen status of video %s: ignoring %s=%s, not of the expected type",
+        video_id,
+        name,
+        shown if len(shown) <= 80 else shown[:77] + "...",
+    )

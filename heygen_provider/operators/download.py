@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from heygen_provider.connection import DEFAULT_CONN_ID
+from heygen_provider.exceptions import HeyGenDownloadNameError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -33,7 +34,8 @@ class HeyGenDownloadVideoOperator(BaseOperator):
 
     Signed URLs are taken from ``video`` (the generate operator's result, typically from XCom) when
     given; when they have expired, or when only ``video_id`` is known, a status call fetches fresh ones.
-    Files already complete at the destination are not downloaded again.
+    Files already at the destination are not downloaded again when the media host's ETag proves them
+    identical.
 
     :param video_id: the HeyGen video id (templated).
     :param destination: a folder URI or path (templated), e.g. ``file:///data/videos/{{ ds }}`` or
@@ -81,9 +83,10 @@ class HeyGenDownloadVideoOperator(BaseOperator):
         from heygen_provider.hooks.heygen import HeyGenHook
         from heygen_provider.models.params import parse_structured_param
 
+        # Checked before any call: a name with a path in it would write outside the destination.
+        stem = _file_name("file_stem", self.file_stem) if self.file_stem else _file_name("video_id", self.video_id)
         hook = HeyGenHook(self.heygen_conn_id)
         folder = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id)
-        stem = self.file_stem or self.video_id
         video = parse_structured_param("video", self.video) if self.video else None
         urls = dict(video) if isinstance(video, dict) and video.get("video_url") else None
         if urls is None:
@@ -134,6 +137,16 @@ class HeyGenDownloadVideoOperator(BaseOperator):
                 message="the video is not ready to download",
             )
         return status.to_result()
+
+
+def _file_name(field: str, value: Any) -> str:
+    name = str(value)
+    if not name.strip() or name in (".", "..") or any(char in name for char in "/\\\x00"):
+        raise HeyGenDownloadNameError(
+            f"{field} {name.replace(chr(0), '<NUL>')!r} cannot name a file inside the destination: it must "
+            "not be empty, '.' or '..', nor contain '/', '\\' or a NUL character"
+        )
+    return name
 
 
 def _suffix(url: str, default: str) -> str:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
 from airflow.sdk import BaseOperator
 
+from heygen_provider._checks import positive_seconds
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, HeyGenVideoLink
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 #: HeyGen renders take 5 to 15 minutes and can pass 20 at peak.
 DEFAULT_RENDER_TIMEOUT = timedelta(hours=1)
 DEFAULT_POLL_INTERVAL = 30.0
+#: The only parameters whose (whole) value may name a ``.json`` template file.
+TEMPLATE_FILE_FIELDS = ("video_inputs", "extra_fields")
 
 
 def default_deferrable() -> bool:
@@ -52,7 +55,8 @@ class HeyGenGenerateVideoOperator(BaseOperator):
     """
     Render one HeyGen avatar video and (by default) wait for it without holding a worker slot.
 
-    Every request parameter is templated; ``video_inputs`` may also name a ``.json`` template file.
+    Every request parameter is templated; ``video_inputs`` and ``extra_fields`` may also name a ``.json``
+    template file (their whole value); any other text ending in ``.json`` is just text.
 
     :param video_inputs: the scenes (1 to 50), each ``{"character": ..., "voice": ..., "background": ...}``.
     :param dimension: ``"720p"``, ``"1080p"``, ``"4K"`` (Scale and Enterprise plans) or
@@ -124,12 +128,40 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         self.heygen_conn_id = heygen_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be a positive number of seconds (got {poll_interval!r})")
-        self.poll_interval = float(poll_interval)
-        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
-        if self.timeout <= 0:
-            raise ValueError(f"timeout must be positive (got {timeout!r})")
+        self.poll_interval = positive_seconds("poll_interval", poll_interval)
+        self.timeout = positive_seconds("timeout", timeout)
+
+    def resolve_template_files(self) -> None:
+        # Airflow reads, when the DAG is parsed, every template field whose value ends in a template_ext
+        # as a file; only these fields may name one (a title "edit package.json" is text).
+        for name in TEMPLATE_FILE_FIELDS:
+            value = getattr(self, name, None)
+            if _names_template_file(value, self.template_ext):
+                environment = self.get_template_env()
+                try:
+                    setattr(self, name, environment.loader.get_source(environment, value)[0])  # type: ignore[union-attr]
+                except Exception:
+                    self.log.exception("Failed to resolve template field %r", name)
+        self.prepare_template()
+
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
+        # Airflow's per-field rendering step (the one it calls on mapped tasks too). A whole video_inputs
+        # or extra_fields value ending in .json is a template file; every other string is text to render.
+        fields = list(template_fields)
+        if parent is self:
+            for name in [name for name in fields if name in TEMPLATE_FILE_FIELDS]:
+                value = getattr(self, name, None)
+                if _names_template_file(value, self.template_ext):
+                    setattr(self, name, self._render(jinja_env.get_template(value), context))
+                    fields.remove(name)
+        super()._do_render_template_fields(parent, fields, context, jinja_env, seen_oids)
 
     def render_template(
         self,
@@ -138,9 +170,9 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         jinja_env: jinja2.Environment | None = None,
         seen_oids: set[int] | None = None,
     ) -> Any:
-        # template_ext makes Airflow load every string ending in ".json" as a template file, nested ones
-        # included; a URL (a callback or an asset ending in .json) is text to render, not a file.
-        if isinstance(content, str) and "://" in content:
+        # Airflow would load any string ending in a template_ext as a file, nested ones included (a scene's
+        # input_text, a URL); here a string is always text. Files are handled per field above.
+        if isinstance(content, str):
             environment = jinja_env or self.get_template_env()
             return self._render(environment.from_string(content), context)
         return super().render_template(content, context, jinja_env, seen_oids)
@@ -289,6 +321,10 @@ class HeyGenGenerateVideoOperator(BaseOperator):
             ) from error
         self.log.info("Submitted HeyGen video %s", created.video_id)
         return created.video_id
+
+
+def _names_template_file(value: Any, template_ext: Sequence[str]) -> TypeGuard[str]:
+    return isinstance(value, str) and value.endswith(tuple(template_ext))
 
 
 def _load_quietly(record: SubmissionRecord, log: Any) -> Any:

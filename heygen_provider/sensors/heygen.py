@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from heygen_provider._checks import positive_seconds
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.operators.heygen import default_deferrable
 
@@ -46,7 +47,7 @@ class HeyGenVideoSensor(BaseSensorOperator):
         deferrable: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("poke_interval", 30.0)
+        kwargs["poke_interval"] = positive_seconds("poke_interval", kwargs.get("poke_interval", 30.0))
         kwargs.setdefault("timeout", 60 * 60.0)
         super().__init__(**kwargs)
         self.video_id = video_id

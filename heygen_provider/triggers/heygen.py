@@ -18,6 +18,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 # Imported with the class, not at the first poll: the triggerer imports trigger classes once, while an
 # import inside run() would stall every trigger sharing the event loop.
+from heygen_provider._checks import positive_seconds
 from heygen_provider._compat import AirflowNotFoundException
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.exceptions import HeyGenError, HeyGenTransientError
@@ -58,7 +59,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         super().__init__()  # type: ignore[no-untyped-call]
         self.video_id = video_id
         self.heygen_conn_id = heygen_conn_id
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = positive_seconds("poll_interval", poll_interval)
         self.end_time = end_time
         self.execution_deadline = execution_deadline
 

@@ -56,6 +56,15 @@ BAD_CONNECTIONS: dict[str, tuple[dict[str, Any], str]] = {
         {"host": EMULATOR, "password": "sk-x", "extra": {"retry_attempts": True}},
         "extra 'retry_attempts' must be a whole number (got True)",
     ),
+    # A line break in a header value makes requests raise InvalidHeader, whose message echoes the key.
+    "key-with-line-break": (
+        {"host": EMULATOR, "password": "sk-x\r\nX-Injected: yes"},
+        "the API key contains a line break or another control character",
+    ),
+    "key-with-control-character": (
+        {"host": EMULATOR, "password": "sk-x\x00\x7fy"},
+        "the API key contains a line break or another control character",
+    ),
     "unknown-auth-type": (
         {"host": EMULATOR, "password": "sk-x", "extra": {"auth_type": "basic"}},
         "extra 'auth_type' must be one of api_key, bearer (got 'basic')",
@@ -106,7 +115,7 @@ REFUSED_BY_AIRFLOW_31 = frozenset({"malformed-json-extra", "extra-not-an-object"
 
 
 def assert_names_connection_and_rule(message: str, rule: str, name: str) -> None:
-    assert "sk-x" not in message, "the message never shows the key"
+    assert "sk-x" not in message and "X-Injected" not in message, "the message never shows the key"
     if message == f"The conn_id `{CONN_ID}` isn't defined" and name in REFUSED_BY_AIRFLOW_31:
         return
     assert f"Connection '{CONN_ID}'" in message, message
@@ -147,7 +156,9 @@ def test_trigger_yields_an_error_event_before_any_call(
     assert_no_http(emulator, sockets_opened)
 
 
-@pytest.mark.parametrize("name", ["no-key", "http-to-a-remote-host", "malformed-json-extra", "timeout-not-a-number"])
+@pytest.mark.parametrize(
+    "name", ["no-key", "http-to-a-remote-host", "malformed-json-extra", "timeout-not-a-number", "key-with-line-break"]
+)
 def test_operator_in_a_dag_fails_before_any_call(
     name: str, bad_connection: Any, emulator: HeyGenEmulator, run_dag: Any, task_errors: TaskErrors
 ) -> None:

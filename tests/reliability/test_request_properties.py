@@ -13,7 +13,7 @@ Derandomized, so CI sees the same examples every run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from heygen_provider.exceptions import HeyGenRequestValidationError
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoGenerateRequest
+from heygen_provider.models.base import MAX_EXTRA_DEPTH
 from heygen_provider.models.request import DIMENSION_PRESETS, MAX_INPUT_TEXT_LENGTH, MAX_SCENES
 
 CREATE_URL = "https://api.heygen.com/v2/video/generate"
@@ -357,19 +358,26 @@ def hook(http: requests_mock.Mocker) -> Iterator[HeyGenHook]:
         yield hook
 
 
+def refused_before_any_http_call(
+    hook: HeyGenHook, http: requests_mock.Mocker, params: dict[str, Any] | Callable[[], Any]
+) -> HeyGenRequestValidationError:
+    """The error of submitting ``params`` (or what a callable builds), which must come before any HTTP call."""
+    http.reset_mock()
+    with pytest.raises(HeyGenRequestValidationError) as refused:
+        hook.create_video(params() if callable(params) else params)
+    assert http.call_count == 0, "a refused request must not reach HeyGen"
+    return refused.value
+
+
 @property_settings(2000)
 @given(case=broken_requests())
 def test_invalid_requests_are_refused_by_field_before_any_http_call(
     hook: HeyGenHook, http: requests_mock.Mocker, case: tuple[dict[str, Any], str, str]
 ) -> None:
     params, path, rule = case
-    http.reset_mock()
-    with pytest.raises(HeyGenRequestValidationError) as refused:
-        hook.create_video(params)
-    assert http.call_count == 0, "a refused request must not reach HeyGen"
-    problems = refused.value.problems
-    assert any(problem.startswith(f"{path}: ") for problem in problems), (rule, path, problems)
-    assert f"{path}: " in str(refused.value)
+    error = refused_before_any_http_call(hook, http, params)
+    assert any(problem.startswith(f"{path}: ") for problem in error.problems), (rule, path, error.problems)
+    assert f"{path}: " in str(error)
 
 
 @property_settings(300)
@@ -392,3 +400,95 @@ def test_fifty_scenes_are_the_limit_and_accepted(case: Case) -> None:
     params = {**params, "video_inputs": params["video_inputs"] * MAX_SCENES}
     payload = VideoGenerateRequest.from_params(params).to_payload()
     assert payload["video_inputs"] == expected["video_inputs"] * MAX_SCENES
+
+
+# -- values JSON cannot carry verbatim, and structured text that cannot be read back ------------------
+
+#: (name, value placed in extra_fields, what the problem line must say)
+UNSENDABLE: dict[str, tuple[Any, str]] = {
+    "nan": (float("nan"), "must be a finite number"),
+    "infinity": (float("inf"), "must be a finite number"),
+    "minus-infinity": (float("-inf"), "must be a finite number"),
+    "bytes": (b"\xff\xfe", "must be a JSON value"),
+    "utf8-bytes": (b"abc", "must be a JSON value"),
+    "set": ({1, 2}, "must be a JSON value"),
+    "complex": (1j, "must be a JSON value"),
+    "object": (object(), "must be a JSON value"),
+}
+
+
+def nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@st.composite
+def unsendable_requests(draw: st.DrawFn) -> tuple[dict[str, Any], str, str]:
+    """(params, the path of the unsendable value, what the problem says): a valid request plus one bad value."""
+    params, _ = draw(valid_requests())
+    params = json.loads(json.dumps(params))
+    if draw(st.booleans()):
+        bad, rule = UNSENDABLE[draw(st.sampled_from(sorted(UNSENDABLE)))]
+    else:
+        bad, rule = nested(draw(st.integers(MAX_EXTRA_DEPTH + 1, 3000))), "is nested more than"
+    # Somewhere inside an otherwise sendable value: a list, an object, or straight under the key.
+    key, inner = draw(ids), draw(ids)
+    shape = draw(st.sampled_from(["direct", "in-list", "in-object"]))
+    value, suffix = {
+        "direct": (bad, ""),
+        "in-list": (["fine", bad], "[1]"),
+        "in-object": ({"ok": 1, inner: bad}, f".{inner}"),
+    }[shape]
+    where = draw(st.sampled_from(["top", "character", "voice"]))
+    if where == "top":
+        params["extra_fields"] = {**params.get("extra_fields", {}), key: value}
+        return params, f"extra_fields.{key}{suffix}", rule
+    index = draw(st.integers(0, len(params["video_inputs"]) - 1))
+    target = params["video_inputs"][index][where]
+    target["extra_fields"] = {key: value}
+    return params, f"{_scene_path(index, where, 'extra_fields')}.{key}{suffix}", rule
+
+
+@property_settings(500)
+@given(case=unsendable_requests())
+def test_values_json_cannot_carry_verbatim_are_refused_by_field_before_any_http_call(
+    hook: HeyGenHook, http: requests_mock.Mocker, case: tuple[dict[str, Any], str, str]
+) -> None:
+    params, path, rule = case
+    problems = refused_before_any_http_call(hook, http, params).problems
+    assert any(problem.startswith(path) and rule in problem for problem in problems), (path, rule, problems)
+
+
+#: Text a template may leave in a structured parameter, and the field it is given to.
+UNREADABLE_TEXT: dict[str, tuple[str, str]] = {
+    "jinja-braces-in-video_inputs": ("video_inputs", "{{1}}"),
+    "jinja-braces-in-extra_fields": ("extra_fields", "{{1}}"),
+    "unhashable-literal": ("extra_fields", "{[1]: 2}"),
+    "a-set-literal": ("video_inputs", "{1, 2}"),
+    "deep-json-array": ("video_inputs", "[" * 100_000 + "]" * 100_000),
+    "deep-json-in-an-object": ("extra_fields", '{"a": ' + "[" * 5000 + "]" * 5000 + "}"),
+    "deep-python-literal": ("extra_fields", "{'a': " + "[" * 5000 + "]" * 5000 + "}"),
+    "moderately-deep-json": ("extra_fields", '{"a": ' + "[" * 500 + "]" * 500 + "}"),
+    "bytes-literal-value": ("extra_fields", "{'a': b'x'}"),
+    "nan-in-json-text": ("extra_fields", '{"a": NaN}'),
+    "infinity-in-json-text": ("extra_fields", '{"a": [Infinity]}'),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_TEXT))
+def test_unreadable_structured_text_is_refused_by_field_before_any_http_call(
+    case: str, hook: HeyGenHook, http: requests_mock.Mocker
+) -> None:
+    from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
+
+    name, text = UNREADABLE_TEXT[case]
+    params: dict[str, Any] = {"video_inputs": [{"character": CHARACTER, "voice": VOICE}], name: text}
+    operator = HeyGenGenerateVideoOperator(task_id="generate", **params)
+    problems = refused_before_any_http_call(hook, http, operator.build_request).problems
+    assert any(problem.startswith(name) for problem in problems), problems
+
+
+CHARACTER = {"type": "avatar", "avatar_id": "a"}
+VOICE = {"type": "text", "voice_id": "v", "input_text": "Hello."}

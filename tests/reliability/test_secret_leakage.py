@@ -15,6 +15,7 @@ import os
 import traceback
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -180,3 +181,42 @@ def test_the_key_appears_nowhere(
         assert all(entry.credential is None and entry.key_fingerprint is None for entry in media), (
             "media downloads go to the CDN without the API key"
         )
+
+
+#: A key whose URL-encoded forms differ from it (base64 keys carry ``+``, ``/`` and ``=``).
+ENCODABLE_KEY = "sk-LEAKCHECK+9f/3a=c 2e=="
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        lambda key: quote(key, safe=""),
+        quote,
+        quote_plus,
+        lambda key: quote(key, safe="").lower(),
+    ],
+    ids=["quote-safe-none", "quote", "quote-plus", "quote-lowercase-hex"],
+)
+@pytest.mark.parametrize("shape", ["json", "html"])
+def test_an_url_encoded_key_echoed_in_an_error_body_is_blanked(
+    echo: Any, shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests_mock
+
+    from heygen_provider.exceptions import HeyGenAuthenticationError
+    from heygen_provider.hooks.heygen import HeyGenHook
+
+    connection = {"conn_type": "heygen", "host": "https://api.heygen.com", "password": ENCODABLE_KEY}
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", json.dumps(connection))
+    echoed = echo(ENCODABLE_KEY)
+    assert echoed != ENCODABLE_KEY
+    text = f"no such key: {echoed} (from /v1/video_status.get?key={echoed})"
+    body = json.dumps({"code": 400112, "message": text}) if shape == "json" else f"<h1>{text}</h1>"
+    with requests_mock.Mocker() as http:
+        http.get("https://api.heygen.com/v1/video_status.get", status_code=401, text=body)
+        with pytest.raises(HeyGenAuthenticationError) as refused:
+            HeyGenHook().get_video_status("v1")
+    message = str(refused.value)
+    assert "no such key: ***" in message, message
+    assert echoed not in message and echoed.upper() not in message
+    assert "LEAKCHECK" not in message

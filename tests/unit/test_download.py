@@ -102,7 +102,7 @@ class TestIdempotence:
     def test_a_complete_file_is_not_written_again(
         self, tmp_path: Path, sleeps: list[float], requests_mock: Any
     ) -> None:
-        requests_mock.get(URL, content=BODY, headers={"Content-Length": str(len(BODY))})
+        requests_mock.get(URL, content=BODY, headers={"Content-Length": str(len(BODY)), "ETag": '"abc"'})
         download(tmp_path, sleeps)
         assert download(tmp_path, sleeps).skipped
 

@@ -28,6 +28,7 @@ from heygen_provider.hooks.cache import close_shared_sessions, shared_session
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus, VideoStatusResponse
 from heygen_provider.retry import RetryPolicy, RetryState
+from tests.loopback import start_status_server
 from tests.unit.conftest import API_KEY
 
 #: Retry at once: these tests count retries, they do not wait for them.
@@ -74,15 +75,7 @@ class FakeHeyGen:
 @pytest.fixture
 async def heygen_server() -> AsyncIterator[FakeHeyGen]:
     fake = FakeHeyGen()
-    app = web.Application()
-    app.router.add_get("/v1/video_status.get", fake.handle)
-    app.router.add_get("/v3/videos/{video_id}", fake.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    fake.base_url = f"http://127.0.0.1:{port}"
+    runner, fake.base_url = await start_status_server(fake.handle)
     yield fake
     await close_shared_sessions()
     await runner.cleanup()

@@ -110,6 +110,11 @@ class VirtualFile:
         """The total size."""
         return len(self.head) + self.padding
 
+    @property
+    def etag(self) -> str:
+        """A strong entity tag of the content, as S3 and CloudFront send one."""
+        return f'"{hashlib.md5(self.head, usedforsecurity=False).hexdigest()}-{self.padding}"'
+
     def chunks(self, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive), in chunks of at most :data:`CHUNK_BYTES`.
 
@@ -154,7 +159,7 @@ def file_response(file: VirtualFile, content_type: str, range_header: str | None
     """
     length = file.length
     start, end, status = 0, length, 200
-    headers = [("Accept-Ranges", "bytes")]
+    headers = [("Accept-Ranges", "bytes"), ("ETag", file.etag)]
     match = RANGE.match(range_header.strip()) if range_header else None
     if match is not None and (match.group(1) or match.group(2)):
         first, last = match.group(1), match.group(2)

@@ -46,20 +46,42 @@ def _dag(dag_id: str, params: dict[str, Param] | None = None, **kwargs: object) 
     )
 
 
+def _scene_saying(text: str) -> list[dict[str, object]]:
+    [scene] = _scene()
+    return [{**scene, "voice": {**scene["voice"], "input_text": text}}]  # type: ignore[dict-item]
+
+
 # One generate task per DAG; the id says what differs.
 _VARIANTS: dict[str, dict[str, object]] = {
     "rel_generate": {},
     "rel_generate_blocking": {"deferrable": False},
     "rel_generate_short_timeout": {"timeout": SHORT_RENDER_TIMEOUT},
+    # Text that merely ends in ".json" is text; only video_inputs and extra_fields may name a template
+    # file. callback_id names a file next to this DAG, and is still just text.
+    "rel_generate_json_lookalikes": {
+        "video_inputs": _scene_saying("Now open settings.json"),
+        "title": "Tutorial: edit package.json",
+        "callback_id": "heygen_scenes.json",
+        "extra_fields": {"brand_note": "see style.json"},
+    },
+    "rel_generate_from_template_files": {
+        "video_inputs": "heygen_scenes.json",
+        "extra_fields": "heygen_extra_fields.json",
+    },
 }
 for _dag_id, _overrides in _VARIANTS.items():
     with _dag(_dag_id):
         HeyGenGenerateVideoOperator(
             task_id="generate",
-            video_inputs=_scene(),
-            title="{{ params.title }}",
-            callback_id="reliability-{{ run_id }}",
-            **{"deferrable": True, "poll_interval": POLL_INTERVAL, "timeout": RENDER_TIMEOUT, **_overrides},  # type: ignore[arg-type]
+            **{  # type: ignore[arg-type]
+                "video_inputs": _scene(),
+                "title": "{{ params.title }}",
+                "callback_id": "reliability-{{ run_id }}",
+                "deferrable": True,
+                "poll_interval": POLL_INTERVAL,
+                "timeout": RENDER_TIMEOUT,
+                **_overrides,
+            },
         )
 
 with _dag("rel_generate_with_retries", default_args={"retries": 2, "retry_delay": timedelta(0)}):
