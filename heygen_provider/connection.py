@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 from heygen_provider import __version__
 from heygen_provider.connection_form import (
+    API_VERSIONS,
     AUTH_TYPES,
     CONNECTION_EXTRA_FIELDS,
     DEFAULT_BASE_URL,
     DEFAULT_CONN_ID,
+    DEFAULT_CREATE_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RETRY_ATTEMPTS,
     LEGACY_EXTRA_PREFIX,
@@ -26,8 +28,8 @@ from heygen_provider.connection_form import (
     AuthType,
     ui_field_behaviour_for_hook,
 )
-from heygen_provider.endpoints import LEGACY_ENDPOINTS, ApiEndpoints
 from heygen_provider.exceptions import HeyGenConnectionError
+from heygen_provider.generations import GENERATIONS, ApiGeneration, ApiVersion
 from heygen_provider.retry import RetryPolicy
 
 USER_AGENT = f"airflow-provider-heygen/{__version__}"
@@ -57,7 +59,9 @@ class HeyGenConnectionSettings:
     :param auth_type: ``api_key`` (``X-Api-Key`` header) or ``bearer`` (``Authorization: Bearer``).
     :param request_timeout: seconds allowed for each HTTP request.
     :param retry_attempts: attempts per call, counting the first.
-    :param video_status_path: the status call's path, when not the legacy default.
+    :param video_status_path: the status call's path, overriding the API generation's (deprecated).
+    :param api_version: ``v3`` (default) or ``legacy``: see :mod:`heygen_provider.generations`.
+    :param create_timeout: seconds allowed for the paid create call to answer.
     """
 
     conn_id: str
@@ -67,6 +71,8 @@ class HeyGenConnectionSettings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
     video_status_path: str | None = None
+    api_version: ApiVersion = "v3"
+    create_timeout: float = DEFAULT_CREATE_TIMEOUT
 
     @property
     def connect_timeout(self) -> float:
@@ -86,11 +92,9 @@ class HeyGenConnectionSettings:
         return {"Accept": "application/json", "User-Agent": USER_AGENT}
 
     @property
-    def endpoints(self) -> ApiEndpoints:
-        """The API paths: the legacy ones, with the status path from ``video_status_path`` when set."""
-        if self.video_status_path:
-            return ApiEndpoints(video_status=self.video_status_path)
-        return LEGACY_ENDPOINTS
+    def api(self) -> ApiGeneration:
+        """The API generation: its paths (the status path from ``video_status_path`` when set) and translations."""
+        return GENERATIONS[self.api_version].with_status_path(self.video_status_path)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -158,7 +162,7 @@ def _normalise_base_url(conn_id: str, host: str | None, port: int | None) -> str
         raise HeyGenConnectionError(
             f"Connection {conn_id!r}: host must be an https:// base URL such as {DEFAULT_BASE_URL!r}."
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         # The API key travels in a header: over plain HTTP anyone on the path could read it.
         raise HeyGenConnectionError(
             f"Connection {conn_id!r}: host {parts.hostname!r} uses http://, which would send the API key in "
@@ -170,7 +174,7 @@ def _normalise_base_url(conn_id: str, host: str | None, port: int | None) -> str
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
-def _is_loopback(hostname: str) -> bool:
+def is_loopback(hostname: str) -> bool:
     if hostname == "localhost":
         return True
     try:
@@ -217,9 +221,10 @@ def _check_extra_value(conn_id: str, name: str, value: Any) -> Any:
         if not isinstance(value, str) or not value.startswith("/"):
             raise HeyGenConnectionError(f"{prefix} must be an API path starting with '/' (got {value!r}).")
         return value
-    if name == "auth_type":
-        if value not in AUTH_TYPES:
-            raise HeyGenConnectionError(f"{prefix} must be one of {', '.join(AUTH_TYPES)} (got {value!r}).")
+    if name in ("auth_type", "api_version"):
+        allowed = AUTH_TYPES if name == "auth_type" else API_VERSIONS
+        if value not in allowed:
+            raise HeyGenConnectionError(f"{prefix} must be one of {', '.join(allowed)} (got {value!r}).")
         return value
     number: float
     try:

@@ -58,6 +58,7 @@ class HeyGenAPIError(HeyGenError):
     :param code: HeyGen's error code (a number on the legacy API, a string on v2 and v3), if any.
     :param message: HeyGen's message, or a description of the body when it was not HeyGen's.
     :param retry_after: seconds the server asked to wait, for rate limits.
+    :param heygen_body: the body was one of HeyGen's JSON envelopes (not a proxy's page or a bare 404).
     """
 
     def __init__(
@@ -67,11 +68,13 @@ class HeyGenAPIError(HeyGenError):
         status_code: int | None = None,
         code: str | int | None = None,
         retry_after: float | None = None,
+        heygen_body: bool = False,
     ) -> None:
         self.http_status = status_code
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.heygen_body = heygen_body
         details = [f"HTTP {status_code}"] if status_code is not None else []
         if code is not None:
             details.append(f"code {code}")
@@ -85,6 +88,14 @@ class HeyGenAuthenticationError(HeyGenAPIError, AirflowFailException):
 
 class HeyGenNotFoundError(HeyGenAPIError):
     """404: the video (or other resource) does not exist for this key."""
+
+
+class HeyGenLegacyApiRetiredError(HeyGenNotFoundError, AirflowFailException):
+    """A legacy path answered 404, 405 or 410: HeyGen may have retired its legacy API; use ``api_version`` v3."""
+
+
+class HeyGenRequestInProgressError(HeyGenAPIError, HeyGenTransientError):
+    """409 ``request_in_progress``: a create with the same idempotency key is still being processed."""
 
 
 class HeyGenInsufficientCreditError(HeyGenAPIError, AirflowFailException):
@@ -235,6 +246,7 @@ _STATUS_CLASSES: dict[int, type[HeyGenAPIError]] = {
     402: HeyGenInsufficientCreditError,
     403: HeyGenAuthenticationError,
     404: HeyGenNotFoundError,
+    409: HeyGenRequestInProgressError,
     422: HeyGenBadRequestError,
     424: HeyGenBadRequestError,
     429: HeyGenRateLimitError,
@@ -286,7 +298,8 @@ def parse_response(
     text = _redact(message or "no error message in the response body", secrets)
     error_class = error_class_for_status(status_code) if status_code >= 400 else HeyGenAPIError
     return_code = _redact(str(code), secrets) if isinstance(code, str) else code
-    raise error_class(text, status_code=status_code, code=return_code, retry_after=retry_after)
+    heygen_body = isinstance(payload, dict) and (code is not None or message is not None)
+    raise error_class(text, status_code=status_code, code=return_code, retry_after=retry_after, heygen_body=heygen_body)
 
 
 def _load_json(body: bytes) -> Any:
@@ -393,12 +406,14 @@ __all__ = [
     "HeyGenDownloadNameError",
     "HeyGenError",
     "HeyGenInsufficientCreditError",
+    "HeyGenLegacyApiRetiredError",
     "HeyGenMalformedResponseError",
     "HeyGenNotFoundError",
     "HeyGenRateLimitError",
     "HeyGenRenderError",
     "HeyGenRenderRejectedError",
     "HeyGenRenderTimeoutError",
+    "HeyGenRequestInProgressError",
     "HeyGenRequestValidationError",
     "HeyGenServerError",
     "HeyGenSubmitUncertainError",

@@ -12,6 +12,7 @@ again. The rules follow what HeyGen documents (``docs/reliability``):
   have reached HeyGen is never sent again: that could pay for a second render.
 * A connection that could not be established at all never carried the request, so it is retried for
   every method.
+* A 409 ``request_in_progress`` (a keyed create still being processed) is waited out, for keyed creates.
 * Back-off is exponential from :attr:`RetryPolicy.initial_delay` with full jitter.
 """
 
@@ -28,6 +29,7 @@ from heygen_provider.exceptions import (
     HeyGenError,
     HeyGenMalformedResponseError,
     HeyGenRateLimitError,
+    HeyGenRequestInProgressError,
     HeyGenServerError,
     HeyGenTransportError,
 )
@@ -101,6 +103,9 @@ class RetryState:
             return True
         if isinstance(error, HeyGenTransportError):
             return self.idempotent or not error.request_may_have_reached_server
+        if isinstance(error, HeyGenRequestInProgressError):
+            # The same keyed create is still in flight at HeyGen: asking again later replays its answer.
+            return self.idempotent
         if isinstance(error, HeyGenMalformedResponseError):
             return self.idempotent
         if isinstance(error, HeyGenServerError):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from heygen_provider.exceptions import HeyGenError, HeyGenTransportError, parse_response
+from heygen_provider.exceptions import HeyGenAPIError, HeyGenError, HeyGenTransportError, parse_response
 from heygen_provider.retry import RetryState, TransportFailure, parse_retry_after
 
 
@@ -21,6 +22,13 @@ def read_answer(status_code: int, body: bytes, headers: Mapping[str, str], secre
 
     :raises HeyGenAPIError: of the class the answer calls for, with ``Retry-After`` kept on it.
     """
+    if 300 <= status_code < 400:
+        target = urlsplit(headers.get("Location") or "").netloc or "another location"
+        raise HeyGenAPIError(
+            f"HeyGen answered a redirect to {target}; redirects are not followed, so the API key goes to no "
+            "other host. Check the connection's host.",
+            status_code=status_code,
+        )
     retry_after = parse_retry_after(headers.get("Retry-After"))
     return parse_response(status_code, body, secrets=secrets, retry_after=retry_after)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from heygen_provider.connection import (
     HeyGenConnectionSettings,
     ui_field_behaviour_for_hook,
 )
-from heygen_provider.exceptions import HeyGenAuthenticationError, HeyGenError
+from heygen_provider.exceptions import HeyGenAPIError, HeyGenAuthenticationError, HeyGenError
 from heygen_provider.hooks import cache
 from heygen_provider.hooks.calls import describe_failure, final_error, read_answer, transport_error
 from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
@@ -122,13 +122,24 @@ class HeyGenHook(BaseHook):
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        body: Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        timeout: float | None = None,
     ) -> Any:
+        """
+        One API call with the retry policy.
+
+        :param body: makes a fresh request body (a stream) for each attempt, instead of ``json_body``.
+        :param headers: headers besides authentication (e.g. ``Idempotency-Key``).
+        :param idempotent: sending the request twice does the work once (default: by method).
+        :param timeout: seconds allowed for the answer, instead of the connection's request timeout.
+        """
         import requests
 
         settings = self.settings
         retry = self._start(settings, method, idempotent=idempotent)
-        timeout = (settings.connect_timeout, settings.request_timeout)
+        read_timeout = timeout or settings.request_timeout
         while True:
             try:
                 response = self._session.request(
@@ -136,50 +147,123 @@ class HeyGenHook(BaseHook):
                     settings.url(path),
                     params=params,
                     json=json_body,
-                    headers=settings.auth_headers,
-                    timeout=timeout,
+                    data=body() if body is not None else None,
+                    headers={**(headers or {}), **settings.auth_headers},
+                    timeout=(settings.connect_timeout, read_timeout),
+                    # A redirect would carry the key to whatever host it names: never followed.
+                    allow_redirects=False,
                 )
                 return read_answer(response.status_code, response.content, response.headers, settings.secrets)
             except requests.RequestException as failure:
                 error: HeyGenError = transport_error(method, _requests_failure(failure), describe_failure(failure))
-            except HeyGenError as answer_error:
-                error = answer_error
+            except HeyGenAPIError as answer_error:
+                error = settings.api.explain(answer_error, path)
+            except HeyGenError as other_error:
+                error = other_error
             time.sleep(self._delay_or_raise(retry, error, path))
 
-    def create_video(self, request: VideoGenerateRequest | Mapping[str, Any]) -> CreatedVideo:
+    def request_body(self, request: VideoGenerateRequest) -> dict[str, Any]:
         """
-        Submit a render. Paid: this POST is never re-sent once it may have reached HeyGen.
+        The create call's body for ``request`` in the connection's API generation; no HTTP call.
+
+        :raises HeyGenRequestValidationError: naming each field the generation cannot express.
+        """
+        return self.settings.api.request_body(request)
+
+    def create_video(
+        self, request: VideoGenerateRequest | Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> CreatedVideo:
+        """
+        Submit a render. Paid.
+
+        On v3 the create carries ``idempotency_key`` (when given), so a create that timed out, got a 5xx
+        or a 409 ``request_in_progress`` is sent again with the same key and HeyGen renders once. On the
+        legacy API, or without a key, the POST is never re-sent once it may have reached HeyGen.
 
         :param request: a validated request, or its parameters (validated here, before any HTTP call).
+            An ``image_path`` still in it is uploaded first (:meth:`upload_images`).
+        :param idempotency_key: 1 to 255 characters of ``[A-Za-z0-9_:.-]``, the same for every attempt
+            of the same render.
         :raises HeyGenRequestValidationError: before any HTTP call, when the request breaks a rule.
+        :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable ``video_id``.
         """
+        from pydantic import ValidationError
+
+        from heygen_provider.exceptions import HeyGenMalformedResponseError
         from heygen_provider.models import CreatedVideo, VideoGenerateRequest
 
         if not isinstance(request, VideoGenerateRequest):
             request = VideoGenerateRequest.from_params(request)
-        data = self._request("POST", self.settings.endpoints.create_video, json_body=request.to_payload())
-        return CreatedVideo.model_validate(data)
+        settings = self.settings
+        api = settings.api
+        api.request_body(request)  # every field checked before any call, the upload's included
+        request, _ = self.upload_images(request, idempotency_key=idempotency_key)
+        body = api.request_body(request)
+        keyed = api.idempotent_creates and idempotency_key is not None
+        try:
+            data = self._request(
+                "POST",
+                api.create_video,
+                json_body=body,
+                headers={"Idempotency-Key": idempotency_key} if keyed and idempotency_key else None,
+                idempotent=keyed,
+                timeout=settings.create_timeout,
+            )
+        except HeyGenAPIError as error:
+            if error.http_status is None or error.http_status >= 300:
+                raise
+            # An error envelope inside a 2xx: HeyGen may well have created the video.
+            raise HeyGenMalformedResponseError(
+                f"the create answer is a 2xx with an error in it: {error.message}", status_code=error.http_status
+            ) from error
+        try:
+            return CreatedVideo.model_validate(data)
+        except ValidationError:
+            shown = data.get("video_id") if isinstance(data, dict) else data
+            raise HeyGenMalformedResponseError(
+                f"the create answer carries no usable video_id (got {type(shown).__name__} {str(shown)[:40]!r})",
+                status_code=200,
+            ) from None
+
+    def upload_images(
+        self,
+        request: VideoGenerateRequest,
+        *,
+        uploaded: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[VideoGenerateRequest, dict[str, str]]:
+        """
+        Upload every character ``image_path`` of ``request`` to HeyGen (v3 ``POST /v3/assets``).
+
+        :param uploaded: ``image_path`` to asset id of earlier uploads (an earlier try's), not sent again.
+        :param idempotency_key: the render's key; each upload derives its own from it.
+        :returns: the request with ``image_asset_id`` in place of each ``image_path``, and every
+            ``image_path`` to asset id mapping (earlier ones included).
+        :raises HeyGenRequestValidationError: when a file is missing or not a JPEG or PNG, before any upload.
+        """
+        from heygen_provider.hooks.assets import upload_images
+
+        return upload_images(self, request, dict(uploaded or {}), idempotency_key)
 
     def get_video_status(self, video_id: str) -> VideoStatusResponse:
         """The render's status, with fresh signed media URLs once it is done."""
-
-        path, params = self.settings.endpoints.status_request(video_id)
+        path, params = self.settings.api.status_request(video_id)
         return _status_from(video_id, self._request("GET", path, params=params))
 
     def list_avatars(self) -> AvatarList:
-        from heygen_provider.models import AvatarList
-
-        return AvatarList.model_validate(self._request("GET", self.settings.endpoints.avatars))
+        """The account's avatars (on v3, its avatar looks: a look's id is an ``avatar_id``)."""
+        api = self.settings.api
+        return api.avatars_from(self._request("GET", api.avatars))
 
     def list_voices(self) -> VoiceList:
-        from heygen_provider.models import VoiceList
-
-        return VoiceList.model_validate(self._request("GET", self.settings.endpoints.voices))
+        """The voices the account may use."""
+        api = self.settings.api
+        return api.voices_from(self._request("GET", api.voices))
 
     def get_remaining_quota(self) -> RemainingQuota:
-        from heygen_provider.models import RemainingQuota
-
-        return RemainingQuota.model_validate(self._request("GET", self.settings.endpoints.remaining_quota))
+        """What the account has left (``GET /v3/users/me`` on v3, ``/v2/user/remaining_quota`` on legacy)."""
+        api = self.settings.api
+        return api.account_from(self._request("GET", api.account))
 
     def download_media(
         self, url: str, destination: ObjectStoragePath, *, chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -205,12 +289,18 @@ class HeyGenHook(BaseHook):
         )
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap GET (the remaining quota). Returns ``(ok, message)`` and never raises."""
+        """One cheap GET (what the account has left). Returns ``(ok, message)`` and never raises."""
         try:
             quota = self.get_remaining_quota()
+            api_version = self.settings.api_version
         except Exception as error:
             return False, str(error)
-        return True, f"Connected to HeyGen: {quota.remaining_credits:g} credits remaining."
+        remaining = (
+            f"{quota.remaining_credits:g} credits"
+            if quota.unit == "credits"
+            else (f"{quota.remaining_credits:g} {quota.unit}")
+        )
+        return True, f"Connected to HeyGen (API {api_version}): {remaining} remaining."
 
     # -- async (triggerer) ----------------------------------------------------------------------------
 
@@ -238,20 +328,28 @@ class HeyGenHook(BaseHook):
         while True:
             try:
                 async with session.request(
-                    method, settings.url(path), params=params, headers=settings.auth_headers, timeout=timeout
+                    method,
+                    settings.url(path),
+                    params=params,
+                    headers=settings.auth_headers,
+                    timeout=timeout,
+                    # A redirect would carry the key to whatever host it names: never followed.
+                    allow_redirects=False,
                 ) as response:
                     body = await response.read()
                 return read_answer(response.status, body, response.headers, settings.secrets)
             except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
                 error: HeyGenError = transport_error(method, _aiohttp_failure(failure), describe_failure(failure))
-            except HeyGenError as answer_error:
-                error = answer_error
+            except HeyGenAPIError as answer_error:
+                error = settings.api.explain(answer_error, path)
+            except HeyGenError as other_error:
+                error = other_error
             await asyncio.sleep(self._delay_or_raise(retry, error, path))
 
     async def aget_video_status(self, video_id: str) -> VideoStatusResponse:
         """Async :meth:`get_video_status`, for triggers: never blocks the event loop."""
         settings = await self.aget_settings()
-        path, params = settings.endpoints.status_request(video_id)
+        path, params = settings.api.status_request(video_id)
         return _status_from(video_id, await self._arequest("GET", path, settings=settings, params=params))
 
 

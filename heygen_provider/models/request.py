@@ -1,9 +1,11 @@
 """
-The video request of ``POST /v2/video/generate``: the product spec's schema and every rule it states.
+The video request: the product spec's schema and every rule it states, plus HeyGen v3's own options.
 
 Build one with :meth:`VideoGenerateRequest.from_params` (what the operator does after templating) to get
 the provider's :class:`~heygen_provider.exceptions.HeyGenRequestValidationError`, which lists every bad
-field by path and rule, and :meth:`VideoGenerateRequest.to_payload` for the JSON sent to HeyGen.
+field by path and rule. The connection's API generation turns it into the body it sends:
+:func:`heygen_provider.models.v3_body.to_v3_body` for ``POST /v3/videos`` (the default) and
+:meth:`VideoGenerateRequest.to_legacy_body` for the legacy ``POST /v2/video/generate``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
+from heygen_provider.exceptions import HeyGenRequestValidationError
+from heygen_provider.generations import V3_OPTIONS
 from heygen_provider.models.base import (
     RequestModel,
     check_http_url,
@@ -105,13 +109,18 @@ class Character(RequestModel):
     """
     ``video_inputs[].character``: who appears in the scene.
 
-    ``type`` ``avatar`` needs ``avatar_id`` (from ``GET /v2/avatars``); ``talking_photo`` needs
-    ``talking_photo_id``.
+    ``type`` ``avatar`` needs ``avatar_id``; ``talking_photo`` needs ``talking_photo_id`` (on v3, a
+    photo-avatar look id); ``image`` (Avatar IV from any photo, v3 only) needs exactly one of
+    ``image_url``, ``image_asset_id`` and ``image_path`` (a local path or any ``ObjectStoragePath`` URI,
+    uploaded to HeyGen first).
     """
 
-    type: Literal["avatar", "talking_photo"]
+    type: Literal["avatar", "talking_photo", "image"]
     avatar_id: NonEmptyString | None = Field(default=None, validate_default=True)
     talking_photo_id: NonEmptyString | None = Field(default=None, validate_default=True)
+    image_url: HttpUrl | None = None
+    image_asset_id: NonEmptyString | None = None
+    image_path: NonEmptyString | None = None
     avatar_style: Literal["normal", "circle", "closeUp"] | None = None
     scale: Annotated[Number, _within(0.0, 5.0)] | None = None
     offset: Offset | None = None
@@ -124,6 +133,17 @@ class Character(RequestModel):
 
     _avatar_id_required = field_validator("avatar_id")(_required_when("avatar"))
     _talking_photo_id_required = field_validator("talking_photo_id")(_required_when("talking_photo"))
+
+    @model_validator(mode="after")
+    def _one_image_source(self) -> Self:
+        sources = [self.image_url, self.image_asset_id, self.image_path]
+        if self.type == "image" and sum(source is not None for source in sources) != 1:
+            raise conditional_error(
+                "image_url", "exactly one of image_url, image_asset_id and image_path is required when type is 'image'"
+            )
+        if self.type != "image" and any(source is not None for source in sources):
+            raise conditional_error("image_url", "image_url, image_asset_id and image_path need type 'image'")
+        return self
 
 
 class Voice(RequestModel):
@@ -143,6 +163,8 @@ class Voice(RequestModel):
     pitch: Annotated[StrictInt, _within(-50, 50)] | None = None
     emotion: Emotion | None = None
     locale: NonEmptyString | None = None
+    #: v3 only: the voice's volume, 0 (silent) to 1 (full).
+    volume: Annotated[Number, _within(0.0, 1.0)] | None = None
     audio_url: HttpUrl | None = None
     audio_asset_id: NonEmptyString | None = None
     duration: Annotated[Number, Field(gt=0)] | None = Field(default=None, validate_default=True)
@@ -236,8 +258,16 @@ class VideoGenerateRequest(RequestModel):
     :param title: a title shown in HeyGen's web app.
     :param callback_id: your own id, echoed back in status answers and webhooks.
     :param callback_url: a URL HeyGen calls when the render ends.
-    :param test: a free, watermarked test render.
-    :param folder_id: the HeyGen folder to file the video in.
+    :param test: a free, watermarked test render (legacy API only).
+    :param folder_id: the HeyGen folder to file the video in (legacy API only).
+    :param engine: v3: ``avatar_iv`` (HeyGen's default), ``avatar_v`` or ``avatar_iii``.
+    :param motion_prompt: v3: body motion and gestures, in words (photo avatars, or ``avatar_v``).
+    :param expressiveness: v3: ``high``, ``medium`` or ``low`` (photo avatars).
+    :param aspect_ratio: v3: instead of ``dimension``, with ``resolution``.
+    :param resolution: v3: ``720p``, ``1080p`` or ``4k``, instead of ``dimension``.
+    :param output_format: v3: ``mp4`` or ``webm`` (transparent background, no ``background``).
+    :param remove_background: v3: remove the avatar's background.
+    :param fit: v3: ``contain`` or ``cover``, how the subject fits the frame.
     """
 
     video_inputs: Annotated[list[VideoInput], Field(min_length=1, max_length=MAX_SCENES)]
@@ -250,6 +280,20 @@ class VideoGenerateRequest(RequestModel):
     callback_url: HttpUrl | None = None
     test: bool | None = None
     folder_id: NonEmptyString | None = None
+    engine: Literal["avatar_iv", "avatar_v", "avatar_iii"] | None = None
+    motion_prompt: NonEmptyString | None = None
+    expressiveness: Literal["high", "medium", "low"] | None = None
+    aspect_ratio: Literal["16:9", "9:16", "4:5", "5:4", "1:1", "auto"] | None = None
+    resolution: Literal["4k", "1080p", "720p"] | None = None
+    output_format: Literal["mp4", "webm"] | None = None
+    remove_background: bool | None = None
+    fit: Literal["contain", "cover"] | None = None
+
+    @model_validator(mode="after")
+    def _dimension_or_resolution(self) -> Self:
+        if "dimension" in self.model_fields_set and (self.resolution or self.aspect_ratio):
+            raise conditional_error("dimension", "give either dimension or resolution and aspect_ratio, not both")
+        return self
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> VideoGenerateRequest:
@@ -266,5 +310,31 @@ class VideoGenerateRequest(RequestModel):
             raise raise_for_validation(error) from None
 
     def to_payload(self) -> dict[str, Any]:
-        """The JSON body HeyGen expects: fields left unset are omitted, ``extra_fields`` merged in."""
+        """
+        The whole request as JSON, whatever the API generation: fields left unset are omitted,
+        ``extra_fields`` merged in. What the submission record fingerprints.
+        """
         return self.model_dump(mode="json", exclude_none=True)
+
+    def to_legacy_body(self) -> dict[str, Any]:
+        """
+        The body of the legacy ``POST /v2/video/generate``.
+
+        :raises HeyGenRequestValidationError: naming each field only v3 can express.
+        """
+        problems = [
+            f"{path}: needs api_version 'v3' (the legacy API has no {name}) (got {value!r})"
+            for path, name, value in self._v3_only_fields()
+        ]
+        if problems:
+            raise HeyGenRequestValidationError(problems)
+        return self.to_payload()
+
+    def _v3_only_fields(self) -> list[tuple[str, str, Any]]:
+        found = [(name, name, getattr(self, name)) for name in V3_OPTIONS if getattr(self, name) is not None]
+        for index, scene in enumerate(self.video_inputs):
+            if scene.character.type == "image":
+                found.append((f"video_inputs[{index}].character.type", "character type 'image'", "image"))
+            if scene.voice.volume is not None:
+                found.append((f"video_inputs[{index}].voice.volume", "voice volume", scene.voice.volume))
+        return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 
 class _Answer(BaseModel):
@@ -13,9 +13,9 @@ class _Answer(BaseModel):
 
 
 class CreatedVideo(_Answer):
-    """The answer of ``POST /v2/video/generate``."""
+    """The answer of the create call, ``POST /v3/videos`` or ``POST /v2/video/generate``."""
 
-    video_id: str = Field(min_length=1)
+    video_id: StrictStr = Field(min_length=1)
 
 
 class Avatar(_Answer):
@@ -34,10 +34,22 @@ class TalkingPhoto(_Answer):
 
 
 class AvatarList(_Answer):
-    """The answer of ``GET /v2/avatars``."""
+    """The answer of ``GET /v2/avatars``, or of ``GET /v3/avatars/looks`` (each look as an avatar)."""
 
     avatars: list[Avatar] = Field(default_factory=list)
     talking_photos: list[TalkingPhoto] = Field(default_factory=list)
+
+    @classmethod
+    def from_v3_looks(cls, data: Any) -> AvatarList:
+        """The looks of ``GET /v3/avatars/looks``: a look's ``id`` is what ``avatar_id`` takes on v3."""
+        looks = data if isinstance(data, list) else []
+        return cls(
+            avatars=[
+                Avatar.model_validate({**look, "avatar_id": look.get("id"), "avatar_name": look.get("name")})
+                for look in looks
+                if isinstance(look, dict) and look.get("id")
+            ]
+        )
 
 
 class Voice(_Answer):
@@ -51,17 +63,61 @@ class Voice(_Answer):
 
 
 class VoiceList(_Answer):
-    """The answer of ``GET /v2/voices``."""
+    """The answer of ``GET /v2/voices`` or ``GET /v3/voices``."""
 
     voices: list[Voice] = Field(default_factory=list)
 
+    @classmethod
+    def from_v3_voices(cls, data: Any) -> VoiceList:
+        """The voices of ``GET /v3/voices``, whose preview is ``preview_audio_url``."""
+        voices = data if isinstance(data, list) else []
+        return cls(
+            voices=[
+                Voice.model_validate({**voice, "preview_audio": voice.get("preview_audio_url")})
+                for voice in voices
+                if isinstance(voice, dict) and voice.get("voice_id")
+            ]
+        )
+
 
 class RemainingQuota(_Answer):
-    """The answer of ``GET /v2/user/remaining_quota``; HeyGen counts 60 quota units per credit."""
+    """
+    What the account has left: the answer of ``GET /v2/user/remaining_quota`` (HeyGen counts 60 quota
+    units per credit), or of ``GET /v3/users/me`` (credits, or a prepaid balance in ``unit`` USD).
+    """
 
     remaining_quota: float
     details: dict[str, Any] = Field(default_factory=dict)
+    unit: str = "credits"
 
     @property
     def remaining_credits(self) -> float:
         return self.remaining_quota / 60
+
+    @classmethod
+    def from_v3_user(cls, data: Any) -> RemainingQuota:
+        """Read the billing part of ``GET /v3/users/me``, whichever of its three kinds it is."""
+        user = data if isinstance(data, dict) else {}
+        usage = user.get("usage_based") or {}
+        subscription = (user.get("subscription") or {}).get("credits") or {}
+        wallet = user.get("wallet") or {}
+        if isinstance(usage, dict) and _number(usage.get("remaining_credits")) is not None:
+            remaining, unit = _number(usage.get("remaining_credits")), "credits"
+        elif isinstance(subscription, dict) and subscription:
+            remaining = sum(
+                _number((pool or {}).get("remaining")) or 0.0
+                for pool in subscription.values()
+                if isinstance(pool, dict)
+            )
+            unit = "credits"
+        elif isinstance(wallet, dict) and _number(wallet.get("remaining_balance")) is not None:
+            remaining, unit = _number(wallet.get("remaining_balance")), str(wallet.get("currency") or "USD")
+        else:
+            remaining, unit = 0.0, "credits"
+        return cls(remaining_quota=(remaining or 0.0) * 60, details=user, unit=unit)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

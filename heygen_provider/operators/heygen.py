@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 from airflow.sdk import BaseOperator
 
 from heygen_provider._checks import positive_seconds
-from heygen_provider.connection import DEFAULT_CONN_ID
+from heygen_provider.connection_form import DEFAULT_CONN_ID
+from heygen_provider.generations import V3_OPTIONS
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, HeyGenVideoLink
 
 if TYPE_CHECKING:
@@ -65,9 +66,17 @@ class HeyGenGenerateVideoOperator(BaseOperator):
     :param title: the video's title in HeyGen's web app.
     :param callback_id: your id for this video, echoed back by HeyGen in status answers and webhooks.
     :param callback_url: a URL HeyGen calls when the render ends.
-    :param test: a free, watermarked test render.
-    :param folder_id: the HeyGen folder for the video.
+    :param test: a free, watermarked test render (``api_version`` legacy only).
+    :param folder_id: the HeyGen folder for the video (``api_version`` legacy only).
     :param extra_fields: top-level request fields the provider does not know yet, sent verbatim.
+    :param engine: v3: ``avatar_iv`` (HeyGen's default), ``avatar_v`` or ``avatar_iii``.
+    :param motion_prompt: v3: body motion and gestures, in words (photo avatars, or ``avatar_v``).
+    :param expressiveness: v3: ``high``, ``medium`` or ``low`` (photo avatars).
+    :param aspect_ratio: v3: ``16:9``, ``9:16``, ``1:1``, ``4:5``, ``5:4`` or ``auto``, instead of ``dimension``.
+    :param resolution: v3: ``720p``, ``1080p`` or ``4k``, instead of ``dimension``.
+    :param output_format: v3: ``mp4`` or ``webm`` (transparent background).
+    :param remove_background: v3: remove the avatar's background.
+    :param fit: v3: ``contain`` or ``cover``.
     :param heygen_conn_id: the ``heygen`` connection.
     :param wait_for_completion: wait for the render to end; ``False`` returns right after submitting.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
@@ -85,6 +94,14 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         "test",
         "folder_id",
         "extra_fields",
+        "engine",
+        "motion_prompt",
+        "expressiveness",
+        "aspect_ratio",
+        "resolution",
+        "output_format",
+        "remove_background",
+        "fit",
         "heygen_conn_id",
     )
     template_ext: Sequence[str] = (".json",)
@@ -108,6 +125,14 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         test: bool | None = None,
         folder_id: str | None = None,
         extra_fields: dict[str, Any] | None = None,
+        engine: str | None = None,
+        motion_prompt: str | None = None,
+        expressiveness: str | None = None,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        output_format: str | None = None,
+        remove_background: bool | None = None,
+        fit: str | None = None,
         heygen_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = True,
         deferrable: bool | None = None,
@@ -125,6 +150,14 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         self.test = test
         self.folder_id = folder_id
         self.extra_fields = extra_fields
+        self.engine = engine
+        self.motion_prompt = motion_prompt
+        self.expressiveness = expressiveness
+        self.aspect_ratio = aspect_ratio
+        self.resolution = resolution
+        self.output_format = output_format
+        self.remove_background = remove_background
+        self.fit = fit
         self.heygen_conn_id = heygen_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
@@ -203,6 +236,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
                 "test": self.test,
                 "folder_id": self.folder_id,
                 "extra_fields": parse_structured_param("extra_fields", self.extra_fields),
+                **{name: getattr(self, name) for name in V3_OPTIONS},
             }
         )
 
@@ -213,8 +247,10 @@ class HeyGenGenerateVideoOperator(BaseOperator):
 
         request = self.build_request()
         hook = self.hook
+        # The generation's translation checks what it can express, still before any call.
+        hook.request_body(request)
         record = submission_record_for(context)
-        video_id, status = self._reattach_or_submit(hook, request, record)
+        video_id, status = self._reattach_or_submit(hook, request, record, context)
         context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_id)
 
         if status is None:
@@ -262,51 +298,55 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         return result
 
     def _reattach_or_submit(
-        self, hook: HeyGenHook, request: VideoGenerateRequest, record: SubmissionRecord
+        self, hook: HeyGenHook, request: VideoGenerateRequest, record: SubmissionRecord, context: Context
     ) -> tuple[str, VideoStatusResponse | None]:
         from heygen_provider.exceptions import HeyGenNotFoundError
-        from heygen_provider.operators.submission_record import Submission, request_fingerprint
+        from heygen_provider.operators.submission_record import Submission, idempotency_key, request_fingerprint
 
-        payload = request.to_payload()
-        fingerprint = request_fingerprint(payload)
-        previous = _load_quietly(record, self.log)
-        if previous is not None and previous.request_fingerprint == fingerprint:
+        fingerprint = request_fingerprint(request.to_payload())
+        previous = _load(record)
+        earlier = previous if previous is not None and previous.request_fingerprint == fingerprint else None
+        replaces: str | None = None
+        if earlier is not None and earlier.video_id is not None:
             try:
-                status = hook.get_video_status(previous.video_id)
+                status = hook.get_video_status(earlier.video_id)
             except HeyGenNotFoundError:
-                self.log.warning("HeyGen video %s from an earlier try no longer exists", previous.video_id)
+                self.log.warning("HeyGen video %s from an earlier try no longer exists", earlier.video_id)
+                replaces = earlier.video_id
             else:
                 if status.is_success or not status.is_terminal:
                     self.log.info(
                         "Re-attaching to HeyGen video %s submitted by an earlier try (%s); not submitting again",
-                        previous.video_id,
+                        earlier.video_id,
                         status.service_status,
                     )
-                    return previous.video_id, status
+                    return earlier.video_id, status
                 self.log.warning(
                     "HeyGen video %s from an earlier try %s; submitting a new render",
-                    previous.video_id,
+                    earlier.video_id,
                     status.status.value,
                 )
-        video_id = self._submit(hook, request)
-        try:
-            record.save(Submission(video_id, fingerprint))
-        except Exception:
-            self.log.warning(
-                "Could not record HeyGen video %s in %s: a retry of this task would submit again",
-                video_id,
-                record.description,
-                exc_info=True,
-            )
+                replaces = earlier.video_id
+        key = idempotency_key(context, fingerprint, replaces)
+        uploaded = dict(earlier.assets) if earlier is not None else {}
+        request, assets = hook.upload_images(request, uploaded=uploaded, idempotency_key=key)
+        if assets != uploaded:
+            _save(record, Submission(replaces, fingerprint, assets), self.log, "its uploaded photos")
+        video_id = self._submit(hook, request, key)
+        _save(record, Submission(video_id, fingerprint, assets), self.log, f"HeyGen video {video_id}")
         return video_id, None
 
-    def _submit(self, hook: HeyGenHook, request: VideoGenerateRequest) -> str:
+    def _submit(self, hook: HeyGenHook, request: VideoGenerateRequest, idempotency_key: str) -> str:
         from heygen_provider.exceptions import HeyGenServerError, HeyGenSubmitUncertainError, HeyGenTransportError
 
         try:
-            created = hook.create_video(request)
+            created = hook.create_video(request, idempotency_key=idempotency_key)
         except (HeyGenServerError, HeyGenTransportError) as error:
             if isinstance(error, HeyGenTransportError) and not error.request_may_have_reached_server:
+                raise
+            if hook.settings.api.idempotent_creates:
+                # The create carried its idempotency key: a task retry sends the same key, and HeyGen
+                # answers with the video it already made instead of rendering a second one.
                 raise
             labels = ", ".join(
                 f"{name} {value!r}"
@@ -327,12 +367,29 @@ def _names_template_file(value: Any, template_ext: Sequence[str]) -> TypeGuard[s
     return isinstance(value, str) and value.endswith(tuple(template_ext))
 
 
-def _load_quietly(record: SubmissionRecord, log: Any) -> Any:
+def _load(record: SubmissionRecord) -> Any:
+    from heygen_provider.exceptions import HeyGenError
+
     try:
         return record.load()
+    except Exception as error:
+        # Never read as "no earlier submission": that would pay again. This try fails; a retry reads again.
+        raise HeyGenError(
+            f"Could not read {record.description} to find an earlier submission ({error}); not submitting, "
+            "so a retry of this task can check again"
+        ) from error
+
+
+def _save(record: SubmissionRecord, submission: Any, log: Any, what: str) -> None:
+    try:
+        record.save(submission)
     except Exception:
-        log.warning("Could not read %s; assuming no earlier submission", record.description, exc_info=True)
-        return None
+        log.warning(
+            "Could not record %s in %s: a retry of this task relies on the idempotency key alone",
+            what,
+            record.description,
+            exc_info=True,
+        )
 
 
 def _forget_quietly(record: SubmissionRecord) -> None:

@@ -5,15 +5,20 @@ Where a task remembers the video it submitted, so a retry re-attaches instead of
 * Airflow 3.1 and 3.2: an Airflow Variable per task instance, deleted when the task succeeds. It lives
   in the metadata database, so it survives worker crashes, retries and re-deferrals alike.
 
-The record holds the video id and a fingerprint of the request: a retry re-attaches only to a video of
-the same request, so a task cleared after its inputs changed renders the new request.
+The record holds the video id, a fingerprint of the request and the HeyGen asset ids of the photos it
+uploaded: a retry re-attaches only to a video of the same request (so a task cleared after its inputs
+changed renders the new request) and sends no photo twice.
+
+:func:`idempotency_key` derives the key every v3 create carries from the same identity, so a create
+repeated by an HTTP retry, a task retry or a worker killed before the record was written is rendered
+once by HeyGen.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -27,13 +32,34 @@ _MAX_VARIABLE_KEY = 250
 
 @dataclass(frozen=True)
 class Submission:
-    """A video this task submitted, and the fingerprint of the request it submitted."""
+    """
+    What this task submitted: the video (``None`` while only photos were uploaded), the fingerprint of
+    the request, and the asset id of each uploaded ``image_path``.
+    """
 
-    video_id: str
+    video_id: str | None
     request_fingerprint: str
+    assets: dict[str, str] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, str]:
-        return {"video_id": self.video_id, "request_fingerprint": self.request_fingerprint}
+    def as_json(self) -> dict[str, Any]:
+        return {"video_id": self.video_id, "request_fingerprint": self.request_fingerprint, "assets": self.assets}
+
+
+def idempotency_key(context: Context, fingerprint: str, replaces_video_id: str | None = None) -> str:
+    """
+    The ``Idempotency-Key`` of this task instance's render of the request with ``fingerprint``.
+
+    The same across HTTP retries, task retries, worker crashes and triggerer restarts; a deliberate new
+    render (after ``replaces_video_id`` failed) gets a new one. HeyGen takes 1 to 255 characters of
+    ``[A-Za-z0-9_:.-]``.
+    """
+    identity = json.dumps([*_identity(context), fingerprint, replaces_video_id or ""])
+    return f"airflow-heygen:{hashlib.sha256(identity.encode()).hexdigest()}"
+
+
+def _identity(context: Context) -> list[Any]:
+    ti = context["ti"]
+    return [ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1)]
 
 
 def request_fingerprint(payload: dict[str, Any]) -> str:
@@ -121,6 +147,12 @@ def _parse(value: Any) -> Submission | None:
             value = json.loads(value)
         except ValueError:
             return None
-    if isinstance(value, dict) and value.get("video_id"):
-        return Submission(str(value["video_id"]), str(value.get("request_fingerprint", "")))
-    return None
+    if not isinstance(value, dict) or not (value.get("video_id") or value.get("assets")):
+        return None
+    assets = value.get("assets")
+    assets = assets if isinstance(assets, dict) else {}
+    return Submission(
+        str(value["video_id"]) if value.get("video_id") else None,
+        str(value.get("request_fingerprint", "")),
+        {str(path): str(asset_id) for path, asset_id in assets.items()},
+    )

@@ -153,7 +153,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     from heygen_provider.retry import RetryPolicy
 
     monkeypatch.setattr(
-        "heygen_provider.hooks.heygen.RetryPolicy",
+        "heygen_provider.connection.RetryPolicy",
         functools.partial(RetryPolicy, initial_delay=0.001, max_delay=0.002, max_retry_after=0.005),
     )
 

@@ -33,7 +33,14 @@ def text_scene(**overrides: dict[str, Any]) -> dict[str, Any]:
 def connection_json(
     *, host: str | None = BASE_URL, password: str | None = API_KEY, port: int | None = None, **extra: Any
 ) -> str:
-    """A ``heygen`` connection in Airflow's JSON env-var form."""
+    """
+    A ``heygen`` connection in Airflow's JSON env-var form.
+
+    The unit tests mock HeyGen's paths by API generation; without ``api_version`` the connection is a
+    ``legacy`` one, and ``api_version=None`` leaves the key out (the provider's default, v3).
+    """
+    extra.setdefault("api_version", "legacy")
+    extra = {name: value for name, value in extra.items() if value is not None}
     connection: dict[str, Any] = {"conn_type": "heygen", "host": host, "password": password}
     if port is not None:
         connection["port"] = port

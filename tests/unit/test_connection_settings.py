@@ -155,7 +155,7 @@ class TestExtras:
             (
                 {"timeout": 5},
                 "extra 'timeout' is not a known field "
-                "(known: auth_type, request_timeout, retry_attempts, video_status_path).",
+                "(known: api_version, auth_type, create_timeout, request_timeout, retry_attempts, video_status_path).",
             ),
             ('{"request_timeout": 5,}', "extra is not valid JSON (Expecting property name enclosed in double"),
             ("[1, 2]", "extra must be a JSON object."),

@@ -16,6 +16,7 @@ from heygen_provider.exceptions import (
     HeyGenMalformedResponseError,
     HeyGenNotFoundError,
     HeyGenRateLimitError,
+    HeyGenRequestInProgressError,
     HeyGenServerError,
     parse_response,
 )
@@ -129,7 +130,7 @@ class TestErrorClasses:
             (504, HeyGenServerError),
             (599, HeyGenServerError),
             (402, HeyGenInsufficientCreditError),
-            (409, HeyGenAPIError),
+            (409, HeyGenRequestInProgressError),
             (418, HeyGenAPIError),
         ],
     )

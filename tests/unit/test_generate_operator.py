@@ -405,7 +405,7 @@ class TestNoSecondPaidRender:
     ) -> None:
         from heygen_provider.retry import RetryPolicy
 
-        monkeypatch.setattr("heygen_provider.hooks.heygen.RetryPolicy", RetryPolicy)
+        monkeypatch.setattr("heygen_provider.connection.RetryPolicy", RetryPolicy)
         sleeps: list[float] = []
         monkeypatch.setattr("heygen_provider.hooks.heygen.time.sleep", sleeps.append)
         requests_mock.post(

@@ -360,7 +360,7 @@ class TestSecrets:
 class TestTestConnection:
     def test_success(self, hook: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 600}))
-        assert hook.test_connection() == (True, "Connected to HeyGen: 10 credits remaining.")
+        assert hook.test_connection() == (True, "Connected to HeyGen (API legacy): 10 credits remaining.")
         assert requests_mock.call_count == 1
 
     def test_rejected_key(self, hook: HeyGenHook, requests_mock: Any) -> None:

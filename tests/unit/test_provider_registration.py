@@ -82,9 +82,13 @@ class TestProviderInfo:
             "retry_attempts",
             "auth_type",
             "video_status_path",
+            "api_version",
+            "create_timeout",
         }
 
-    @pytest.mark.parametrize("name", ["request_timeout", "retry_attempts", "auth_type"])
+    @pytest.mark.parametrize(
+        "name", ["request_timeout", "retry_attempts", "auth_type", "api_version", "create_timeout"]
+    )
     def test_each_extra_field_has_a_valid_json_schema_and_default(self, name: str) -> None:
         field = CONNECTION_EXTRA_FIELDS[name]
         assert field["label"]

@@ -88,7 +88,7 @@ class TestCharacter:
             ),
             (
                 {"type": "robot", "avatar_id": "avatar-1"},
-                "video_inputs[0].character.type: must be one of 'avatar' or 'talking_photo' (got 'robot')",
+                "video_inputs[0].character.type: must be one of 'avatar', 'talking_photo' or 'image' (got 'robot')",
             ),
             (
                 {"avatar_id": "avatar-1"},

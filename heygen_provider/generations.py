@@ -1,0 +1,144 @@
+"""
+HeyGen's two API generations, and the one place that knows how they differ.
+
+A connection's ``api_version`` extra picks one: ``v3`` (the default, HeyGen's current API) or ``legacy``
+(``/v2/video/generate`` and ``/v1/video_status.get``, whose removal HeyGen announced for 2026-10-31).
+The generation owns the paths, the request translation, the parsing of look-up answers and what a
+refusal from a retired path means; the hook, the trigger and the operator only ask it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+from heygen_provider.exceptions import HeyGenAPIError, HeyGenLegacyApiRetiredError
+
+if TYPE_CHECKING:
+    from heygen_provider.models import AvatarList, RemainingQuota, VideoGenerateRequest, VoiceList
+
+ApiVersion = Literal["v3", "legacy"]
+API_VERSIONS: tuple[ApiVersion, ...] = ("v3", "legacy")
+DEFAULT_API_VERSION: ApiVersion = "v3"
+
+#: The request's top-level options only v3 understands (also the operator's parameters of that name).
+V3_OPTIONS = (
+    "engine",
+    "motion_prompt",
+    "expressiveness",
+    "aspect_ratio",
+    "resolution",
+    "output_format",
+    "remove_background",
+    "fit",
+)
+#: What a retired path answers: HeyGen's legacy API removed, or a gateway in its place.
+_RETIRED_STATUSES = frozenset({404, 405, 410})
+
+
+@dataclass(frozen=True)
+class ApiGeneration:
+    """
+    The paths and translations of one API generation.
+
+    :param name: ``v3`` or ``legacy``.
+    :param create_video: path of the paid create call.
+    :param video_status: path of the status call; a ``{video_id}`` placeholder puts the id in the
+        path, otherwise it goes in the ``video_id`` query parameter.
+    :param avatars: path of the avatar list.
+    :param voices: path of the voice list.
+    :param account: path of the cheap credential check that also reports remaining credit.
+    :param idempotent_creates: creates carry an ``Idempotency-Key``, so a create that timed out or got
+        a 5xx may be sent again without paying twice.
+    """
+
+    name: ApiVersion
+    create_video: str
+    video_status: str
+    avatars: str
+    voices: str
+    account: str
+    idempotent_creates: bool
+
+    def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
+        """Path and query parameters of the status call for ``video_id``."""
+        if "{video_id}" in self.video_status:
+            return self.video_status.format(video_id=quote(video_id, safe="")), None
+        return self.video_status, {"video_id": video_id}
+
+    def with_status_path(self, path: str | None) -> ApiGeneration:
+        """This generation with another status path (the deprecated ``video_status_path`` extra)."""
+        return self if not path else replace(self, video_status=path)
+
+    def request_body(self, request: VideoGenerateRequest) -> dict[str, Any]:
+        """
+        The create call's JSON body for ``request``.
+
+        :raises HeyGenRequestValidationError: naming each field this generation cannot express.
+        """
+        if self.name == "v3":
+            from heygen_provider.models.v3_body import to_v3_body
+
+            return to_v3_body(request)
+        return request.to_legacy_body()
+
+    def avatars_from(self, data: Any) -> AvatarList:
+        from heygen_provider.models import AvatarList
+
+        if self.name == "v3":
+            return AvatarList.from_v3_looks(data)
+        return AvatarList.model_validate(data)
+
+    def voices_from(self, data: Any) -> VoiceList:
+        from heygen_provider.models import VoiceList
+
+        if self.name == "v3":
+            return VoiceList.from_v3_voices(data)
+        return VoiceList.model_validate(data)
+
+    def account_from(self, data: Any) -> RemainingQuota:
+        from heygen_provider.models import RemainingQuota
+
+        if self.name == "v3":
+            return RemainingQuota.from_v3_user(data)
+        return RemainingQuota.model_validate(data)
+
+    def explain(self, error: HeyGenAPIError, path: str) -> HeyGenAPIError:
+        """
+        ``error`` as the user should read it. On ``legacy``, a path HeyGen no longer serves (a 405 or
+        410, or a 404 that is not HeyGen's own answer about a video) says that HeyGen may have retired
+        its legacy API and how to switch.
+        """
+        if self.name != "legacy" or error.http_status not in _RETIRED_STATUSES:
+            return error
+        if error.http_status == 404 and error.heygen_body and path != self.create_video:
+            return error
+        return HeyGenLegacyApiRetiredError(
+            f"HeyGen answered HTTP {error.http_status} on the legacy path {path}: HeyGen may have retired its "
+            "legacy API (announced for 2026-10-31). Set the connection's extra api_version to 'v3' (the "
+            f"default) to use HeyGen's current API. HeyGen said: {error.message}",
+            status_code=error.http_status,
+            code=error.code,
+        )
+
+
+V3 = ApiGeneration(
+    name="v3",
+    create_video="/v3/videos",
+    video_status="/v3/videos/{video_id}",
+    avatars="/v3/avatars/looks",
+    voices="/v3/voices",
+    account="/v3/users/me",
+    idempotent_creates=True,
+)
+LEGACY = ApiGeneration(
+    name="legacy",
+    create_video="/v2/video/generate",
+    video_status="/v1/video_status.get",
+    avatars="/v2/avatars",
+    voices="/v2/voices",
+    account="/v2/user/remaining_quota",
+    idempotent_creates=False,
+)
+GENERATIONS: dict[ApiVersion, ApiGeneration] = {"v3": V3, "legacy": LEGACY}
