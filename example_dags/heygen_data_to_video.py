@@ -46,7 +46,6 @@ with DAG(
         "avatar_id": Param("Daisy-inskirt-20220818", type="string"),
         "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
         "output_uri": Param(DEFAULT_OUTPUT_URI, type="string"),
-        "test_render": Param(False, type="boolean", description="HeyGen test renders are free and watermarked"),
     },
 ) as dag:
 
@@ -91,7 +90,6 @@ with DAG(
         task_id="generate_video",
         dimension="720p",
         caption=True,
-        test="{{ params.test_render }}",
         poll_interval=POLL_INTERVAL,
         deferrable=True,
         max_active_tis_per_dag=8,

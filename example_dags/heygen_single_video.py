@@ -28,7 +28,6 @@ with DAG(
         "customer_name": Param("Ada", type="string"),
         "avatar_id": Param("Daisy-inskirt-20220818", type="string"),
         "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
-        "test_render": Param(False, type="boolean", description="HeyGen test renders are free and watermarked"),
     },
 ) as dag:
     # [START howto_operator_heygen_generate]
@@ -49,7 +48,6 @@ with DAG(
         dimension="720p",
         caption=True,
         title="Thank you, {{ params.customer_name }}",
-        test="{{ params.test_render }}",
         poll_interval=POLL_INTERVAL,
         timeout=3600,
         deferrable=True,

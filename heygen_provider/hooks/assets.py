@@ -39,7 +39,7 @@ _CHUNK = 1024 * 1024
 def upload_images(
     hook: HeyGenHook, request: VideoGenerateRequest, uploaded: dict[str, str], idempotency_key: str | None
 ) -> tuple[VideoGenerateRequest, dict[str, str]]:
-    """See :meth:`HeyGenHook.upload_images`."""
+    """See :meth:`heygen_provider.hooks.heygen.HeyGenHook.upload_images`."""
     paths = {
         index: scene.character.image_path
         for index, scene in enumerate(request.video_inputs)

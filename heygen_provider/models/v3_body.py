@@ -60,9 +60,10 @@ class _Translation:
         self.problems.append(f"{path}: {rule} (got {value!r})")
 
     def body(self, request: VideoGenerateRequest) -> dict[str, Any]:
-        for name in ("test", "folder_id"):
-            if getattr(request, name) is not None:
-                self.refuse(name, getattr(request, name), f"{_LEGACY} (v3 has no {name} on create)")
+        if request.test:
+            self.refuse("test", request.test, f"{_LEGACY} (v3 has no test renders)")
+        if request.folder_id is not None:
+            self.refuse("folder_id", request.folder_id, f"{_LEGACY} (v3 has no folder_id on create)")
         body: dict[str, Any]
         if len(request.video_inputs) == 1:
             body = self.single_scene(request, request.video_inputs[0])
