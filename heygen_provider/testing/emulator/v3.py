@@ -294,23 +294,17 @@ class V3Api:
             )
         items = [self._bulk_item(video_id, now) for video_id in video_ids]
         # The emulator makes no batches (POST /v3/videos/batches), so no batch id is known.
-        items += [
-            {"video_id": None, "status": "not_found", "error": None, "batch_id": batch_id, "item_index": None}
-            for batch_id in batch_ids
-        ]
+        items += [_bulk_entry(None, "not_found", batch_id=batch_id) for batch_id in batch_ids]
         return responses.v3_page(items, None)
 
     def _bulk_item(self, video_id: str, now: float) -> dict[str, Any]:
-        item: dict[str, Any] = {"video_id": video_id, "status": "not_found", "error": None, "batch_id": None}
-        item["item_index"] = None
         job = self.app.store.jobs.get(video_id)
-        if job is not None:
-            status = job.status_at(now)
-            item["status"] = BULK_STATUSES.get(status, status)
-            error = job.outcome.error if status == "failed" else None
-            if error is not None:
-                item["error"] = {"code": str(error["code"]), "message": error["message"]}
-        return item
+        if job is None:
+            return _bulk_entry(video_id, "not_found")
+        status = job.status_at(now)
+        error = job.outcome.error if status == "failed" else None
+        shown = None if error is None else {"code": str(error["code"]), "message": error["message"]}
+        return _bulk_entry(video_id, BULK_STATUSES.get(status, status), shown)
 
     # Account and catalogue ----------------------------------------------------------------------
 
@@ -522,6 +516,12 @@ class V3Api:
             return media.s3_error(400, "BadDigest", "The SHA-256 you specified did not match what we received.")
         self.app.assets.stored(writer, entry.credential)
         return HttpResponse(200, b"", content_type="application/xml", headers=[("ETag", writer.etag)])
+
+
+def _bulk_entry(
+    video_id: str | None, status: str, error: dict[str, Any] | None = None, batch_id: str | None = None
+) -> dict[str, Any]:
+    return {"video_id": video_id, "status": status, "error": error, "batch_id": batch_id, "item_index": None}
 
 
 def _too_large(asset: Asset) -> HttpResponse:
