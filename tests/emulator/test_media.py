@@ -77,10 +77,11 @@ def test_captions_follow_the_script(
     captioned = anonymous.get(data["video_url_caption"])
     assert captioned.content[4:8] == b"ftyp"
 
+    # v3's subtitle_url is "the SRT subtitle file" (HeyGen's VideoGet schema).
     v3 = api.get(f"/v3/videos/{data['id']}").json()["data"]
-    vtt = anonymous.get(v3["subtitle_url"])
-    assert vtt.headers["Content-Type"] == "text/vtt"
-    assert vtt.text.startswith("WEBVTT\n\n00:00:00.000 --> ")
+    subtitles = anonymous.get(v3["subtitle_url"])
+    assert subtitles.headers["Content-Type"] == "application/x-subrip"
+    assert subtitles.text == srt
 
 
 def test_each_status_call_signs_afresh(

@@ -95,8 +95,9 @@ def test_missing_video_id_is_refused_as_invalid_parameters(api: httpx.Client) ->
 def test_v3_status_uses_v3_field_names(heygen_emulator: HeyGenEmulator, api: httpx.Client) -> None:
     heygen_emulator.update_settings(pending_seconds=10, render_seconds=10)
     video_id = create_video(api, title="Launch", caption=True)
-    queued = api.get(f"/v3/videos/{video_id}").json()["data"]
-    assert queued["status"] == "queued" and queued["video_url"] is None
+    # HeyGen's VideoGet schema: pending|processing|completed|failed (the bulk endpoint says queued).
+    pending = api.get(f"/v3/videos/{video_id}").json()["data"]
+    assert pending["status"] == "pending" and pending["video_url"] is None
 
     heygen_emulator.advance_time(25)
     done = api.get(f"/v3/videos/{video_id}").json()

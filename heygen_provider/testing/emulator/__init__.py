@@ -9,7 +9,7 @@ from the command line with ``heygen-emulator``, or in pytest with the
 from __future__ import annotations
 
 from heygen_provider.testing.emulator.client import EmulatorAdminError, EmulatorClient
-from heygen_provider.testing.emulator.connection import AirflowConnection
+from heygen_provider.testing.emulator.connection import AirflowConnection, airflow_connection
 from heygen_provider.testing.emulator.faults import FAULT_NAMES, UNKNOWN_STATUS_VALUE
 from heygen_provider.testing.emulator.requestlog import LoggedRequest, fingerprint
 from heygen_provider.testing.emulator.runner import EmulatorStartError, HeyGenEmulator
@@ -27,5 +27,6 @@ __all__ = [
     "EmulatorStartError",
     "HeyGenEmulator",
     "LoggedRequest",
+    "airflow_connection",
     "fingerprint",
 ]

@@ -4,12 +4,14 @@
 Method     Path                            Effect
 =========  ==============================  ===================================================
 GET        /_emulator/health               ``{"status": "ok", "base_url", "api_key", "now"}``
-GET        /_emulator/requests             the request log; filters ``method``, ``path``, ``video_id``
+GET        /_emulator/requests             the request log; filters ``method``, ``path``, ``video_id``,
+                                           ``idempotency_key``
 DELETE     /_emulator/requests             clear the request log
 GET        /_emulator/faults               queued fault rules and every fault name
 POST       /_emulator/faults               queue a rule: ``{"fault", "method", "path", "count", ...}``
 DELETE     /_emulator/faults               drop every queued rule
 GET        /_emulator/videos               every video with its status and timetable
+GET        /_emulator/assets               every uploaded or reserved asset (v3 assets)
 POST       /_emulator/clock                ``{"advance_seconds": N}``: move time forward
 GET        /_emulator/settings             the current settings
 PATCH      /_emulator/settings             change some settings (same names as EmulatorSettings)
@@ -63,6 +65,7 @@ class AdminApi:
             ("POST", "faults"): self.add_fault,
             ("DELETE", "faults"): lambda _: self.app.faults.clear(),
             ("GET", "videos"): self.videos,
+            ("GET", "assets"): self.assets,
             ("POST", "clock"): self.advance_clock,
             ("GET", "settings"): lambda _: self.app.settings.to_dict(),
             ("PATCH", "settings"): self.update_settings,
@@ -94,7 +97,9 @@ class AdminApi:
 
     def requests(self, request: HttpRequest) -> dict[str, Any]:
         query = request.query
-        selected = self.app.log.select(query.get("method"), query.get("path"), query.get("video_id"))
+        selected = self.app.log.select(
+            query.get("method"), query.get("path"), query.get("video_id"), query.get("idempotency_key")
+        )
         return {"requests": [entry.to_dict() for entry in selected]}
 
     def faults(self, request: HttpRequest) -> dict[str, Any]:
@@ -110,6 +115,9 @@ class AdminApi:
     def videos(self, request: HttpRequest) -> dict[str, Any]:
         now = self.app.clock.now()
         return {"videos": [job.summary(now) for job in self.app.store.jobs.values()]}
+
+    def assets(self, request: HttpRequest) -> dict[str, Any]:
+        return {"assets": [asset.summary() for asset in self.app.assets.assets.values()]}
 
     def advance_clock(self, request: HttpRequest) -> dict[str, Any]:
         seconds = _json_object(request).get("advance_seconds")

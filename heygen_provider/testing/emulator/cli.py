@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--video-size", default=None, help="pad every MP4 to this size, e.g. 200MB")
     parser.add_argument("--strict-catalogue", action="store_true", help="refuse avatar and voice ids not listed")
     parser.add_argument("--remaining-quota", type=float, default=None, help="seconds of video the account may render")
+    parser.add_argument(
+        "--legacy-retired",
+        action="store_true",
+        help="answer the legacy paths (/v1/..., /v2/...) with 404 HTML pages, as a retired API would",
+    )
+    parser.add_argument(
+        "--create-delay-seconds", type=float, default=None, help="time each creation request takes to answer"
+    )
     parser.add_argument("--conn-id", default=DEFAULT_CONN_ID, help="Airflow connection id to print")
     parser.add_argument("--settings-json", default=None, help="all settings as JSON (used by the Python API)")
     return parser
@@ -83,6 +91,8 @@ def settings_from_arguments(arguments: argparse.Namespace) -> EmulatorSettings:
         "video_size_bytes": parse_size(arguments.video_size) if arguments.video_size else None,
         "strict_catalogue": arguments.strict_catalogue or None,
         "remaining_quota": arguments.remaining_quota,
+        "legacy_retired": arguments.legacy_retired or None,
+        "create_delay_seconds": arguments.create_delay_seconds,
     }
     values.update({name: value for name, value in options.items() if value is not None})
     return EmulatorSettings.from_dict(values)
@@ -97,7 +107,7 @@ async def serve(settings: EmulatorSettings, host: str, port: int, conn_id: str) 
     :param conn_id: the Airflow connection id to print.
     """
     app = EmulatorApp(settings)
-    server = WebServer(emulator_handler(app.handle))
+    server = WebServer(emulator_handler(app.handle, app.open_stream))
     bound_port = await server.start(host, port)
     app.base_url = base_url_for(host, bound_port)
     connection = AirflowConnection(conn_id=conn_id, host=app.base_url, password=settings.api_keys[0])

@@ -12,6 +12,7 @@ from typing import Any
 from heygen_provider.testing.emulator.faults import DEFAULT_RETRY_AFTER_SECONDS, DEFAULT_SLOW_SECONDS
 from heygen_provider.testing.emulator.requestlog import LoggedRequest
 
+BULK_STATUS_PATH = "/v3/videos/statuses"
 # Loopback traffic must never go through a proxy configured in the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -71,16 +72,33 @@ class EmulatorClient:
                 time.sleep(0.05)
 
     def requests(
-        self, method: str | None = None, path: str | None = None, video_id: str | None = None
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        video_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[LoggedRequest]:
         """The logged requests (oldest first) matching every filter given.
 
         :param method: e.g. ``POST``.
         :param path: e.g. ``/v2/video/generate``.
-        :param video_id: the video created or asked about.
+        :param video_id: the video created or asked about (bulk status calls that asked about it too).
+        :param idempotency_key: the ``Idempotency-Key`` a v3 mutation sent.
         """
-        answer = self._call("GET", "requests", query={"method": method, "path": path, "video_id": video_id})
+        filters = {"method": method, "path": path, "video_id": video_id, "idempotency_key": idempotency_key}
+        answer = self._call("GET", "requests", query=filters)
         return [LoggedRequest.from_dict(entry) for entry in answer["requests"]]
+
+    def bulk_status_calls(self) -> list[LoggedRequest]:
+        """The ``GET /v3/videos/statuses`` calls, oldest first; each one's ``bulk_ids`` lists the ids it asked."""
+        return self.requests(method="GET", path=BULK_STATUS_PATH)
+
+    def idempotent_replays(self, path: str | None = None) -> list[LoggedRequest]:
+        """The requests answered with the replay of an earlier answer to the same ``Idempotency-Key``.
+
+        :param path: only those to this path, e.g. ``/v3/videos``.
+        """
+        return [entry for entry in self.requests(path=path) if entry.idempotent_replay]
 
     def clear_requests(self) -> None:
         """Empty the request log."""
@@ -135,6 +153,22 @@ class EmulatorClient:
         """Every video with its status and timetable."""
         videos: list[dict[str, Any]] = self._call("GET", "videos")["videos"]
         return videos
+
+    def assets(self) -> list[dict[str, Any]]:
+        """Every v3 asset, uploaded or reserved: ``asset_id``, ``filename``, ``mime_type``, ``kind``,
+        ``size_bytes``, ``status``, ``source`` (``upload`` or ``direct_upload``), ``created_at``,
+        ``sha256``, ``declared_size``, ``declared_sha256`` and ``upload_credential`` (what the upload
+        ``PUT`` carried: ``None`` when no API key was sent).
+        """
+        assets: list[dict[str, Any]] = self._call("GET", "assets")["assets"]
+        return assets
+
+    def retire_legacy_api(self, retired: bool = True) -> None:
+        """Make the legacy paths (``/v1/...``, ``/v2/...``) answer 404 HTML pages, as a retired API would.
+
+        :param retired: ``False`` brings them back.
+        """
+        self.update_settings(legacy_retired=retired)
 
     def advance_time(self, seconds: float) -> None:
         """Move the emulator's clock forward: renders progress and signed URLs age.

@@ -14,6 +14,9 @@ from urllib.parse import quote
 
 DEFAULT_CONN_ID = "heygen_default"
 CONN_TYPE = "heygen"
+AUTH_TYPES = ("api_key", "bearer")
+#: The values of the provider's ``api_version`` connection extra.
+API_VERSIONS = ("v3", "legacy")
 
 
 @dataclass(frozen=True)
@@ -65,3 +68,35 @@ class AirflowConnection:
     def export_line(self) -> str:
         """A shell line to paste, e.g. ``export AIRFLOW_CONN_HEYGEN_DEFAULT='{...}'``."""
         return f"export {self.env_var_name}={shlex.quote(self.to_json())}"
+
+
+def airflow_connection(
+    host: str,
+    password: str,
+    conn_id: str = DEFAULT_CONN_ID,
+    *,
+    auth_type: str = "api_key",
+    api_version: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> AirflowConnection:
+    """An Airflow ``heygen`` connection to ``host``.
+
+    :param host: the base URL, scheme included.
+    :param password: the API key, or the OAuth token when ``auth_type`` is ``bearer``.
+    :param conn_id: the connection id.
+    :param auth_type: ``api_key`` (sent as ``X-Api-Key``) or ``bearer`` (``Authorization: Bearer``,
+        recorded in the extras as ``"auth_type": "bearer"``).
+    :param api_version: ``"v3"`` or ``"legacy"``, put in the extras as ``api_version``; ``None``
+        leaves it out, so that the provider's default applies.
+    :param extra: further extras, e.g. ``{"request_timeout": 5, "retry_attempts": 2}``.
+    """
+    if auth_type not in AUTH_TYPES:
+        raise ValueError("auth_type must be 'api_key' or 'bearer'")
+    if api_version is not None and api_version not in API_VERSIONS:
+        raise ValueError(f"api_version must be one of {', '.join(API_VERSIONS)} or None")
+    extras = dict(extra or {})
+    if auth_type == "bearer":
+        extras["auth_type"] = "bearer"
+    if api_version is not None:
+        extras["api_version"] = api_version
+    return AirflowConnection(conn_id=conn_id, host=host, password=password, extra=extras)

@@ -20,7 +20,7 @@ from typing import Any
 from heygen_provider.testing.emulator import responses
 from heygen_provider.testing.emulator.messages import CLOSE, RESET, HttpResponse, json_response
 
-CREATE_PATHS = frozenset({"/v2/video/generate", "/v2/video/av4/generate"})
+CREATE_PATHS = frozenset({"/v2/video/generate", "/v2/video/av4/generate", "/v3/videos"})
 #: What the ``unknown_status`` fault and the ``render_unknown_status`` outcome report as status.
 UNKNOWN_STATUS_VALUE = "under_review"
 DEFAULT_SLOW_SECONDS = 30.0
@@ -70,6 +70,8 @@ RENDER_OUTCOMES: dict[str, RenderOutcome] = {
     "render_failed_credit": RenderOutcome("failed", CREDIT_ERROR),
     # A failure on HeyGen's side that a new render may not meet again.
     "render_failed_internal": RenderOutcome("failed", {"code": "internal_error", "message": "Rendering failed"}),
+    # HeyGen sometimes reports a failure with no code and no message at all (heygen-cli#321).
+    "render_failed_no_reason": RenderOutcome("failed"),
     "render_completed_with_error": RenderOutcome("completed", CREDIT_ERROR),
     "render_unknown_status": RenderOutcome("processing", endless_status=UNKNOWN_STATUS_VALUE),
     "render_stuck": RenderOutcome("processing", endless_status="processing"),
@@ -211,12 +213,38 @@ def _retry_after(rule: FaultRule, now: float, as_date: bool) -> list[tuple[str, 
     return [("Retry-After", str(rule.retry_after_seconds))]
 
 
-def fault_response(rule: FaultRule, now: float) -> HttpResponse:
+#: The application's own refusals in v3's error shape, for faults on v3 paths: status, code, message.
+#: The gateway's answers (502, 504, the HTML page, 429, 402) look the same on every path.
+V3_FAULT_ANSWERS = {
+    "forbidden": (403, "forbidden", "You do not have permission to access this resource"),
+    "not_found": (404, "not_found", "Resource not found"),
+    "server_error": (500, "internal_error", "Internal server error"),
+    "service_unavailable": (503, "service_unavailable", "Service temporarily unavailable"),
+}
+
+
+def _v3_fault_response(rule: FaultRule) -> HttpResponse | None:
+    if rule.fault == "unauthorized":
+        return responses.v3_unauthorized()
+    if rule.fault not in V3_FAULT_ANSWERS:
+        return None
+    status, code, message = V3_FAULT_ANSWERS[rule.fault]
+    headers = _retry_after(rule, 0.0, as_date=False) if status == 503 else None
+    return responses.v3_error(status, code, message, headers=headers)
+
+
+def fault_response(rule: FaultRule, now: float, v3: bool = False) -> HttpResponse:
     """The answer a replacing fault gives (every fault but the transforming ones and render outcomes).
 
     :param rule: the rule that fired.
     :param now: the emulator's wall-clock time, for HTTP-date Retry-After values.
+    :param v3: the request is on a v3 path: HeyGen's own errors take v3's shape
+        ``{"error": {"code", "message", "param", "doc_url"}}``.
     """
+    if v3:
+        answer = _v3_fault_response(rule)
+        if answer is not None:
+            return answer
     name = rule.fault
     if name == "unauthorized":
         return responses.unauthorized()
@@ -249,12 +277,13 @@ def fault_response(rule: FaultRule, now: float) -> HttpResponse:
     raise ValueError(f"fault {name!r} does not replace an answer")
 
 
-def transform_response(rule: FaultRule, normal: HttpResponse, now: float) -> HttpResponse:
+def transform_response(rule: FaultRule, normal: HttpResponse, now: float, v3: bool = False) -> HttpResponse:
     """The answer of a transforming fault, or of a replacing fault applied after processing.
 
     :param rule: the rule that fired.
     :param normal: the answer the request would have had.
     :param now: the emulator's wall-clock time.
+    :param v3: the request is on a v3 path (see :func:`fault_response`).
     """
     if rule.fault == "slow":
         normal.delay_seconds = rule.delay_seconds
@@ -264,7 +293,7 @@ def transform_response(rule: FaultRule, normal: HttpResponse, now: float) -> Htt
         return normal
     if rule.fault == "unknown_status":
         return _with_unknown_status(normal)
-    return fault_response(rule, now)
+    return fault_response(rule, now, v3)
 
 
 def _with_unknown_status(normal: HttpResponse) -> HttpResponse:

@@ -19,6 +19,7 @@ RENDER_ALIASES = {
     "fail_too_long": "render_failed",
     "fail_credit": "render_failed_credit",
     "fail_internal": "render_failed_internal",
+    "fail_no_reason": "render_failed_no_reason",
     "completed_with_error": "render_completed_with_error",
     "unknown_status": "render_unknown_status",
     "stuck": "render_stuck",

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
+from typing import Protocol
 
 from heygen_provider.testing.emulator.messages import HttpResponse
 
@@ -94,6 +95,19 @@ def s3_error(status: int, code: str, message: str, extra: str = "") -> HttpRespo
     return HttpResponse(status, body, content_type="application/xml")
 
 
+class ServedFile(Protocol):
+    """What :func:`file_response` serves: a length and a way to read any byte range in chunks."""
+
+    @property
+    def length(self) -> int:
+        """The total size."""
+        ...
+
+    def chunks(self, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (exclusive), in chunks."""
+        ...
+
+
 @dataclass(frozen=True)
 class VirtualFile:
     """A file made of real bytes followed by zero padding, read without building it.
@@ -150,7 +164,7 @@ def padded_mp4(size_bytes: int | None) -> VirtualFile:
     return VirtualFile(sample + header, padding - len(header))
 
 
-def file_response(file: VirtualFile, content_type: str, range_header: str | None) -> HttpResponse:
+def file_response(file: ServedFile, content_type: str, range_header: str | None) -> HttpResponse:
     """Serve a file, honouring a single ``Range: bytes=a-b`` request.
 
     :param file: the file.

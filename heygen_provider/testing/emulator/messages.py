@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 #: :attr:`HttpResponse.disconnect`: close the connection (a FIN) instead of answering.
 CLOSE = "close"
@@ -99,6 +99,22 @@ class HttpResponse:
     content_length: int | None = None
     delay_seconds: float = 0.0
     disconnect: str | None = None
+
+
+class BodySink(Protocol):
+    """Receives a request body chunk by chunk instead of holding it, for uploads of any size."""
+
+    def write(self, chunk: bytes) -> bool:
+        """Take the next chunk; ``False`` when no more is wanted (the rest is not read)."""
+        ...
+
+    def finish(self) -> HttpResponse:
+        """The answer, once the body has been read."""
+        ...
+
+    def abort(self) -> None:
+        """The body did not arrive in full: the client left."""
+        ...
 
 
 def json_response(status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> HttpResponse:

@@ -32,7 +32,14 @@ class LoggedRequest:
         for a multipart upload, one object per part with its ``name``, ``filename``, ``content_type``,
         ``size`` and, for a plain field, ``value`` (a file's bytes are never kept).
     :param fault: the fault injected into the answer, if any.
-    :param video_id: the video created or asked about, if any.
+    :param video_id: the video created or asked about, if any (for a replayed create, the video the
+        first request created).
+    :param idempotency_key: the ``Idempotency-Key`` header of a v3 mutation, as sent (also when it
+        was refused as malformed).
+    :param idempotent_replay: the answer is the replay of an earlier answer to the same key: nothing
+        was done.
+    :param bulk_ids: for ``GET /v3/videos/statuses``, every id asked about (``video_ids`` then
+        ``batch_ids``, in order); ``None`` for other requests.
     """
 
     method: str
@@ -46,6 +53,9 @@ class LoggedRequest:
     json: Any = None
     fault: str | None = None
     video_id: str | None = None
+    idempotency_key: str | None = None
+    idempotent_replay: bool = False
+    bulk_ids: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the admin API."""
@@ -77,20 +87,30 @@ class RequestLog:
         self.entries.append(entry)
 
     def select(
-        self, method: str | None = None, path: str | None = None, video_id: str | None = None
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        video_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[LoggedRequest]:
         """The logged requests matching every filter given.
 
         :param method: the HTTP method.
         :param path: the exact path.
-        :param video_id: the video created or asked about.
+        :param video_id: the video created or asked about, bulk status calls that asked about it included.
+        :param idempotency_key: the ``Idempotency-Key`` sent.
         """
         return [
             entry
             for entry in self.entries
             if (method is None or entry.method == method.upper())
             and (path is None or entry.path == path)
-            and (video_id is None or entry.video_id == video_id)
+            and (
+                video_id is None
+                or entry.video_id == video_id
+                or (entry.bulk_ids is not None and video_id in entry.bulk_ids)
+            )
+            and (idempotency_key is None or entry.idempotency_key == idempotency_key)
         ]
 
     def clear(self) -> None:

@@ -67,6 +67,41 @@ def v3_error(
     return json_response(status, body, headers)
 
 
+def v3_success(data: Any, status: int = 200) -> HttpResponse:
+    """``{"data": ...}``, the v3 success envelope.
+
+    :param data: the payload.
+    :param status: HTTP status.
+    """
+    return json_response(status, {"data": data})
+
+
+def v3_page(items: list[Any], next_token: str | None) -> HttpResponse:
+    """A page of a v3 listing: ``{"data": [...], "has_more", "next_token"}``.
+
+    :param items: this page's items.
+    :param next_token: the cursor of the next page, ``None`` on the last one.
+    """
+    return json_response(200, {"data": items, "has_more": next_token is not None, "next_token": next_token})
+
+
+def v3_unauthorized() -> HttpResponse:
+    """v3's answer to a missing or unknown credential: HTTP 401 ``{"error": {"code": "unauthorized", ...}}``."""
+    return v3_error(401, "unauthorized", "Invalid or missing API key. Send your key in the X-Api-Key header.")
+
+
+#: What a retired route answers: a web server's own 404 page, not a HeyGen body.
+RETIRED_PAGE = b"""<!DOCTYPE html>
+<html><head><title>404 Not Found</title></head>
+<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>
+"""
+
+
+def retired() -> HttpResponse:
+    """The answer of a legacy path once the legacy API is retired: HTTP 404 with an HTML page."""
+    return HttpResponse(404, RETIRED_PAGE, content_type="text/html; charset=utf-8")
+
+
 def unauthorized() -> HttpResponse:
     """HeyGen's real answer to a missing or unknown key: HTTP 401 ``{"code": 400112, "message": "Unauthorized"}``."""
     return json_response(401, {"code": UNAUTHORIZED_CODE, "message": "Unauthorized"})

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from heygen_provider.testing.emulator.client import EmulatorClient
-from heygen_provider.testing.emulator.connection import DEFAULT_CONN_ID, AirflowConnection
+from heygen_provider.testing.emulator.connection import DEFAULT_CONN_ID, AirflowConnection, airflow_connection
 from heygen_provider.testing.emulator.server import EmulatorApp
 from heygen_provider.testing.emulator.settings import EmulatorSettings
 from heygen_provider.testing.emulator.webserver import WebServer, emulator_handler
@@ -131,7 +131,7 @@ class HeyGenEmulator(EmulatorClient):
 
     def _start_thread(self) -> None:
         app = EmulatorApp(self.settings)
-        server = WebServer(emulator_handler(app.handle))
+        server = WebServer(emulator_handler(app.handle, app.open_stream))
         loop = asyncio.new_event_loop()
         started = threading.Event()
         failures: list[BaseException] = []
@@ -238,6 +238,7 @@ class HeyGenEmulator(EmulatorClient):
         conn_id: str = DEFAULT_CONN_ID,
         *,
         auth_type: str = "api_key",
+        api_version: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> AirflowConnection:
         """The Airflow connection for this emulator.
@@ -246,20 +247,22 @@ class HeyGenEmulator(EmulatorClient):
         :param auth_type: ``api_key`` (the password is the first accepted key, sent as ``X-Api-Key``)
             or ``bearer`` (the first accepted OAuth token, sent as ``Authorization: Bearer``); both
             as currently configured, including :meth:`update_settings` changes.
+        :param api_version: ``"v3"`` or ``"legacy"``: the extra ``api_version``, which API the
+            provider speaks; ``None`` leaves the extra out, so the provider's default applies.
         :param extra: further extras, e.g. ``{"request_timeout": 5, "retry_attempts": 2}``.
         """
         if not self.running:
             raise RuntimeError("start the emulator first")
-        extras = dict(extra or {})
         # The settings in force, so that keys and tokens changed with update_settings() count.
         current = self.current_settings()
         if auth_type == "bearer":
             if not current["bearer_tokens"]:
                 raise ValueError("no bearer token configured: set EmulatorSettings(bearer_tokens=...)")
             password = current["bearer_tokens"][0]
-            extras["auth_type"] = "bearer"
         elif auth_type == "api_key":
             password = current["api_keys"][0]
         else:
             raise ValueError("auth_type must be 'api_key' or 'bearer'")
-        return AirflowConnection(conn_id=conn_id, host=self.base_url, password=password, extra=extras)
+        return airflow_connection(
+            self.base_url, password, conn_id, auth_type=auth_type, api_version=api_version, extra=extra
+        )

@@ -12,6 +12,7 @@ from typing import Any
 
 from heygen_provider.testing.emulator import catalogue, media, responses
 from heygen_provider.testing.emulator.admin import ADMIN_PREFIX, AdminApi
+from heygen_provider.testing.emulator.assets import AssetStore, AssetWriter
 from heygen_provider.testing.emulator.faults import (
     RENDER_OUTCOMES,
     SUCCESS,
@@ -22,11 +23,13 @@ from heygen_provider.testing.emulator.faults import (
     too_long_error,
     transform_response,
 )
-from heygen_provider.testing.emulator.magic import parse_magic
-from heygen_provider.testing.emulator.messages import HttpRequest, HttpResponse, json_response
+from heygen_provider.testing.emulator.idempotency import IdempotencyStore, StoredAnswer
+from heygen_provider.testing.emulator.magic import MagicScenario, parse_magic
+from heygen_provider.testing.emulator.messages import CLOSE, HttpRequest, HttpResponse
 from heygen_provider.testing.emulator.requestlog import LoggedRequest, RequestLog, fingerprint
 from heygen_provider.testing.emulator.settings import EmulatorSettings
 from heygen_provider.testing.emulator.state import Clock, VideoJob, VideoStore
+from heygen_provider.testing.emulator.v3 import ASSET_MEDIA_PREFIX, UPLOAD_PREFIX, V3_PREFIX, V3Api
 from heygen_provider.testing.emulator.validation import (
     Rejection,
     RenderRequest,
@@ -40,8 +43,9 @@ STATIC_MEDIA = {
     catalogue.STATIC_THUMBNAIL_PATH: ("thumbnail.jpg", "image/jpeg"),
     catalogue.STATIC_VIDEO_PATH: ("sample.mp4", media.MP4_TYPE),
 }
-V3_VIDEO_PREFIX = "/v3/videos/"
-V3_STATUSES = {"pending": "queued", "waiting": "queued"}
+ASSET_MEDIA_PATH = re.compile(r"^/media/assets/([0-9a-f]{32})\.[a-z0-9]+$")
+#: The legacy API's paths, which ``legacy_retired`` turns into 404 pages.
+LEGACY_PREFIXES = ("/v1/", "/v2/")
 TERMINAL = frozenset({"completed", "failed"})
 
 Route = Callable[[HttpRequest, LoggedRequest, "str | None", float], HttpResponse]
@@ -62,11 +66,17 @@ class EmulatorApp:
         self.faults = FaultBook()
         self.log = RequestLog(settings.request_log_limit)
         self.store = VideoStore(settings.limits.concurrent_renders, settings.remaining_quota)
+        self.assets = AssetStore()
+        self.idempotency = IdempotencyStore()
+        #: The idempotent answer the request being handled kept, so that a delay given to its answer
+        #: afterwards (the ``slow`` fault, ``create_delay_seconds``) keeps it in flight.
+        self.kept_answer: StoredAnswer | None = None
         #: Encoded legacy status answers of unfinished renders, by video id and status.
         self.running_answers: dict[tuple[str, str], bytes] = {}
         self.signer = media.UrlSigner(signing_secret or secrets.token_bytes(32))
         self.base_url = "http://127.0.0.1"
         self.admin = AdminApi(self)
+        self.v3 = V3Api(self)
         self.routes: dict[tuple[str, str], Route] = {
             ("POST", "/v2/video/generate"): self.create_video,
             ("POST", "/v2/video/av4/generate"): self.create_avatar_iv_video,
@@ -75,7 +85,6 @@ class EmulatorApp:
             ("GET", "/v2/voices"): lambda *_: responses.v2_success(catalogue.voices_payload()),
             ("GET", "/v2/user/remaining_quota"): self.remaining_quota,
             ("GET", "/v1/user/me"): lambda *_: responses.legacy_success(self.user()),
-            ("GET", "/v3/users/me"): lambda *_: json_response(200, {"data": self.user()}),
         }
         self.known_paths = {path for _, path in self.routes}
 
@@ -105,6 +114,8 @@ class EmulatorApp:
         self.log = RequestLog(self.settings.request_log_limit)
         self.store = VideoStore(self.settings.limits.concurrent_renders, self.settings.remaining_quota)
         self.running_answers.clear()
+        self.assets.clear()
+        self.idempotency.clear()
 
     # Request handling ---------------------------------------------------------------------------
 
@@ -116,10 +127,30 @@ class EmulatorApp:
         path = request.path
         if path.startswith(ADMIN_PREFIX):
             return self.admin.handle(request)
+        if path.startswith(UPLOAD_PREFIX):
+            return self._upload_in_one(request)
         now = self.clock.now()
-        entry = LoggedRequest(
+        entry = self._entry(request, now)
+        accepted = self._read_credential(request, entry)
+        if not path.startswith(MEDIA_PREFIX):
+            entry.authenticated = accepted
+        self.kept_answer = None
+        rule = self.faults.take(request.method, path) if self.faults.rules else None
+        if rule is None:
+            response = self._route(request, entry, None, now)
+        elif rule.fault in RENDER_OUTCOMES:
+            response = self._route(request, entry, rule.fault, now)
+        else:
+            entry.fault = rule.fault
+            response = self._faulted(rule, now, lambda: self._route(request, entry, None, now), _is_v3(path))
+        if self.kept_answer is not None and response.delay_seconds:
+            self.kept_answer.hold(response.delay_seconds)
+        return self.log_answer(entry, response)
+
+    def _entry(self, request: HttpRequest, now: float) -> LoggedRequest:
+        return LoggedRequest(
             method=request.method,
-            path=path,
+            path=request.path,
             query=request.query,
             status=None,
             timestamp=now,
@@ -128,20 +159,50 @@ class EmulatorApp:
             key_fingerprint=None,
             json=_logged_body(request),
         )
-        accepted = self._read_credential(request, entry)
-        if not path.startswith(MEDIA_PREFIX):
-            entry.authenticated = accepted
-        rule = self.faults.take(request.method, path) if self.faults.rules else None
-        if rule is None:
-            response = self._route(request, entry, None, now)
-        elif rule.fault in RENDER_OUTCOMES:
-            response = self._route(request, entry, rule.fault, now)
-        else:
-            entry.fault = rule.fault
-            response = self._faulted(rule, now, lambda: self._route(request, entry, None, now))
+
+    def log_answer(self, entry: LoggedRequest, response: HttpResponse) -> HttpResponse:
+        """Record a request in the log with the status of its answer, and pass the answer on.
+
+        :param entry: the request.
+        :param response: its answer (a disconnect is logged with status ``None``).
+        """
         entry.status = response.status if response.disconnect is None else None
         self.log.record(entry)
         return response
+
+    # Direct uploads: the body streams to disk ---------------------------------------------------
+
+    def open_stream(self, request: HttpRequest) -> HttpResponse | UploadSink | None:
+        """Take over a request whose body must not be read into memory: a ``PUT`` to an ``upload_url``.
+
+        The transport calls this before reading a ``PUT`` body. ``None`` means "handle it as usual";
+        an answer means "refused, do not read the body"; a sink receives the body chunk by chunk.
+        Fault rules apply as on every path (a replacing fault refuses before the body is read).
+
+        :param request: the request, its body not read.
+        """
+        if not request.path.startswith(UPLOAD_PREFIX):
+            return None
+        now = self.clock.now()
+        entry = self._entry(request, now)
+        self._read_credential(request, entry)
+        rule = self.faults.take(request.method, request.path) if self.faults.rules else None
+        if rule is not None and rule.fault not in RENDER_OUTCOMES:
+            entry.fault = rule.fault
+            if not rule.transforms:
+                return self.log_answer(entry, fault_response(rule, now))
+        opened = self.v3.open_upload(request, entry, now)
+        if isinstance(opened, HttpResponse):
+            return self.log_answer(entry, opened)
+        return UploadSink(self, opened, entry, rule if entry.fault else None, now)
+
+    def _upload_in_one(self, request: HttpRequest) -> HttpResponse:
+        # The same upload, when a transport hands over the body already read.
+        opened = self.open_stream(request)
+        if opened is None or isinstance(opened, HttpResponse):
+            return opened or responses.v3_error(404, "not_found", "No such upload")
+        opened.write(request.body)
+        return opened.finish()
 
     def _read_credential(self, request: HttpRequest, entry: LoggedRequest) -> bool:
         key = request.headers.get("x-api-key")
@@ -156,22 +217,26 @@ class EmulatorApp:
         # HeyGen takes API keys only in X-Api-Key; a Bearer header must carry an OAuth token.
         return scheme.lower() == "bearer" and token in self.settings.bearer_tokens
 
-    def _faulted(self, rule: FaultRule, now: float, normal: Callable[[], HttpResponse]) -> HttpResponse:
+    def _faulted(
+        self, rule: FaultRule, now: float, normal: Callable[[], HttpResponse], v3: bool = False
+    ) -> HttpResponse:
         if rule.transforms:
-            return transform_response(rule, normal(), now)
-        return fault_response(rule, now)
+            return transform_response(rule, normal(), now, v3)
+        return fault_response(rule, now, v3)
 
     def _route(self, request: HttpRequest, entry: LoggedRequest, render_fault: str | None, now: float) -> HttpResponse:
         path = request.path
         if path.startswith(MEDIA_PREFIX):
             return self.serve_media(request, entry, now)
+        if path.startswith(V3_PREFIX):
+            return self.v3.handle(request, entry, render_fault, now)
+        if self.settings.legacy_retired:
+            return responses.retired()
         if not entry.authenticated:
             return responses.unauthorized()
         route = self.routes.get((request.method, path))
         if route is not None:
             return route(request, entry, render_fault, now)
-        if path.startswith(V3_VIDEO_PREFIX) and request.method == "GET":
-            return self.video_v3(request, entry, render_fault, now)
         if path in self.known_paths:
             return responses.v2_error(405, "method_not_allowed", f"{request.method} is not allowed on {path}")
         return responses.v2_error(404, "not_found", f"No route for {request.method} {path}")
@@ -198,13 +263,65 @@ class EmulatorApp:
         now: float,
         validator: Callable[[object, EmulatorSettings], RenderRequest],
     ) -> HttpResponse:
+        parsed = self.parse_create(request, validator)
+        if isinstance(parsed, Rejection):
+            return responses.v2_error(parsed.http_status, parsed.code, parsed.message)
+        render, magic = parsed
+        return self.make_video(
+            render,
+            magic,
+            entry,
+            render_fault=render_fault,
+            now=now,
+            answer=lambda job: responses.v2_success({"video_id": job.video_id}),
+        )
+
+    def parse_create(
+        self, request: HttpRequest, validator: Callable[[object, EmulatorSettings], RenderRequest]
+    ) -> tuple[RenderRequest, MagicScenario] | Rejection:
+        """Validate a creation request and read its magic values.
+
+        :param request: the request.
+        :param validator: checks the decoded body against the endpoint's rules.
+        :returns: what to render and the scenario its markers ask for, or why it is refused.
+        """
         try:
-            render = validator(json.loads(request.body or b"null"), self.settings)
-            magic = parse_magic(render.magic_text)
-        except Rejection as rejection:
-            return responses.v2_error(rejection.http_status, rejection.code, rejection.message)
+            body = json.loads(request.body or b"null")
         except ValueError as problem:
-            return responses.v2_error(400, "invalid_parameter", f"Invalid request: {problem}")
+            return Rejection(f"Invalid request: the body is not JSON ({problem})")
+        try:
+            render = validator(body, self.settings)
+        except Rejection as rejection:
+            return rejection
+        except ValueError as problem:
+            return Rejection(f"Invalid request: {problem}")
+        try:
+            return render, parse_magic(render.magic_text)
+        except ValueError as problem:
+            marked = "title" if "emulator:" in (render.title or "") else "callback_id"
+            return Rejection(f"Invalid request: {problem}", param=marked)
+
+    def make_video(
+        self,
+        render: RenderRequest,
+        magic: MagicScenario,
+        entry: LoggedRequest,
+        *,
+        render_fault: str | None,
+        now: float,
+        answer: Callable[[VideoJob], HttpResponse],
+        v3: bool = False,
+    ) -> HttpResponse:
+        """Create the video a valid request asks for, with the scenario its magic values pick.
+
+        :param render: the validated request.
+        :param magic: its scenario markers.
+        :param entry: the request-log entry.
+        :param render_fault: a render outcome a fault rule asks for.
+        :param now: the emulator's time.
+        :param answer: the endpoint's answer for the created video.
+        :param v3: answer a marker's fault in v3's error shape.
+        """
 
         def create() -> HttpResponse:
             outcome_name = render_fault or magic.render_outcome
@@ -222,11 +339,13 @@ class EmulatorApp:
             )
             job.poll_fault, job.poll_faults_left = magic.poll_fault, magic.poll_fault_count
             entry.video_id = job.video_id
-            return responses.v2_success({"video_id": job.video_id})
+            created = answer(job)
+            created.delay_seconds = self.settings.create_delay_seconds
+            return created
 
         if magic.create_fault is not None:
             entry.fault = magic.create_fault
-            return self._faulted(FaultRule(0, magic.create_fault, remaining=None), now, create)
+            return self._faulted(FaultRule(0, magic.create_fault, remaining=None), now, create, v3)
         return create()
 
     # Status -------------------------------------------------------------------------------------
@@ -242,7 +361,7 @@ class EmulatorApp:
         job = self.store.jobs.get(video_id)
         if job is None:
             return responses.video_not_found(video_id)
-        return self._poll(job, entry, now, lambda: self._status_v1_answer(job, now))
+        return self.poll(job, entry, now, lambda: self._status_v1_answer(job, now))
 
     def _status_v1_answer(self, job: VideoJob, now: float) -> HttpResponse:
         status = job.status_at(now)
@@ -256,40 +375,42 @@ class EmulatorApp:
             body = self.running_answers[key] = responses.legacy_success(self._status_v1(job, status, now)).body
         return HttpResponse(200, body)
 
-    def video_v3(
-        self, request: HttpRequest, entry: LoggedRequest, render_fault: str | None, now: float
+    def poll(
+        self, job: VideoJob, entry: LoggedRequest, now: float, normal: Callable[[], HttpResponse], v3: bool = False
     ) -> HttpResponse:
-        """``GET /v3/videos/{id}``, the v3 status endpoint."""
-        video_id = request.path[len(V3_VIDEO_PREFIX) :]
-        entry.video_id = video_id
-        job = self.store.jobs.get(video_id)
-        if job is None:
-            return responses.v3_error(404, "not_found", f"Video {video_id} not found", param="video_id")
-        return self._poll(job, entry, now, lambda: json_response(200, {"data": self._status_v3(job, now)}))
+        """A status answer, or the fault an ``emulator:poll=...`` marker still owes this video.
 
-    def _poll(
-        self, job: VideoJob, entry: LoggedRequest, now: float, normal: Callable[[], HttpResponse]
-    ) -> HttpResponse:
+        :param job: the video polled.
+        :param entry: the request-log entry.
+        :param now: the emulator's time.
+        :param normal: the answer without a fault.
+        :param v3: answer the fault in v3's error shape.
+        """
         if job.poll_faults_left <= 0 or job.poll_fault is None:
             return normal()
         job.poll_faults_left -= 1
         entry.fault = job.poll_fault
-        return self._faulted(FaultRule(0, job.poll_fault), now, normal)
+        return self._faulted(FaultRule(0, job.poll_fault), now, normal, v3)
 
-    def _media_urls(self, job: VideoJob, now: float, caption_format: str = "srt") -> dict[str, str | None]:
+    def media_urls(self, job: VideoJob, now: float) -> dict[str, str | None]:
+        """Freshly signed URLs of a completed video's media (captions only when they were asked for).
+
+        :param job: the video.
+        :param now: the emulator's time, from which the signatures expire.
+        """
         expires = math.ceil(now + self.settings.url_lifetime_seconds)
         video_id = job.video_id
 
         def signed(path: str) -> str:
             return self.base_url + self.signer.sign(path, expires)
 
-        captioned = job.request.caption
+        request = job.request
         return {
             "video_url": signed(f"/media/videos/{video_id}.mp4"),
-            "video_url_caption": signed(f"/media/videos/{video_id}.caption.mp4") if captioned else None,
+            "video_url_caption": signed(f"/media/videos/{video_id}.caption.mp4") if request.captioned_video else None,
             "thumbnail_url": signed(f"/media/thumbnails/{video_id}.jpg"),
             "gif_url": signed(f"/media/gifs/{video_id}.gif"),
-            "caption_url": signed(f"/media/captions/{video_id}.{caption_format}") if captioned else None,
+            "caption_url": signed(f"/media/captions/{video_id}.srt") if request.caption else None,
         }
 
     def _status_v1(self, job: VideoJob, status: str, now: float) -> dict[str, Any]:
@@ -311,31 +432,9 @@ class EmulatorApp:
             data["callback_id"] = job.request.callback_id
             data["error"] = job.outcome.error
         if status == "completed":
-            data.update(self._media_urls(job, now))
+            data.update(self.media_urls(job, now))
             data["duration"] = job.request.duration_seconds
         return data
-
-    def _status_v3(self, job: VideoJob, now: float) -> dict[str, Any]:
-        status = job.status_at(now)
-        completed = status == "completed"
-        urls = self._media_urls(job, now, caption_format="vtt") if completed else {}
-        error = job.outcome.error if status in TERMINAL else None
-        return {
-            "id": job.video_id,
-            "title": job.request.title,
-            "status": V3_STATUSES.get(status, status),
-            "video_url": urls.get("video_url"),
-            "captioned_video_url": urls.get("video_url_caption"),
-            "subtitle_url": urls.get("caption_url"),
-            "thumbnail_url": urls.get("thumbnail_url"),
-            "gif_url": urls.get("gif_url"),
-            "video_page_url": f"{self.base_url}/videos/{job.video_id}" if completed else None,
-            "duration": job.request.duration_seconds if completed else None,
-            "created_at": int(job.created_at),
-            "callback_id": job.request.callback_id,
-            "failure_code": None if error is None else str(error["code"]),
-            "failure_message": None if error is None else error["message"],
-        }
 
     # Account ------------------------------------------------------------------------------------
 
@@ -359,13 +458,15 @@ class EmulatorApp:
     # Media --------------------------------------------------------------------------------------
 
     def serve_media(self, request: HttpRequest, entry: LoggedRequest, now: float) -> HttpResponse:
-        """Signed media of finished videos, and the unsigned previews of the avatar catalogue."""
+        """Signed media of finished videos, and the unsigned previews of the avatar catalogue and assets."""
         if request.method not in ("GET", "HEAD"):
             return media.s3_error(405, "MethodNotAllowed", "The specified method is not allowed")
         range_header = request.headers.get("range")
         static = STATIC_MEDIA.get(request.path)
         if static is not None:
             return media.file_response(media.VirtualFile(media.asset(static[0])), static[1], range_header)
+        if request.path.startswith(ASSET_MEDIA_PREFIX):
+            return self._serve_asset(request.path, range_header)
         refusal = self.signer.refusal(request.path, request.query, now)
         if refusal is not None:
             return refusal
@@ -384,6 +485,54 @@ class EmulatorApp:
         body = media.captions(job.request.script, job.request.duration_seconds, extension)
         content_type = "application/x-subrip" if extension == "srt" else "text/vtt"
         return media.file_response(media.VirtualFile(body), content_type, range_header)
+
+    def _serve_asset(self, path: str, range_header: str | None) -> HttpResponse:
+        match = ASSET_MEDIA_PATH.match(path)
+        asset = self.assets.assets.get(match.group(1)) if match else None
+        if asset is None or asset.status != "completed":
+            return media.s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return media.file_response(asset, asset.mime_type, range_header)
+
+
+class UploadSink:
+    """Receives a direct upload's body from the transport, then answers and logs the request.
+
+    :param app: the emulator.
+    :param writer: stores the bytes.
+    :param entry: the request-log entry.
+    :param rule: a transforming fault (``slow``, or any fault with ``process``) to apply to the answer.
+    :param now: the emulator's time when the request arrived.
+    """
+
+    def __init__(self, app: EmulatorApp, writer: AssetWriter, entry: LoggedRequest, rule: FaultRule | None, now: float):
+        self.app = app
+        self.writer = writer
+        self.entry = entry
+        self.rule = rule
+        self.now = now
+
+    def write(self, chunk: bytes) -> bool:
+        """Store the next chunk; ``False`` when no more is wanted (the upload passed its declared size).
+
+        :param chunk: the bytes.
+        """
+        return self.writer.write(chunk)
+
+    def finish(self) -> HttpResponse:
+        """The answer, once the whole body (or as much as was wanted) has been written."""
+        response = self.app.v3.finish_upload(self.writer, self.entry)
+        if self.rule is not None:
+            response = transform_response(self.rule, response, self.now)
+        return self.app.log_answer(self.entry, response)
+
+    def abort(self) -> None:
+        """The client left before sending its whole body: nothing is stored, the log shows no status."""
+        self.writer.close()
+        self.app.log_answer(self.entry, HttpResponse(0, disconnect=CLOSE))
+
+
+def _is_v3(path: str) -> bool:
+    return path.startswith(V3_PREFIX)
 
 
 def _logged_body(request: HttpRequest) -> Any:

@@ -51,6 +51,11 @@ class EmulatorSettings:
     :param remaining_quota: API quota in seconds of video; renders longer than what is left fail at
         poll time with ``MOVIO_PAYMENT_INSUFFICIENT_CREDIT``, as on HeyGen.
     :param request_log_limit: newest requests kept in the request log.
+    :param legacy_retired: answer every legacy path (``/v1/...``, ``/v2/...``) as a retired API would:
+        HTTP 404 with an HTML "Not Found" page, not a HeyGen body. The v3 paths keep working.
+    :param create_delay_seconds: how long each creation request takes to answer (HeyGen's p50 is about
+        4 s, its p99 about 30 s); the video exists from the start, so a client that gives up sooner
+        has created a video it never heard of, and an ``Idempotency-Key`` repeat meanwhile gets 409.
     """
 
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
@@ -63,6 +68,8 @@ class EmulatorSettings:
     strict_catalogue: bool = False
     remaining_quota: float = 1_000_000.0
     request_log_limit: int = 50_000
+    legacy_retired: bool = False
+    create_delay_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self.api_keys = tuple(self.api_keys)
@@ -73,6 +80,8 @@ class EmulatorSettings:
             raise ValueError("pending_seconds and render_seconds must be >= 0, url_lifetime_seconds > 0")
         if self.video_size_bytes is not None and self.video_size_bytes <= 0:
             raise ValueError("video_size_bytes must be positive")
+        if self.create_delay_seconds < 0:
+            raise ValueError("create_delay_seconds must be >= 0")
 
     @classmethod
     def realistic(cls, **overrides: Any) -> EmulatorSettings:

@@ -9,6 +9,7 @@ the per-plan concurrency limit costs one heap operation per creation and nothing
 from __future__ import annotations
 
 import heapq
+import itertools
 import time
 import uuid
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class VideoJob:
     :param size_bytes: the size of its MP4 when padded for download tests, else ``None``.
     :param poll_fault: a fault answered to its next status polls.
     :param poll_faults_left: how many polls still get ``poll_fault``.
+    :param sequence: its place in creation order (listings page by it).
     """
 
     video_id: str
@@ -64,6 +66,7 @@ class VideoJob:
     size_bytes: int | None = None
     poll_fault: str | None = None
     poll_faults_left: int = 0
+    sequence: int = 0
 
     def status_at(self, now: float) -> str:
         """The HeyGen status at a time: pending, waiting, processing, completed or failed.
@@ -106,6 +109,7 @@ class VideoStore:
         self.jobs: dict[str, VideoJob] = {}
         self.remaining_quota = remaining_quota
         self.slot_free_at: list[float] = [0.0] * concurrent_renders
+        self._sequence = itertools.count(1)
 
     def set_concurrency(self, concurrent_renders: int) -> None:
         """Change the number of render slots; jobs already scheduled keep their timetable.
@@ -157,6 +161,14 @@ class VideoStore:
             request=request,
             outcome=outcome,
             size_bytes=size_bytes,
+            sequence=next(self._sequence),
         )
         self.jobs[job.video_id] = job
         return job
+
+    def delete(self, video_id: str) -> None:
+        """Forget a video (``DELETE /v3/videos/{id}``): its status and media are gone; its render slot is not freed.
+
+        :param video_id: the video.
+        """
+        self.jobs.pop(video_id, None)

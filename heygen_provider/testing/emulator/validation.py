@@ -35,13 +35,17 @@ class Rejection(Exception):
     :param message: the human-readable reason, naming the offending field.
     :param code: HeyGen's error code (snake case in v2 bodies).
     :param http_status: the HTTP status of the answer.
+    :param param: the offending field as a path (v3 answers name it), if known.
     """
 
-    def __init__(self, message: str, code: str = "invalid_parameter", http_status: int = 400) -> None:
+    def __init__(
+        self, message: str, code: str = "invalid_parameter", http_status: int = 400, param: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.http_status = http_status
+        self.param = param
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class RenderRequest:
     :param callback_id: echoed back in the status.
     :param test: HeyGen's free, watermarked test mode (does not use quota).
     :param magic_text: text searched for ``emulator:`` scenario markers (title and callback id).
+    :param output_format: ``mp4`` or ``webm`` (v3's ``output_format``).
+    :param burned_captions: whether a video with captions burned in is made; ``None`` means whenever
+        captions are asked for (the legacy API makes both the sidecar file and that video).
     """
 
     script: str
@@ -64,6 +71,13 @@ class RenderRequest:
     callback_id: str | None
     test: bool
     magic_text: str
+    output_format: str = "mp4"
+    burned_captions: bool | None = None
+
+    @property
+    def captioned_video(self) -> bool:
+        """Whether the finished video has a captioned copy (``video_url_caption``, ``captioned_video_url``)."""
+        return self.caption if self.burned_captions is None else self.burned_captions
 
 
 def _is_number(value: object) -> bool:

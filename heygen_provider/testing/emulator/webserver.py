@@ -17,16 +17,24 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import BodyPartReader, web
 
-from heygen_provider.testing.emulator.messages import RESET, HttpRequest, HttpResponse, UploadedPart
+from heygen_provider.testing.emulator.messages import RESET, BodySink, HttpRequest, HttpResponse, UploadedPart
 
-#: The largest request body read, multipart uploads included (aiohttp's default is 1 MiB).
-MAX_BODY_BYTES = 16 * 1024 * 1024
+#: The largest request body read into memory, multipart uploads included (aiohttp's default is
+#: 1 MiB): above HeyGen's 32 MB asset limit, so that the application answers a slightly larger
+#: upload with HeyGen's own 413.
+MAX_BODY_BYTES = 40 * 1024 * 1024
+#: Methods whose body the application may take as a stream (direct uploads are PUTs).
+STREAMED_METHODS = frozenset({"PUT"})
+STREAM_CHUNK_BYTES = 256 * 1024
 #: How long stopping waits for answers in progress before cancelling them (a ``slow`` fault may be
 #: sleeping for 30 s; the emulator it belonged to is going away).
 SHUTDOWN_SECONDS = 0.1
 SERVER_HEADER = "heygen-emulator"
 
 Handler = Callable[[HttpRequest], HttpResponse]
+#: Asked before a body is read: ``None`` to read it as usual, an answer to refuse it unread, or a
+#: sink to stream it into.
+StreamOpener = Callable[[HttpRequest], "HttpResponse | BodySink | None"]
 WebHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
@@ -73,16 +81,55 @@ class WebServer:
             self.runner = None
 
 
-def emulator_handler(handle: Handler) -> WebHandler:
+def emulator_handler(handle: Handler, open_stream: StreamOpener | None = None) -> WebHandler:
     """The aiohttp handler that reads each request in full, answers it with ``handle`` and sends that.
 
     :param handle: turns a request into an answer; runs on the event loop, so it must not block.
+    :param open_stream: asked first about each request of :data:`STREAMED_METHODS`, before its body
+        is read; a sink it returns receives the body in chunks, with constant memory whatever its size.
     """
 
     async def answer(request: web.BaseRequest) -> web.StreamResponse:
+        if open_stream is not None and request.method in STREAMED_METHODS:
+            opened = open_stream(request_head(request))
+            if isinstance(opened, HttpResponse):
+                return await send_response(request, opened)
+            if opened is not None:
+                return await send_response(request, await stream_body(request, opened))
         return await send_response(request, handle(await read_request(request)))
 
     return answer
+
+
+def request_head(request: web.BaseRequest) -> HttpRequest:
+    """The emulator's view of an aiohttp request without its body.
+
+    :param request: the aiohttp request.
+    """
+    # items() yields repeated names in order, so the last value wins, as HeyGen's servers read them.
+    query = dict(request.query.items()) if request.query_string else {}
+    return HttpRequest(request.method, request.path, query, request.headers)
+
+
+async def stream_body(request: web.BaseRequest, sink: BodySink) -> HttpResponse:
+    """Feed a request's body to ``sink`` in chunks of at most :data:`STREAM_CHUNK_BYTES`; answer its answer.
+
+    :param request: the aiohttp request, its body not read yet.
+    :param sink: what takes the body; told to abort when the client leaves midway.
+    """
+    finished = False
+    try:
+        await _continue(request)
+        if request.body_exists:
+            async for chunk in request.content.iter_chunked(STREAM_CHUNK_BYTES):
+                if not sink.write(chunk):
+                    break
+        response = sink.finish()
+        finished = True
+        return response
+    finally:
+        if not finished:
+            sink.abort()
 
 
 async def read_request(request: web.BaseRequest) -> HttpRequest:
@@ -91,20 +138,17 @@ async def read_request(request: web.BaseRequest) -> HttpRequest:
     :param request: the aiohttp request.
     :raises web.HTTPRequestEntityTooLarge: when the body exceeds :data:`MAX_BODY_BYTES`.
     """
-    body = b""
-    parts: tuple[UploadedPart, ...] = ()
+    head = request_head(request)
     # Most requests are bodiless status GETs: they skip all of this.
     if request.body_exists:
         # aiohttp reads 1 MiB at most unless told otherwise; clone() is its way to tell one request.
         request = request.clone(client_max_size=MAX_BODY_BYTES)
         await _continue(request)
         if request.content_type.startswith("multipart/"):
-            parts = await read_parts(request)
+            head.parts = await read_parts(request)
         else:
-            body = await request.read()
-    # items() yields repeated names in order, so the last value wins, as HeyGen's servers read them.
-    query = dict(request.query.items()) if request.query_string else {}
-    return HttpRequest(request.method, request.path, query, request.headers, body, parts)
+            head.body = await request.read()
+    return head
 
 
 async def _continue(request: web.BaseRequest) -> None:
