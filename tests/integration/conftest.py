@@ -65,8 +65,21 @@ def task_states(dag_run: Any) -> dict[tuple[str, int], str]:
     return {(ti.task_id, ti.map_index): str(ti.state) for ti in dag_run.get_task_instances()}
 
 
+#: The create paths of the two API generations.
+CREATE_PATHS = ("/v3/videos", "/v2/video/generate")
+
+
 def video_posts(emulator: HeyGenEmulator) -> list[Any]:
-    return emulator.requests(method="POST", path="/v2/video/generate")
+    """Every create request, whatever the connection's API generation."""
+    return [post for path in CREATE_PATHS for post in emulator.requests(method="POST", path=path)]
+
+
+@pytest.fixture
+def legacy(emulator: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) -> HeyGenEmulator:
+    """The emulator with ``heygen_default`` on the legacy API generation."""
+    for name, value in emulator.airflow_connection(api_version="legacy").env().items():
+        monkeypatch.setenv(name, value)
+    return emulator
 
 
 @pytest.fixture

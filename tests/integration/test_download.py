@@ -76,7 +76,7 @@ def test_expired_signed_urls_are_refreshed_from_the_status_endpoint(
 
     assert Path(result["video_path"].removeprefix("file://")).stat().st_size == 3 * 1024 * 1024
     answered = [(entry.path.split("/")[1], entry.status) for entry in heygen_emulator.requests()]
-    assert answered == [("media", 403), ("v1", 200), ("media", 200)]
+    assert answered == [("media", 403), ("v3", 200), ("media", 200)]
 
 
 def test_a_broken_transfer_leaves_nothing_at_the_destination(

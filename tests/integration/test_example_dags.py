@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.conftest import task_states, video_posts
 
-EXAMPLES = ("heygen_single_video", "heygen_data_to_video", "heygen_submit_then_sense")
+EXAMPLES = ("heygen_single_video", "heygen_data_to_video", "heygen_submit_then_sense", "heygen_avatar_iv_photos")
 
 
 def test_example_dags_import_cleanly(dagbag: Any) -> None:
@@ -24,7 +24,7 @@ def test_single_video(run_dag: Any, emulator: Any) -> None:
     assert str(dag_run.state) == "success", task_states(dag_run)
     [post] = video_posts(emulator)
     assert post.json["title"] == "Thank you, Grace"
-    assert "Grace" in post.json["video_inputs"][0]["voice"]["input_text"]
+    assert "Grace" in post.json["script"]
 
 
 def test_data_to_video_renders_stores_and_summarises_one_video_per_row(
@@ -57,3 +57,17 @@ def test_submit_then_sense(run_dag: Any, emulator: Any, tmp_path: Path, dag_id: 
     assert str(dag_run.state) == "success", task_states(dag_run)
     assert len(video_posts(emulator)) == 1
     assert len(list((tmp_path / "out").rglob("*.mp4"))) == 1
+
+
+def test_avatar_iv_from_photos_uploads_each_photo_once(run_dag: Any, emulator: Any) -> None:
+    dag_run = run_dag("heygen_avatar_iv_photos")
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assets = emulator.assets()
+    assert sorted(asset["filename"] for asset in assets) == ["ada.png", "grace.png"]
+    assert all(asset["mime_type"] == "image/png" for asset in assets)
+    posts = video_posts(emulator)
+    assert len(posts) == 2
+    asset_ids = {asset["asset_id"] for asset in assets}
+    assert {post.json["image"]["asset_id"] for post in posts} == asset_ids
+    assert all(post.json["type"] == "image" and post.json["aspect_ratio"] == "1:1" for post in posts)

@@ -69,7 +69,7 @@ def test_mapped_generate_renders_one_video_per_row(run_dag: Any, emulator: Any) 
     dag_run = run_dag("it_generate_mapped")
 
     assert str(dag_run.state) == "success", task_states(dag_run)
-    texts = sorted(post.json["video_inputs"][0]["voice"]["input_text"] for post in video_posts(emulator))
+    texts = sorted(post.json["script"] for post in video_posts(emulator))
     assert texts == [f"Hello, customer number {number}." for number in range(1, 4)]
     assert sorted(map_index for (_, map_index) in task_states(dag_run)) == [0, 1, 2]
 
@@ -79,17 +79,16 @@ def test_video_inputs_from_a_json_template_file(run_dag: Any, emulator: Any) -> 
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     [post] = video_posts(emulator)
-    [scene] = post.json["video_inputs"]
-    assert scene["voice"]["input_text"] == "Scenes from a JSON template file, for the quarterly review."
-    assert scene["character"]["avatar_style"] == "circle"
+    assert post.json["script"] == "Scenes from a JSON template file, for the quarterly review."
+    assert post.json["background"] == {"type": "color", "value": "#FAFAFA"}
     # A URL that happens to end in .json is rendered as text, not loaded as a template file.
     assert post.json["callback_url"] == "https://example.invalid/hooks/heygen.json"
 
 
-def test_the_v3_status_endpoint_from_the_connection(
+def test_the_deprecated_status_path_still_overrides_the_legacy_one(
     run_dag: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    connection = emulator.airflow_connection(extra={"video_status_path": "/v3/videos/{video_id}"})
+    connection = emulator.airflow_connection(api_version="legacy", extra={"video_status_path": "/v3/videos/{video_id}"})
     for name, value in connection.env().items():
         monkeypatch.setenv(name, value)
 
@@ -97,5 +96,26 @@ def test_the_v3_status_endpoint_from_the_connection(
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     [post] = video_posts(emulator)
+    assert post.path == "/v2/video/generate"
     assert emulator.requests(path=f"/v3/videos/{post.video_id}")
     assert not emulator.requests(path="/v1/video_status.get")
+
+
+@pytest.mark.parametrize("dag_id", ["it_generate_deferrable", "it_generate_blocking"])
+def test_success_on_the_legacy_api(run_dag: Any, legacy: Any, dag_id: str) -> None:
+    dag_run = run_dag(dag_id, title="legacy")
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    [post] = video_posts(legacy)
+    assert post.path == "/v2/video/generate"
+    assert legacy.requests(path="/v1/video_status.get")
+
+
+def test_a_retired_legacy_api_fails_without_retries(run_dag: Any, legacy: Any) -> None:
+    # The message (how to switch to v3) is checked at the HTTP boundary in tests/unit/test_hook_v3.py.
+    legacy.update_settings(legacy_retired=True)
+
+    dag_run = run_dag("it_generate_with_retries", title="retired")
+
+    assert str(dag_run.state) == "failed"
+    assert len(video_posts(legacy)) == 1, "not retried: the legacy API is gone"
