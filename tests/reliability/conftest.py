@@ -26,6 +26,7 @@ emulator_session = integration.emulator_session
 emulator = integration.emulator
 dagbag = integration.dagbag
 run_dag = integration.run_dag
+legacy = integration.legacy
 
 #: One valid scene, for requests made directly.
 SCENE = {
@@ -53,11 +54,15 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def connect(emulator: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Point ``heygen_default`` at the emulator with the given extras (default: the short request timeout)."""
+    """
+    Point ``heygen_default`` at the emulator with the given extras (default: the short request timeout),
+    on the legacy API generation: the fault matrix records what the create call without an idempotency
+    key does (v3's keyed creates are tested in tests/integration/test_no_second_render.py).
+    """
 
     def define(**extra: Any) -> None:
-        extras = {"request_timeout": matrix.REQUEST_TIMEOUT, **extra}
-        for name, value in emulator.airflow_connection(extra=extras).env().items():
+        extras = {"request_timeout": matrix.REQUEST_TIMEOUT, "create_timeout": matrix.REQUEST_TIMEOUT, **extra}
+        for name, value in emulator.airflow_connection(api_version="legacy", extra=extras).env().items():
             monkeypatch.setenv(name, value)
 
     define()

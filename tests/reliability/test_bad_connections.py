@@ -38,7 +38,7 @@ BAD_CONNECTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "extra-not-an-object": ({"host": EMULATOR, "password": "sk-x", "extra": "[1, 2]"}, "extra must be a JSON object"),
     "unknown-extra": (
         {"host": EMULATOR, "password": "sk-x", "extra": {"timeout": 5}},
-        "extra 'timeout' is not a known field (known: auth_type, request_timeout, retry_attempts",
+        "extra 'timeout' is not a known field (known: api_version, auth_type, create_timeout, request_timeout",
     ),
     "timeout-not-a-number": (
         {"host": EMULATOR, "password": "sk-x", "extra": {"request_timeout": "fast"}},

@@ -82,14 +82,15 @@ def error_class(fault: Fault) -> str:
 def assert_carries_heygen_error(error: BaseException | None, fault: Fault) -> None:
     """The hook's exception names HeyGen's HTTP status, code and message (or says no answer came)."""
     assert error is not None, f"{fault.key}: the call should have failed"
-    assert type(error).__name__ == error_class(fault), describe(error)
+    # The class or a subclass of it (a legacy create path's 404 says the legacy API may be retired).
+    assert error_class(fault) in [kind.__name__ for kind in type(error).__mro__], describe(error)
     if isinstance(error, HeyGenTransportError):
         assert error.request_may_have_reached_server, "the request was sent: it may have reached HeyGen"
         return
     assert isinstance(error, HeyGenAPIError)
     assert error.http_status == fault.http_status
     assert error.code == fault.code
-    assert fault.message is not None and fault.message in error.message
+    assert fault.message is not None and fault.message in str(error)
     assert f"HTTP {fault.http_status}" in str(error)
     if fault.code is not None:
         assert f"code {fault.code}" in str(error)

@@ -350,7 +350,14 @@ def http() -> Iterator[requests_mock.Mocker]:
 @pytest.fixture(scope="module")
 def hook(http: requests_mock.Mocker) -> Iterator[HeyGenHook]:
     """One hook on https://api.heygen.com for every example (the connection is read once)."""
-    connection = json.dumps({"conn_type": "heygen", "host": "https://api.heygen.com", "password": "sk-PROPERTY-key"})
+    connection = json.dumps(
+        {
+            "conn_type": "heygen",
+            "host": "https://api.heygen.com",
+            "password": "sk-PROPERTY-key",
+            "extra": {"api_version": "legacy"},
+        }
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection)
         hook = HeyGenHook()

@@ -206,7 +206,12 @@ def test_an_url_encoded_key_echoed_in_an_error_body_is_blanked(
     from heygen_provider.exceptions import HeyGenAuthenticationError
     from heygen_provider.hooks.heygen import HeyGenHook
 
-    connection = {"conn_type": "heygen", "host": "https://api.heygen.com", "password": ENCODABLE_KEY}
+    connection = {
+        "conn_type": "heygen",
+        "host": "https://api.heygen.com",
+        "password": ENCODABLE_KEY,
+        "extra": {"api_version": "legacy"},
+    }
     monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", json.dumps(connection))
     echoed = echo(ENCODABLE_KEY)
     assert echoed != ENCODABLE_KEY

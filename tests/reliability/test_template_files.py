@@ -20,7 +20,7 @@ def test_text_ending_in_json_is_sent_as_text(run_dag: Any, emulator: HeyGenEmula
     [post] = video_posts(emulator)
     assert post.json["title"] == "Tutorial: edit package.json"
     assert post.json["callback_id"] == "heygen_scenes.json", "a file of that name exists, and is not read"
-    assert post.json["video_inputs"][0]["voice"]["input_text"] == "Now open settings.json"
+    assert post.json["script"] == "Now open settings.json"
     assert post.json["brand_note"] == "see style.json"
 
 
@@ -31,6 +31,6 @@ def test_video_inputs_and_extra_fields_still_name_template_files(
 
     assert str(dag_run.state) == "success", (task_states(dag_run), task_errors.errors)
     [post] = video_posts(emulator)
-    assert post.json["video_inputs"][0]["voice"]["input_text"] == "Scenes from a JSON template file, for the board."
+    assert post.json["script"] == "Scenes from a JSON template file, for the board."
     assert post.json["brand_note"] == "Made for the board, see style.json"
     assert post.json["title"] == "the board"

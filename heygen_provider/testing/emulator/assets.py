@@ -142,6 +142,11 @@ class Asset:
     head: bytes = field(default=b"", repr=False)
 
     @property
+    def etag(self) -> str:
+        """A strong entity tag of the stored bytes."""
+        return f'"{self.sha256 or self.asset_id}"'
+
+    @property
     def kind(self) -> str:
         """``image``, ``video``, ``audio``, ``document`` or ``subtitle``."""
         return KINDS.get(self.mime_type, "file")

@@ -103,6 +103,11 @@ class ServedFile(Protocol):
         """The total size."""
         ...
 
+    @property
+    def etag(self) -> str:
+        """A strong entity tag of the content."""
+        ...
+
     def chunks(self, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive), in chunks."""
         ...
