@@ -95,7 +95,7 @@ def test_data_to_video_defers_survives_a_triggerer_restart_and_pays_once(
     )
     assert run_states(deployment) == ["success", "success"], deployment.diagnose()
 
-    posts = emulator.requests(method="POST", path="/v2/video/generate")
+    posts = emulator.requests(method="POST", path="/v3/videos")
     assert len(posts) == videos, "exactly one POST per video, through the triggerer restart"
     assert len({post.video_id for post in posts}) == videos
     assert generate_states(deployment) == ["success"] * videos

@@ -114,7 +114,13 @@ TRANSLATIONS: list[tuple[str, VideoGenerateRequest, dict[str, Any]]] = [
         },
     ),
     ("expressiveness", request(expressiveness="high"), {"expressiveness": "high"}),
-    ("extra fields at the top", request(extra_fields={"watermark": {"opacity": 0.5}}), {"watermark": {"opacity": 0.5}}),
+    (
+        "extra fields at the top",
+        request(
+            extra_fields={"watermark": {"image": {"type": "url", "url": "https://files.example/w.png"}, "opacity": 0.5}}
+        ),
+        {"watermark": {"image": {"type": "url", "url": "https://files.example/w.png"}, "opacity": 0.5}},
+    ),
 ]
 
 
@@ -276,3 +282,31 @@ class TestImageCharacter:
     def test_exactly_one_image_source(self, character: dict[str, Any]) -> None:
         with pytest.raises(HeyGenRequestValidationError, match=r"video_inputs\[0\]\.character\.image_url"):
             request(scene(character))
+
+
+class TestHeyGensSchema:
+    """Every translation above, and the studio one, fits HeyGen's published VideoCreate schema and rules."""
+
+    @pytest.mark.parametrize(("case", "source", "expected"), TRANSLATIONS, ids=[case for case, _, _ in TRANSLATIONS])
+    def test_each_translation_fits_heygens_schema(
+        self, case: str, source: VideoGenerateRequest, expected: dict[str, Any]
+    ) -> None:
+        from heygen_provider.testing.emulator import EmulatorSettings
+        from heygen_provider.testing.emulator.schema import request_problem
+        from heygen_provider.testing.emulator.validation_v3 import validate_create_v3
+
+        body = to_v3_body(source)
+        assert request_problem("VideoCreate", body) is None
+        validate_create_v3(body, EmulatorSettings(plan="enterprise"), lambda asset_id, kind: True)
+
+    def test_a_studio_translation_fits_heygens_schema(self) -> None:
+        from heygen_provider.testing.emulator.schema import request_problem
+
+        body = to_v3_body(
+            request(
+                scene(background={"type": "color", "value": "#000000"}),
+                scene({"type": "image", "image_asset_id": "asset-2"}, {"type": "audio", "audio_asset_id": "a-2"}),
+                caption=True,
+            )
+        )
+        assert request_problem("VideoCreate", body) is None
