@@ -94,14 +94,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         "test",
         "folder_id",
         "extra_fields",
-        "engine",
-        "motion_prompt",
-        "expressiveness",
-        "aspect_ratio",
-        "resolution",
-        "output_format",
-        "remove_background",
-        "fit",
+        *V3_OPTIONS,
         "heygen_conn_id",
     )
     template_ext: Sequence[str] = (".json",)
