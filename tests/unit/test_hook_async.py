@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from heygen_provider.exceptions import (
+    HeyGenAPIError,
     HeyGenAuthenticationError,
     HeyGenConnectionError,
     HeyGenServerError,
@@ -266,3 +267,31 @@ class TestSharedSession:
             await HeyGenHook(conn_id).aget_settings()
         define_connection(host=heygen_server.base_url)  # the user fixes the connection
         assert (await HeyGenHook(conn_id).aget_settings()).api_key == API_KEY
+
+
+class TestKeyStaysHome:
+    async def test_a_redirect_is_not_followed_by_the_triggers_path(
+        self, conn_id: str, heygen_server: FakeHeyGen
+    ) -> None:
+        # The redirect names the same loopback server on another path: following it would be seen.
+        heygen_server.script.append((307, {}, {"Location": f"{heygen_server.base_url}/elsewhere"}))
+        with pytest.raises(HeyGenAPIError, match="redirects are not followed"):
+            await HeyGenHook(conn_id, retry_policy=NO_WAIT).aget_video_status("v-1")
+        assert [request.path for request in heygen_server.seen] == ["/v1/video_status.get"]
+
+    async def test_a_refused_key_drops_the_cached_settings(
+        self,
+        define_connection: Callable[..., str],
+        heygen_server: FakeHeyGen,
+        counted_lookups: list[str],
+    ) -> None:
+        conn = define_connection(host=heygen_server.base_url, password="sk-revoked")
+        heygen_server.script.append((401, {"code": 400112, "message": "Unauthorized"}, {}))
+        with pytest.raises(HeyGenAuthenticationError):
+            await HeyGenHook(conn, retry_policy=NO_WAIT).aget_video_status("v-1")
+        define_connection(host=heygen_server.base_url)  # the admin puts the new key in
+
+        await HeyGenHook(conn, retry_policy=NO_WAIT).aget_video_status("v-1")
+
+        assert counted_lookups == [conn, conn], "looked up again at once, not after the five-minute TTL"
+        assert heygen_server.seen[-1].headers["X-Api-Key"] == API_KEY
