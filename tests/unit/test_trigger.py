@@ -201,20 +201,40 @@ class TestTransientFaults:
         status_server.script(
             "vid-1", (429, {"message": "slow down"}, {"Retry-After": "0.25"}), (200, status_body("vid-1", "completed"))
         )
-        sleeps: list[float] = []
-
-        class RecordingAsyncio:
-            def __getattr__(self, name: str) -> Any:
-                return getattr(asyncio, name)
-
-            @staticmethod
-            async def sleep(delay: float) -> None:
-                sleeps.append(delay)
-                await asyncio.sleep(0)
-
-        monkeypatch.setattr("heygen_provider.triggers.heygen.asyncio", RecordingAsyncio())
+        sleeps = record_trigger_sleeps(monkeypatch)
         assert only_event(make_trigger())["status"] == "success"
         assert sleeps == [0.0, 0.25]
+
+    def test_a_huge_retry_after_is_capped_by_the_retry_policy(
+        self, status_server: StatusServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from heygen_provider.triggers.heygen import POLL_RETRY_POLICY
+
+        monkeypatch.setenv(CONN_ENV, connection_json(host=status_server.url, retry_attempts=1))
+        status_server.script(
+            "vid-1", (429, {"message": "slow down"}, {"Retry-After": "86400"}), (200, status_body("vid-1", "completed"))
+        )
+        sleeps = record_trigger_sleeps(monkeypatch)
+        # The render timeout is a day away: without the cap the trigger would sleep until it.
+        assert only_event(make_trigger(end_in=2 * 86400))["status"] == "success"
+        assert sleeps[1] == POLL_RETRY_POLICY.max_retry_after
+
+
+def record_trigger_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the trigger sleeps, each cut to nothing."""
+    sleeps: list[float] = []
+
+    class RecordingAsyncio:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(asyncio, name)
+
+        @staticmethod
+        async def sleep(delay: float) -> None:
+            sleeps.append(delay)
+            await asyncio.sleep(0)
+
+    monkeypatch.setattr("heygen_provider.triggers.heygen.asyncio", RecordingAsyncio())
+    return sleeps
 
 
 class TestRunContract:
