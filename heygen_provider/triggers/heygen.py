@@ -90,10 +90,10 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             deadline, which = self._next_deadline()
             remaining = deadline - time.time()
             if remaining <= 0:
-                return self._timeout_event(which)
+                return await self._last_look(hook, which)
             await asyncio.sleep(min(delay, remaining))
             if time.time() >= deadline:
-                return self._timeout_event(which)
+                return await self._last_look(hook, which)
             delay = self.poll_interval
             try:
                 status: VideoStatusResponse = await hook.aget_video_status(self.video_id)
@@ -119,6 +119,20 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         ]
         present = [(moment, name) for moment, name in candidates if moment is not None]
         return min(present) if present else (float("inf"), "")
+
+    async def _last_look(self, hook: HeyGenHook, which: str) -> VideoEvent:
+        """
+        One status check at the deadline: a trigger rebuilt late (after a triggerer outage) must not
+        report a timeout for a video that has finished meanwhile.
+        """
+        try:
+            status = await hook.aget_video_status(self.video_id)
+        except (HeyGenError, AirflowNotFoundException) as error:
+            self.log.warning("HeyGen video %s: last status check at the deadline failed: %s", self.video_id, error)
+        else:
+            if status.is_terminal:
+                return VideoEvent.from_status(status)
+        return self._timeout_event(which)
 
     def _timeout_event(self, which: str) -> VideoEvent:
         return VideoEvent.timeout(

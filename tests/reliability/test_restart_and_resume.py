@@ -98,7 +98,7 @@ def test_a_trigger_rebuilt_after_its_deadline_times_out_at_once(
 
     assert len(events) == 1
     assert events[0]["status"] == "timeout" and which in events[0]["message"], events[0]
-    assert emulator.requests() == [], "no poll after the deadline"
+    assert len(emulator.requests()) == 1, "one last status check at the deadline, no more"
 
 
 @pytest.fixture
@@ -158,3 +158,20 @@ def test_resuming_twice_with_a_render_outcome_repeats_it(
     else:
         assert outcomes[0]["error"]["code"] == "MOVIO_PAYMENT_INSUFFICIENT_CREDIT"
     assert legacy.requests() == [], "no HTTP call, no second POST"
+
+
+def test_a_trigger_rebuilt_after_its_deadline_reports_a_finished_video_as_a_success(
+    emulator: HeyGenEmulator,
+) -> None:
+    # The triggerer was down past the render timeout while HeyGen finished the video.
+    from heygen_provider.hooks.heygen import HeyGenHook
+
+    video = HeyGenHook().create_video({"video_inputs": [SCENE], "title": "emulator:render-seconds=0"})
+    emulator.clear_requests()
+    late = HeyGenVideoStatusTrigger(video.video_id, poll_interval=HOUR, end_time=time.time() - 60)
+
+    events = trigger_events(rebuild(late.serialize()), 30)
+
+    assert [event["status"] for event in events] == ["success"]
+    assert events[0]["result"]["video_url"]
+    assert len(emulator.requests("GET")) == 1

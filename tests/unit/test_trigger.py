@@ -124,12 +124,22 @@ class TestEvents:
         assert event["status"] == "success"
         assert event["result"]["error"]["code"] == "MOVIO_PAYMENT_INSUFFICIENT_CREDIT"
 
-    def test_deadline_in_the_past_times_out_without_polling(self, status_server: StatusServer) -> None:
+    def test_a_deadline_in_the_past_still_asks_once_so_a_finished_video_is_a_success(
+        self, status_server: StatusServer
+    ) -> None:
         status_server.statuses("vid-1", "completed")
+        event = only_event(make_trigger(end_in=-1))
+        assert event["status"] == "success"
+        assert len(status_server.polls()) == 1
+
+    def test_a_deadline_in_the_past_with_the_render_still_running_times_out_after_one_check(
+        self, status_server: StatusServer
+    ) -> None:
+        status_server.statuses("vid-1", "processing")
         event = only_event(make_trigger(end_in=-1))
         assert event["status"] == "timeout"
         assert "render timeout" in event["message"]
-        assert status_server.polls() == []
+        assert len(status_server.polls()) == 1
 
     def test_render_still_running_at_the_deadline_times_out(self, status_server: StatusServer) -> None:
         status_server.statuses("vid-1", "processing")
