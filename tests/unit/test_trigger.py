@@ -333,7 +333,10 @@ class TestRunContract:
         asyncio_log.addHandler(handler)
         loop = asyncio.new_event_loop()
         loop.set_debug(True)
-        loop.slow_callback_duration = 0.05
+        # A blocking call in the trigger holds the loop for a whole request or sleep (the sync paths are
+        # also patched to raise); 0.25 s stays far above a garbage-collection pause on a busy CI machine,
+        # which at 0.05 s failed this test now and then (0.16 s seen) without any blocking code.
+        loop.slow_callback_duration = 0.25
 
         async def run_all() -> list[Any]:
             try:
