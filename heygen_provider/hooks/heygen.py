@@ -196,9 +196,11 @@ class HeyGenHook(BaseHook):
             request = VideoGenerateRequest.from_params(request)
         settings = self.settings
         api = settings.api
-        api.request_body(request)  # every field checked before any call, the upload's included
-        request, _ = self.upload_images(request, idempotency_key=idempotency_key)
-        body = api.request_body(request)
+        body = api.request_body(request)  # every field checked before any call, the upload's included
+        uploaded, _ = self.upload_images(request, idempotency_key=idempotency_key)
+        if uploaded is not request:
+            # The photos are HeyGen assets now: the body names their asset ids.
+            body = api.request_body(uploaded)
         keyed = api.idempotent_creates and idempotency_key is not None
         try:
             data = self._request(
