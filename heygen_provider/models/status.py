@@ -144,8 +144,13 @@ class VideoStatusResponse(BaseModel):
 
     @property
     def is_terminal(self) -> bool:
-        """The render has ended: success, failed or cancelled."""
-        return self.status.is_terminal
+        """The render has ended (success, failed or cancelled) and, for a success, its video URL is known."""
+        return self.status.is_terminal and not self.awaiting_video_url
+
+    @property
+    def awaiting_video_url(self) -> bool:
+        """HeyGen says ``completed`` but gave no ``video_url`` yet: worth asking again, a little."""
+        return self.status is VideoStatus.SUCCESS and not self.video_url
 
     @property
     def is_success(self) -> bool:

@@ -175,3 +175,47 @@ def test_a_trigger_rebuilt_after_its_deadline_reports_a_finished_video_as_a_succ
     assert [event["status"] for event in events] == ["success"]
     assert events[0]["result"]["video_url"]
     assert len(emulator.requests("GET")) == 1
+
+
+class TestCompletedWithoutAVideoUrl:
+    """A ``completed`` answer without a ``video_url`` is asked again a little, then fails clearly (never a success)."""
+
+    def test_the_url_that_comes_on_a_later_check_is_a_success(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from heygen_provider.models import VideoStatusResponse
+
+        answers = iter(
+            [
+                {"id": "vid-1", "status": "completed"},
+                {"id": "vid-1", "status": "completed", "video_url": None},
+                {"id": "vid-1", "status": "completed", "video_url": "https://files.example/vid-1.mp4"},
+            ]
+        )
+
+        async def status(self: Any, video_id: str) -> VideoStatusResponse:
+            return VideoStatusResponse.model_validate(next(answers))
+
+        monkeypatch.setattr("heygen_provider.hooks.heygen.HeyGenHook.aget_video_status", status)
+        trigger = HeyGenVideoStatusTrigger("vid-1", poll_interval=0.001, end_time=time.time() + 30)
+        [event] = trigger_events(trigger, 30)
+        assert event["status"] == "success"
+        assert event["result"]["video_url"] == "https://files.example/vid-1.mp4"
+
+    def test_a_url_that_never_comes_fails_clearly_after_a_few_checks(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from heygen_provider.exceptions import HeyGenMalformedResponseError
+        from heygen_provider.models import VideoStatusResponse
+        from heygen_provider.models.event import VideoEvent
+        from heygen_provider.triggers.heygen import VIDEO_URL_CHECKS
+
+        calls: list[str] = []
+
+        async def status(self: Any, video_id: str) -> VideoStatusResponse:
+            calls.append(video_id)
+            return VideoStatusResponse.model_validate({"id": video_id, "status": "completed"})
+
+        monkeypatch.setattr("heygen_provider.hooks.heygen.HeyGenHook.aget_video_status", status)
+        trigger = HeyGenVideoStatusTrigger("vid-1", poll_interval=0.001, end_time=time.time() + 30)
+        [event] = trigger_events(trigger, 30)
+
+        assert len(calls) == VIDEO_URL_CHECKS
+        with pytest.raises(HeyGenMalformedResponseError, match="completed but gave no video_url"):
+            VideoEvent.from_payload(event).result_or_raise()

@@ -63,8 +63,12 @@ class TestStatusMapping:
         ],
     )
     def test_terminal_and_success_helpers(self, service_status: str, terminal: bool, success: bool) -> None:
-        response = status_of(status=service_status)
+        response = status_of(status=service_status, video_url="https://files.heygen.ai/v.mp4")
         assert (response.is_terminal, response.is_success) == (terminal, success)
+
+    def test_completed_without_a_video_url_is_not_terminal_yet(self) -> None:
+        response = status_of(status="completed")
+        assert (response.is_success, response.awaiting_video_url, response.is_terminal) == (True, True, False)
 
     def test_cancelled_is_terminal_but_not_success(self) -> None:
         assert VideoStatus.CANCELLED.is_terminal
