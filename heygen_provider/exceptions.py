@@ -118,6 +118,18 @@ class HeyGenMalformedResponseError(HeyGenServerError):
     """A 2xx answer that is not HeyGen's JSON (a truncated body, a captive portal): retried for GETs only."""
 
 
+#: Status checks a ``completed`` answer without a ``video_url`` gets before the wait ends with an error.
+VIDEO_URL_CHECKS = 5
+
+
+def missing_video_url_error(video_id: str, checks: int) -> HeyGenMalformedResponseError:
+    """The error that ends a wait on a video HeyGen keeps calling completed without giving its URL."""
+    return HeyGenMalformedResponseError(
+        f"HeyGen reported video {video_id} completed but gave no video_url in {checks} status checks",
+        status_code=200,
+    )
+
+
 class HeyGenTransportError(HeyGenTransientError):
     """
     No HTTP answer: the connection failed, was reset, or timed out.

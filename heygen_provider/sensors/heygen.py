@@ -53,6 +53,8 @@ class HeyGenVideoSensor(BaseSensorOperator):
         self.video_id = video_id
         self.heygen_conn_id = heygen_conn_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
+        # Counted per operator instance: poke mode keeps it across pokes; reschedule mode starts again.
+        self._video_url_checks = 0
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -75,7 +77,7 @@ class HeyGenVideoSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        from heygen_provider.exceptions import HeyGenTransientError
+        from heygen_provider.exceptions import VIDEO_URL_CHECKS, HeyGenTransientError, missing_video_url_error
         from heygen_provider.hooks.heygen import HeyGenHook
         from heygen_provider.models.event import VideoEvent
 
@@ -85,6 +87,11 @@ class HeyGenVideoSensor(BaseSensorOperator):
             self.log.warning("HeyGen video %s: transient error, poking again later: %s", self.video_id, error)
             return False
         self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
+        if status.awaiting_video_url:
+            self._video_url_checks += 1
+            if self._video_url_checks >= VIDEO_URL_CHECKS:
+                raise missing_video_url_error(self.video_id, self._video_url_checks)
+            self.log.warning("HeyGen video %s is completed but has no video_url yet; asking again", self.video_id)
         if not status.is_terminal:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._result(VideoEvent.from_status(status)))

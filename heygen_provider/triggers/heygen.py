@@ -21,7 +21,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from heygen_provider._checks import positive_seconds
 from heygen_provider._compat import AirflowNotFoundException
 from heygen_provider.connection import DEFAULT_CONN_ID
-from heygen_provider.exceptions import HeyGenError, HeyGenMalformedResponseError, HeyGenTransientError
+from heygen_provider.exceptions import (
+    VIDEO_URL_CHECKS,
+    HeyGenError,
+    HeyGenTransientError,
+    missing_video_url_error,
+)
 from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
@@ -30,8 +35,6 @@ from heygen_provider.retry import RetryPolicy
 
 #: One attempt per poll: the trigger's own loop waits out transient faults, within its deadlines.
 POLL_RETRY_POLICY = RetryPolicy(attempts=1)
-#: Status checks a ``completed`` answer without a ``video_url`` gets before the wait ends with an error.
-VIDEO_URL_CHECKS = 5
 
 
 class HeyGenVideoStatusTrigger(BaseTrigger):
@@ -117,7 +120,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             if status.awaiting_video_url:
                 url_checks += 1
                 if url_checks >= VIDEO_URL_CHECKS:
-                    return self._missing_video_url(url_checks)
+                    return VideoEvent.from_error(self.video_id, missing_video_url_error(self.video_id, url_checks))
 
     def _next_deadline(self) -> tuple[float, str]:
         candidates = [
@@ -140,13 +143,6 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             if status.is_terminal:
                 return VideoEvent.from_status(status)
         return self._timeout_event(which)
-
-    def _missing_video_url(self, checks: int) -> VideoEvent:
-        error = HeyGenMalformedResponseError(
-            f"HeyGen reported video {self.video_id} completed but gave no video_url in {checks} status checks",
-            status_code=200,
-        )
-        return VideoEvent.from_error(self.video_id, error)
 
     def _timeout_event(self, which: str) -> VideoEvent:
         return VideoEvent.timeout(

@@ -303,7 +303,7 @@ def test_odd_fields_of_a_completed_video_are_tolerated(
     assert bool(caplog.records) == rewritten, "a dropped or rewritten field is logged, a lossless reading is not"
 
 
-@pytest.mark.parametrize("case", ["error-detail-an-object", "duration-with-unit", "video-url-an-object"])
+@pytest.mark.parametrize("case", ["error-detail-an-object", "duration-with-unit"])
 def test_the_trigger_delivers_a_completed_video_with_odd_fields(case: str, loopback: LoopbackHeyGen) -> None:
     from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 
@@ -312,3 +312,20 @@ def test_the_trigger_delivers_a_completed_video_with_odd_fields(case: str, loopb
     [event] = trigger_events(trigger)
     assert event["status"] == "success", event
     assert event["result"]["video_id"] == "v-done"
+
+
+def test_a_completed_video_whose_url_is_an_object_ends_the_wait_with_a_clear_error(loopback: LoopbackHeyGen) -> None:
+    """
+    An object ``video_url`` is dropped (item 7: never crash), which leaves a completed video without a URL
+    (item 16): the trigger asks again a few times, then ends with an error naming the missing field.
+    """
+    from heygen_provider.exceptions import VIDEO_URL_CHECKS
+    from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+
+    loopback.body = encode("legacy", {**COMPLETED, **ODD_FIELDS["video-url-an-object"][0]})
+    calls = len(loopback.calls)
+    trigger = HeyGenVideoStatusTrigger("v-done", poll_interval=0.01, end_time=time.time() + 30)
+    [event] = trigger_events(trigger)
+    assert event["status"] == "error", event
+    assert "no video_url" in event["message"] and "v-done" in event["message"]
+    assert len(loopback.calls) - calls == VIDEO_URL_CHECKS

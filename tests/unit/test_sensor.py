@@ -107,6 +107,30 @@ class TestPoke:
         with pytest.raises(HeyGenNotFoundError):
             make_sensor().poke(context)
 
+    def test_a_completed_video_without_a_url_is_asked_again_then_fails_clearly(
+        self, requests_mock: Any, context: dict[str, Any]
+    ) -> None:
+        from heygen_provider.exceptions import VIDEO_URL_CHECKS, HeyGenMalformedResponseError
+
+        body = status_body("vid-1", "completed")
+        body["data"]["video_url"] = None
+        requests_mock.get(STATUS_URL, json=body)
+        sensor = make_sensor()
+        for _ in range(VIDEO_URL_CHECKS - 1):
+            assert sensor.poke(context) is False
+        with pytest.raises(HeyGenMalformedResponseError, match="vid-1 completed but gave no video_url"):
+            sensor.poke(context)
+        assert requests_mock.call_count == VIDEO_URL_CHECKS
+
+    def test_a_url_on_a_later_poke_is_a_success(self, requests_mock: Any, context: dict[str, Any]) -> None:
+        without_url = status_body("vid-1", "completed")
+        without_url["data"]["video_url"] = None
+        requests_mock.get(STATUS_URL, [{"json": without_url}, {"json": status_body("vid-1", "completed")}])
+        sensor = make_sensor()
+        assert sensor.poke(context) is False
+        done = sensor.poke(context)
+        assert isinstance(done, PokeReturnValue) and done.xcom_value["video_url"]
+
     def test_video_id_is_templated(self) -> None:
         assert "video_id" in HeyGenVideoSensor.template_fields
 
