@@ -219,17 +219,23 @@ class LagSampler:
 
 
 def run_worker(
-    script: Path, arguments: Sequence[str], env: dict[str, str] | None = None, timeout: float = 600
+    script: Path,
+    arguments: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    python: str = sys.executable,
 ) -> dict[str, Any]:
     """
     Run ``script`` in a fresh interpreter and return the JSON it writes to the file named by its
     ``--out`` option. The worker's own output (Airflow's log lines, one per trigger poll) goes to a
     log file rather than the console, as a triggerer's would.
+
+    :param python: the interpreter, e.g. the Airflow 3.1 environment's.
     """
     with tempfile.TemporaryDirectory(prefix="heygen-bench-") as scratch:
         out = Path(scratch) / "result.json"
         log = Path(scratch) / "worker.log"
-        command = [sys.executable, str(script), *arguments, "--out", str(out)]
+        command = [python, str(script), *arguments, "--out", str(out)]
         with log.open("w") as sink:
             completed = subprocess.run(
                 command,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import api_calls_per_video
+import crash_window
 import dag_parse_time
 import download_throughput
 import emulator_capacity
@@ -33,6 +34,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "download": download_throughput.run,
     "api_calls": api_calls_per_video.run,
     "emulator": emulator_capacity.run,
+    "crash_window": crash_window.run,
 }
 
 

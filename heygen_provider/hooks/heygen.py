@@ -141,6 +141,9 @@ class HeyGenHook(BaseHook):
         retry = self._start(settings, method, idempotent=idempotent)
         read_timeout = timeout or settings.request_timeout
         while True:
+            # The timeout bounds the whole answer, as on the async path: requests' read timeout bounds
+            # each socket read only, so a server dripping a byte at a time could hold a worker for ever.
+            deadline = time.monotonic() + read_timeout
             try:
                 response = self._session.request(
                     method,
@@ -152,8 +155,10 @@ class HeyGenHook(BaseHook):
                     timeout=(settings.connect_timeout, read_timeout),
                     # A redirect would carry the key to whatever host it names: never followed.
                     allow_redirects=False,
+                    stream=True,
                 )
-                return read_answer(response.status_code, response.content, response.headers, settings.secrets)
+                content = _read_before(response, deadline, read_timeout)
+                return read_answer(response.status_code, content, response.headers, settings.secrets)
             except requests.RequestException as failure:
                 error: HeyGenError = transport_error(method, _requests_failure(failure), describe_failure(failure))
             except HeyGenAPIError as answer_error:
@@ -376,6 +381,29 @@ def _status_from(video_id: str, data: Any) -> VideoStatusResponse:
         # The legacy endpoint sometimes omits the id it was asked about.
         data = {**data, "id": video_id}
     return VideoStatusResponse.model_validate(data, context={"video_id": video_id})
+
+
+def _read_before(response: requests.Response, deadline: float, read_timeout: float) -> bytes:
+    """The whole body of ``response``, or ``requests.ReadTimeout`` once ``deadline`` has passed."""
+    import requests
+    import urllib3.exceptions
+
+    chunks: list[bytes] = []
+    with response:
+        while True:
+            try:
+                # read1: one socket read at most, so a dripped body cannot keep the deadline unchecked.
+                chunk = response.raw.read1(64 * 1024, decode_content=True)
+            except urllib3.exceptions.ReadTimeoutError as failure:
+                raise requests.ReadTimeout(failure) from failure
+            except urllib3.exceptions.HTTPError as failure:
+                # What requests' own body reading makes of it (a reset, a cut chunked body, bad gzip).
+                raise requests.ConnectionError(failure) from failure
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise requests.ReadTimeout(f"the answer was not complete within {read_timeout:g} s")
 
 
 def _requests_failure(error: Exception) -> TransportFailure:

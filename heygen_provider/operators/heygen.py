@@ -16,7 +16,6 @@ needs; the hook, the models and HTTP libraries load at execute time.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -133,6 +132,9 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         timeout: float | timedelta = DEFAULT_RENDER_TIMEOUT,
         **kwargs: Any,
     ) -> None:
+        from heygen_provider.operators.submission_record import with_record_cleanup
+
+        kwargs["on_success_callback"] = with_record_cleanup(kwargs.get("on_success_callback"))
         super().__init__(**kwargs)
         self.video_inputs = video_inputs
         self.dimension = dimension
@@ -249,7 +251,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         if status is None:
             status = hook.get_video_status(video_id)
         if status.is_terminal or not self.wait_for_completion:
-            return self._finish(VideoEvent.from_status(status), record)
+            return self._finish(VideoEvent.from_status(status))
 
         trigger = status_trigger(
             video_id=video_id,
@@ -263,7 +265,7 @@ class HeyGenGenerateVideoOperator(BaseOperator):
             self.defer(trigger=trigger, method_name="execute_complete")
         # Blocking mode runs the trigger's own waiting code on the worker: one implementation of
         # polling, deadlines and fault tolerance for both modes.
-        return self._finish(wait_for_event(trigger), record)
+        return self._finish(wait_for_event(trigger))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any] | None:
         """
@@ -274,20 +276,18 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         :raises HeyGenError: the class the fault raised in the triggerer (a bad key, an unknown video).
         """
         from heygen_provider.models.event import VideoEvent
-        from heygen_provider.operators.submission_record import submission_record_for
 
         video_event = VideoEvent.from_payload(event)
         context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_event.video_id)
-        return self._finish(video_event, submission_record_for(context))
+        return self._finish(video_event)
 
-    def _finish(self, event: VideoEvent, record: SubmissionRecord) -> dict[str, Any] | None:
+    def _finish(self, event: VideoEvent) -> dict[str, Any] | None:
         if not self.wait_for_completion and not event.render_ended:
             self.log.info("HeyGen video %s submitted; not waiting for it", event.video_id)
-            _forget_quietly(record)
             return event.result
         result = {**event.result_or_raise(), "title": self.title or None}
         self.log.info("HeyGen video %s is ready: %s", event.video_id, result.get("video_url"))
-        _forget_quietly(record)
+        # The record stays until Airflow has recorded the success (forget_submission, a success callback).
         return result
 
     def _reattach_or_submit(
@@ -383,9 +383,3 @@ def _save(record: SubmissionRecord, submission: Any, log: Any, what: str) -> Non
             record.description,
             exc_info=True,
         )
-
-
-def _forget_quietly(record: SubmissionRecord) -> None:
-    # Only housekeeping: the video is done, and a leftover record just re-attaches to it.
-    with contextlib.suppress(Exception):
-        record.forget()

@@ -2,8 +2,10 @@
 Where a task remembers the video it submitted, so a retry re-attaches instead of paying again.
 
 * Airflow 3.3+: the task state store (``context["task_state_store"]``), made for resumable jobs.
-* Airflow 3.1 and 3.2: an Airflow Variable per task instance, deleted when the task succeeds. It lives
-  in the metadata database, so it survives worker crashes, retries and re-deferrals alike.
+* Airflow 3.1 and 3.2: an Airflow Variable per task instance, deleted by a success callback once Airflow
+  has recorded the task instance's success (never inside ``execute``: a failure after it returns, say in
+  ``post_execute`` or the XCom push, leads to a retry that must still find the record). It lives in the
+  metadata database, so it survives worker crashes, retries and re-deferrals alike.
 
 The record holds the video id, a fingerprint of the request and the HeyGen asset ids of the photos it
 uploaded: a retry re-attaches only to a video of the same request (so a task cleared after its inputs
@@ -16,8 +18,10 @@ once by HeyGen.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -139,6 +143,22 @@ def submission_record_for(context: Context) -> SubmissionRecord:
     identity = json.dumps([ti.dag_id, ti.task_id, getattr(ti, "map_index", -1), ti.run_id])
     digest = hashlib.sha256(identity.encode()).hexdigest()
     return VariableRecord(f"{VARIABLE_PREFIX}{ti.dag_id[: _MAX_VARIABLE_KEY - 100]}.{digest}")
+
+
+def forget_submission(context: Context) -> None:
+    """
+    A task's ``on_success_callback``: Airflow runs it after it has recorded the success, so no later try
+    of this task instance will need the record. Only housekeeping: a record left behind (a worker lost
+    right after the success) just lets a cleared task re-attach to its video.
+    """
+    with contextlib.suppress(Exception):
+        submission_record_for(context).forget()
+
+
+def with_record_cleanup(callbacks: Any) -> list[Callable[[Context], None]]:
+    """``on_success_callback`` as given (``None``, one callable or a list), with :func:`forget_submission`."""
+    given = [] if callbacks is None else list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+    return given if forget_submission in given else [*given, forget_submission]
 
 
 def _parse(value: Any) -> Submission | None:

@@ -99,6 +99,18 @@ def test_unknown_status_value(heygen_emulator: HeyGenEmulator, api: httpx.Client
     assert status_of(api, video_id)["status"] == "completed"
 
 
+def test_numeric_video_id_answers_a_number_after_creating_the_video(
+    heygen_emulator: HeyGenEmulator, api: httpx.Client
+) -> None:
+    heygen_emulator.add_fault("numeric_video_id", method="POST")
+    answer = api.post(GENERATE, json=video_body())
+    assert answer.status_code == 200
+    assert answer.json()["data"]["video_id"] == 1234567
+    [video] = heygen_emulator.videos()
+    assert isinstance(video["video_id"], str) and video["video_id"] != "1234567"
+    assert isinstance(create_video(api), str), "the fault was used up by one request"
+
+
 def test_dropped_connection_sends_no_response(heygen_emulator: HeyGenEmulator, api: httpx.Client) -> None:
     heygen_emulator.add_fault("drop", path="/v2/voices")
     with pytest.raises(httpx.RemoteProtocolError):

@@ -90,11 +90,13 @@ HTTP_FAULTS = (
     "gateway_timeout",
     "html_error_page",
 )
-TRANSPORT_FAULTS = ("slow", "drop", "reset", "truncated_json", "empty_body", "unknown_status")
+TRANSPORT_FAULTS = ("slow", "drop", "reset", "truncated_json", "empty_body", "unknown_status", "numeric_video_id")
 #: Every fault name accepted by the admin API, the Python API and the magic values.
 FAULT_NAMES = (*HTTP_FAULTS, *TRANSPORT_FAULTS, *RENDER_OUTCOMES)
 # Faults that change the normal answer rather than replace it, so the request is processed first.
-_TRANSFORMING = frozenset({"slow", "truncated_json", "unknown_status"})
+_TRANSFORMING = frozenset({"slow", "truncated_json", "unknown_status", "numeric_video_id"})
+#: What the ``numeric_video_id`` fault puts in place of the created video's id: a 200 the client cannot use.
+NUMERIC_VIDEO_ID = 1234567
 
 
 @dataclass
@@ -292,17 +294,20 @@ def transform_response(rule: FaultRule, normal: HttpResponse, now: float, v3: bo
         normal.body = normal.body[: max(1, len(normal.body) // 2)]
         return normal
     if rule.fault == "unknown_status":
-        return _with_unknown_status(normal)
+        return _with_data_field(normal, "status", UNKNOWN_STATUS_VALUE)
+    if rule.fault == "numeric_video_id":
+        return _with_data_field(normal, "video_id", NUMERIC_VIDEO_ID)
     return fault_response(rule, now, v3)
 
 
-def _with_unknown_status(normal: HttpResponse) -> HttpResponse:
+def _with_data_field(normal: HttpResponse, name: str, value: Any) -> HttpResponse:
+    # Only a field the normal answer has is replaced: the fault alters an answer, it never invents one.
     try:
         payload = json.loads(normal.body)
     except ValueError:
         return normal
     data = payload.get("data") if isinstance(payload, dict) else None
-    if isinstance(data, dict) and "status" in data:
-        data["status"] = UNKNOWN_STATUS_VALUE
+    if isinstance(data, dict) and name in data:
+        data[name] = value
         normal.body = json.dumps(payload, separators=(",", ":")).encode()
     return normal

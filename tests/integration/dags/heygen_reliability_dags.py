@@ -84,15 +84,29 @@ for _dag_id, _overrides in _VARIANTS.items():
             },
         )
 
-with _dag("rel_generate_with_retries", default_args={"retries": 2, "retry_delay": timedelta(0)}):
-    HeyGenGenerateVideoOperator(
-        task_id="generate",
-        video_inputs=_scene(),
-        title="{{ params.title }}",
-        deferrable=True,
-        poll_interval=POLL_INTERVAL,
-        timeout=RENDER_TIMEOUT,
-    )
+
+class _FailsOnceAfterExecute(HeyGenGenerateVideoOperator):
+    """Fails its first try after ``execute`` returned, as a failing XCom push or post_execute would."""
+
+    def post_execute(self, context: object, result: object = None) -> None:
+        if context["ti"].try_number == 1:  # type: ignore[index]
+            raise RuntimeError("post_execute failed after the video was made")
+
+
+# Airflow's own retries around one generate task.
+for _dag_id, _retries, _operator in [
+    ("rel_generate_with_retries", 2, HeyGenGenerateVideoOperator),
+    ("rel_generate_fails_after_execute", 1, _FailsOnceAfterExecute),
+]:
+    with _dag(_dag_id, default_args={"retries": _retries, "retry_delay": timedelta(0)}):
+        _operator(
+            task_id="generate",
+            video_inputs=_scene(),
+            title="{{ params.title }}",
+            deferrable=True,
+            poll_interval=POLL_INTERVAL,
+            timeout=RENDER_TIMEOUT,
+        )
 
 with _dag(
     "rel_generate_and_download", params={"output": Param("file:///tmp/heygen-reliability-videos", type="string")}
