@@ -9,6 +9,7 @@ refusal from a retired path means; the hook, the trigger and the operator only a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
@@ -33,6 +34,8 @@ V3_OPTIONS = (
     "remove_background",
     "fit",
 )
+#: Ids one bulk status call takes (HeyGen's documented limit).
+MAX_BULK_IDS = 100
 #: What a retired path answers: HeyGen's legacy API removed, or a gateway in its place.
 _RETIRED_STATUSES = frozenset({404, 405, 410})
 
@@ -51,6 +54,8 @@ class ApiGeneration:
     :param account: path of the cheap credential check that also reports remaining credit.
     :param idempotent_creates: creates carry an ``Idempotency-Key``, so a create that timed out or got
         a 5xx may be sent again without paying twice.
+    :param bulk_status: path of the call that reports many videos' statuses at once, ``None`` where
+        the generation has none (status triggers then poll per video).
     """
 
     name: ApiVersion
@@ -60,12 +65,21 @@ class ApiGeneration:
     voices: str
     account: str
     idempotent_creates: bool
+    bulk_status: str | None = None
 
     def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
         """Path and query parameters of the status call for ``video_id``."""
         if "{video_id}" in self.video_status:
             return self.video_status.format(video_id=quote(video_id, safe="")), None
         return self.video_status, {"video_id": video_id}
+
+    def bulk_status_request(self, video_ids: Sequence[str]) -> tuple[str, dict[str, str]]:
+        """Path and query parameters of one bulk status call (at most :data:`MAX_BULK_IDS` ids)."""
+        if self.bulk_status is None:
+            raise ValueError(f"the {self.name} API has no bulk status call")
+        if not 0 < len(video_ids) <= MAX_BULK_IDS:
+            raise ValueError(f"a bulk status call takes 1 to {MAX_BULK_IDS} ids, not {len(video_ids)}")
+        return self.bulk_status, {"video_ids": ",".join(video_ids)}
 
     def with_status_path(self, path: str | None) -> ApiGeneration:
         """This generation with another status path (the deprecated ``video_status_path`` extra)."""
@@ -131,6 +145,7 @@ V3 = ApiGeneration(
     voices="/v3/voices",
     account="/v3/users/me",
     idempotent_creates=True,
+    bulk_status="/v3/videos/statuses",
 )
 LEGACY = ApiGeneration(
     name="legacy",

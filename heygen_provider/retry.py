@@ -80,6 +80,17 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.initial_delay * 2 ** (retry_number - 1))
         return float(ceiling * (0.5 + 0.5 * self.random_fraction()))
 
+    def wait_after(self, error: BaseException, retry_number: int) -> float:
+        """
+        Seconds to wait before retry ``retry_number`` after ``error``: the back-off, or the server's
+        ``Retry-After`` when longer, never above :attr:`max_retry_after`.
+        """
+        delay = self.backoff(retry_number)
+        retry_after = self.capped_retry_after(error)
+        if retry_after is not None:
+            delay = min(max(delay, retry_after), self.max_retry_after)
+        return delay
+
     def capped_retry_after(self, error: BaseException) -> float | None:
         """The wait a rate-limit answer asked for, capped at :attr:`max_retry_after`; ``None`` if none."""
         retry_after = getattr(error, "retry_after", None)
@@ -120,10 +131,7 @@ class RetryState:
         """
         if self.attempt >= self.policy.attempts or not self.may_resend(error):
             return None
-        delay = self.policy.backoff(self.attempt)
-        retry_after = self.policy.capped_retry_after(error)
-        if retry_after is not None:
-            delay = min(max(delay, retry_after), self.policy.max_retry_after)
+        delay = self.policy.wait_after(error, self.attempt)
         self.attempt += 1
         return delay
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -358,6 +358,20 @@ class HeyGenHook(BaseHook):
         settings = await self.aget_settings()
         path, params = settings.api.status_request(video_id)
         return _status_from(video_id, await self._arequest("GET", path, settings=settings, params=params))
+
+    async def aget_video_statuses(self, video_ids: Sequence[str]) -> dict[str, VideoStatusResponse]:
+        """
+        The statuses of up to 100 videos in one call (v3's bulk status endpoint), for the triggers' shared
+        poller. The answer carries no URLs: ask :meth:`aget_video_status` about a video that has ended.
+
+        :returns: a status per id the answer reported readably; ids it left out are missing.
+        :raises ValueError: when the connection's API generation has no bulk call (``legacy``).
+        """
+        from heygen_provider.models.status import bulk_statuses
+
+        settings = await self.aget_settings()
+        path, params = settings.api.bulk_status_request(video_ids)
+        return bulk_statuses(await self._arequest("GET", path, settings=settings, params=params), video_ids)
 
 
 def _settings_from(conn_id: str, connection: Any) -> HeyGenConnectionSettings:

@@ -13,7 +13,7 @@ import enum
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -269,3 +269,27 @@ def _drop(data: dict[str, Any], name: str, video_id: str | None) -> None:
         name,
         shown if len(shown) <= 80 else shown[:77] + "...",
     )
+
+
+def bulk_statuses(data: Any, asked: Iterable[str]) -> dict[str, VideoStatusResponse]:
+    """
+    The statuses a bulk status answer (v3 ``GET /v3/videos/statuses``: a list of ``{video_id, status,
+    error}``) gives for the ``asked`` ids. An entry for an id not asked about, without a status, or that
+    cannot be read is left out: the caller asks about a missing id one by one, never guesses.
+    """
+    wanted = set(asked)
+    found: dict[str, VideoStatusResponse] = {}
+    for entry in data if isinstance(data, list) else ():
+        if not isinstance(entry, dict) or entry.get("status") is None:
+            continue
+        video_id = _id_text(entry.get("video_id"))
+        if video_id is None or video_id not in wanted:
+            continue
+        try:
+            found[video_id] = VideoStatusResponse.model_validate(
+                {"video_id": video_id, "status": entry["status"], "error": entry.get("error")},
+                context={"video_id": video_id},
+            )
+        except ValueError:
+            _log.warning("HeyGen bulk status of video %s could not be read; asking about it alone", video_id)
+    return found

@@ -8,7 +8,6 @@ submit happens on the worker, so re-running ``run()`` can never pay for a second
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
@@ -31,10 +30,14 @@ from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatusResponse
-from heygen_provider.retry import RetryPolicy
+from heygen_provider.triggers.status_poller import (
+    POLL_RETRY_POLICY,
+    DeadlineReached,
+    Subscription,
+    status_subscription,
+)
 
-#: One attempt per poll: the trigger's own loop waits out transient faults, within its deadlines.
-POLL_RETRY_POLICY = RetryPolicy(attempts=1)
+__all__ = ["POLL_RETRY_POLICY", "HeyGenVideoStatusTrigger"]
 
 
 class HeyGenVideoStatusTrigger(BaseTrigger):
@@ -81,36 +84,36 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        async with session_lease(self.heygen_conn_id):
-            event = await self._poll_until_done()
+        async with (
+            session_lease(self.heygen_conn_id),
+            status_subscription(self.heygen_conn_id, self.video_id, self.poll_interval) as subscription,
+        ):
+            event = await self._poll_until_done(subscription)
         yield TriggerEvent(event.to_payload())
 
-    async def _poll_until_done(self) -> VideoEvent:
-        hook = HeyGenHook(self.heygen_conn_id, retry_policy=POLL_RETRY_POLICY)
-        # Thousands of triggers rebuilt together after a triggerer restart would otherwise poll in
-        # lockstep; a random first wait spreads them over one interval.
+    async def _poll_until_done(self, subscription: Subscription) -> VideoEvent:
+        hook = subscription.poller.hook
+        # Polled alone, thousands of triggers rebuilt together after a triggerer restart would poll in
+        # lockstep; a random first wait spreads them over one interval (cohorts have random phases).
         delay = random.uniform(0, self.poll_interval)
         last_status: str | None = None
         url_checks = 0
         while True:
             deadline, which = self._next_deadline()
-            remaining = deadline - time.time()
-            if remaining <= 0:
+            if deadline <= time.time():
                 return await self._last_look(hook, which)
-            await asyncio.sleep(min(delay, remaining))
-            if time.time() >= deadline:
-                return await self._last_look(hook, which)
-            delay = self.poll_interval
             try:
-                status: VideoStatusResponse = await hook.aget_video_status(self.video_id)
+                status: VideoStatusResponse = await subscription.next_status(after=delay, deadline=deadline)
+            except DeadlineReached:
+                return await self._last_look(hook, which)
             except HeyGenTransientError as error:
                 self.log.warning("HeyGen video %s: transient error, still waiting: %s", self.video_id, error)
                 retry_after = POLL_RETRY_POLICY.capped_retry_after(error)
-                if retry_after:
-                    delay = max(delay, retry_after)
+                delay = max(self.poll_interval, retry_after or 0.0)
                 continue
             except (HeyGenError, AirflowNotFoundException) as error:
                 return VideoEvent.from_error(self.video_id, error)
+            delay = self.poll_interval
             # INFO only on a change: a line per poll costs more CPU than the poll itself at scale.
             if status.service_status != last_status:
                 self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)

@@ -268,7 +268,7 @@ def status_server(_status_server_process: StatusServer, monkeypatch: pytest.Monk
 
 
 class ImmediateRandom:
-    """Replaces the trigger module's ``random``: the spread-out first wait becomes zero."""
+    """Replaces ``random`` of the trigger and the poller: the spread-out first wait becomes zero."""
 
     @staticmethod
     def uniform(low: float, high: float) -> float:
@@ -278,6 +278,7 @@ class ImmediateRandom:
 @pytest.fixture
 def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("heygen_provider.triggers.heygen.random", ImmediateRandom)
+    monkeypatch.setattr("heygen_provider.triggers.status_poller.random", ImmediateRandom)
 
 
 def run_trigger_to_events(trigger: Any) -> list[Any]:

@@ -243,7 +243,7 @@ def record_trigger_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
             sleeps.append(delay)
             await asyncio.sleep(0)
 
-    monkeypatch.setattr("heygen_provider.triggers.heygen.asyncio", RecordingAsyncio())
+    monkeypatch.setattr("heygen_provider.triggers.status_poller.asyncio", RecordingAsyncio())
     return sleeps
 
 
