@@ -96,7 +96,7 @@ def trigger_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     The trigger's waits, recorded and shortened to at most 50 ms, so a 30 s ``Retry-After`` is asserted
     without waiting for it. Deadlines still run on the real clock.
     """
-    from heygen_provider.triggers import heygen as trigger_module
+    from heygen_provider.triggers import status_poller as poller_module
 
     waits: list[float] = []
     real_sleep = asyncio.sleep
@@ -110,7 +110,7 @@ def trigger_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
             waits.append(seconds)
             await real_sleep(min(seconds, 0.05))
 
-    monkeypatch.setattr(trigger_module, "asyncio", _Asyncio())
+    monkeypatch.setattr(poller_module, "asyncio", _Asyncio())
     return waits
 
 

@@ -1,0 +1,175 @@
+"""
+The shared poller's reading of bulk answers and its fallback, against a real aiohttp server on
+loopback that answers the bulk call however a test needs (HeyGen's own answers, proxies, odd bodies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from heygen_provider.hooks.cache import close_shared_sessions
+from heygen_provider.models.event import VideoEvent
+from heygen_provider.models.status import VideoStatus, bulk_statuses
+from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+
+BulkAnswer = Callable[[list[str]], web.Response]
+
+
+def completed(video_id: str) -> dict[str, Any]:
+    return {"data": {"id": video_id, "status": "completed", "video_url": f"https://files.example/{video_id}.mp4"}}
+
+
+class BulkServer:
+    """``GET /v3/videos/statuses`` answered by :attr:`bulk`, ``GET /v3/videos/{id}`` always completed."""
+
+    def __init__(self) -> None:
+        self.bulk: BulkAnswer = lambda ids: web.json_response({"data": []})
+        self.bulk_calls: list[list[str]] = []
+        self.single_calls: list[str] = []
+
+    async def handle_bulk(self, request: web.Request) -> web.Response:
+        ids = request.query.get("video_ids", "").split(",")
+        self.bulk_calls.append(ids)
+        return self.bulk(ids)
+
+    async def handle_single(self, request: web.Request) -> web.Response:
+        self.single_calls.append(request.match_info["video_id"])
+        return web.json_response(completed(request.match_info["video_id"]))
+
+
+async def serve(server: BulkServer) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_get("/v3/videos/statuses", server.handle_bulk)
+    app.router.add_get("/v3/videos/{video_id}", server.handle_single)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+def wait_on(
+    server: BulkServer, define_connection: Callable[..., str], video_ids: list[str], poll_interval: float = 0.05
+) -> list[VideoEvent]:
+    async def run() -> list[VideoEvent]:
+        runner, url = await serve(server)
+        define_connection(host=url, api_version=None)
+
+        async def first(video_id: str) -> VideoEvent:
+            trigger = HeyGenVideoStatusTrigger(video_id, poll_interval=poll_interval, end_time=time.time() + 20)
+            async for event in trigger.run():
+                return VideoEvent.from_payload(event.payload)
+            raise AssertionError("no event")
+
+        try:
+            return list(await asyncio.gather(*(first(video_id) for video_id in video_ids)))
+        finally:
+            await close_shared_sessions()
+            await runner.cleanup()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("http_status", [400, 404, 405])
+def test_a_refused_bulk_call_means_polling_each_video_alone(
+    http_status: int, define_connection: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = BulkServer()
+    server.bulk = lambda ids: web.json_response(
+        {"error": {"code": "invalid_parameter", "message": "unknown path"}}, status=http_status
+    )
+    with caplog.at_level(logging.WARNING, logger="heygen_provider.triggers.status_poller"):
+        events = wait_on(server, define_connection, ["v-1", "v-2"])
+    assert [event.status for event in events] == ["success", "success"]
+    assert len(server.bulk_calls) == 1
+    assert sorted(server.single_calls) == ["v-1", "v-2"]
+    assert sum("polling each video alone" in record.message for record in caplog.records) == 1
+
+
+def test_an_html_page_from_a_proxy_on_the_bulk_path_pauses_the_poller_not_the_waits(
+    define_connection: Callable[..., str],
+) -> None:
+    server = BulkServer()
+    answers = iter([web.Response(status=502, text="<html><h1>502 Bad Gateway</h1></html>", content_type="text/html")])
+    server.bulk = lambda ids: (
+        next(answers, None)
+        or web.json_response({"data": [{"video_id": video_id, "status": "completed"} for video_id in ids]})
+    )
+    events = wait_on(server, define_connection, ["v-1"])
+    assert events[0].status == "success"
+    assert len(server.bulk_calls) == 2 and server.single_calls == ["v-1"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"data": {"video_id": "v-1", "status": "completed"}}, id="data-an-object"),
+        pytest.param({"data": None}, id="data-null"),
+        pytest.param({"data": ["v-1", 7, None]}, id="entries-not-objects"),
+        pytest.param({"data": [{"video_id": "someone-else", "status": "processing"}]}, id="ids-not-asked"),
+        pytest.param({"data": [{"video_id": "v-1"}]}, id="no-status"),
+    ],
+)
+def test_an_odd_bulk_answer_means_asking_about_each_video_alone(
+    body: dict[str, Any], define_connection: Callable[..., str]
+) -> None:
+    server = BulkServer()
+    server.bulk = lambda ids: web.json_response(body)
+    events = wait_on(server, define_connection, ["v-1"])
+    assert events[0].status == "success" and events[0].result["video_url"]
+    assert server.single_calls == ["v-1"]
+
+
+def test_an_id_with_a_comma_is_never_split_into_two_in_a_bulk_call(define_connection: Callable[..., str]) -> None:
+    server = BulkServer()
+    events = wait_on(server, define_connection, ["v-1,v-2", "v-3"])
+    assert [event.status for event in events] == ["success", "success"]
+    assert all("v-1" not in ids for ids in server.bulk_calls)
+    assert sorted(server.single_calls) == ["v-1,v-2", "v-3"]
+
+
+class TestBulkStatuses:
+    def test_reads_each_asked_entry_with_the_one_status_mapping(self) -> None:
+        data = [
+            {"video_id": "a", "status": "queued", "error": None},
+            {"video_id": "b", "status": "processing"},
+            {"video_id": "c", "status": "failed", "error": {"code": 40119, "message": "too long"}},
+            {"video_id": "d", "status": "not_found"},
+            {"video_id": 12345, "status": "completed"},
+            {"video_id": "e", "status": "under_review"},
+        ]
+        found = bulk_statuses(data, ["a", "b", "c", "d", "12345", "e"])
+        assert {video_id: status.status for video_id, status in found.items()} == {
+            "a": VideoStatus.QUEUED,
+            "b": VideoStatus.PROCESSING,
+            "c": VideoStatus.FAILED,
+            "d": VideoStatus.FAILED,
+            "12345": VideoStatus.SUCCESS,
+            "e": VideoStatus.PROCESSING,
+        }
+        assert found["c"].error is not None and found["c"].error.code == 40119
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            None,
+            {},
+            "text",
+            [None, 1, "x"],
+            [{"status": "completed"}],
+            [{"video_id": {"id": "a"}, "status": "completed"}],
+        ],
+    )
+    def test_leaves_out_what_it_cannot_read(self, data: Any) -> None:
+        assert bulk_statuses(json.loads(json.dumps(data)), ["a"]) == {}
+
+    def test_an_odd_error_object_is_tolerated(self) -> None:
+        found = bulk_statuses([{"video_id": "a", "status": "failed", "error": ["x"]}], ["a"])
+        assert found["a"].status is VideoStatus.FAILED
