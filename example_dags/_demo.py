@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     state = str(dag_run.state)
     say(f"{DAG_ID} finished: {state} in {time.monotonic() - started:.0f} s")
     for ti in sorted(dag_run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index)):
-        label = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-        say(f"  {label:<22} {ti.state}")
+        label = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.rendered_map_index or ti.map_index}]"
+        say(f"  {label:<52} {ti.state}")
     summaries = sorted(videos.rglob("summary.html"))
     if summaries:
         say(f"Videos and summary: {summaries[-1].parent}")
