@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from heygen_provider.connection_form import DEFAULT_CONN_ID
-from heygen_provider.links.heygen import XCOM_VIDEO_ID
+from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE
 
 if TYPE_CHECKING:
     from heygen_provider.hooks.heygen import HeyGenHook
@@ -58,6 +58,8 @@ def collect_row_outcomes(
 
                     hook = HeyGenHook(heygen_conn_id)
                 outcome = _failed_render(hook, str(video_id))
+                page = ti.xcom_pull(task_ids=generate_task_id, map_indexes=index, key=XCOM_VIDEO_PAGE)
+                outcome["video_page_url"] = outcome.get("video_page_url") or page
             else:
                 outcome = {
                     "video_id": None,

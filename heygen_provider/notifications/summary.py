@@ -65,7 +65,7 @@ def render_summary_html(
     :param folder: the folder the page is written to; files in it are linked by relative name.
     :param title: the page title.
     """
-    from heygen_provider.links.heygen import HEYGEN_VIDEO_PAGE
+    from heygen_provider.links.heygen import video_page_url
 
     stored = {str(item.get("video_id")): item for item in files if item}
     cards = []
@@ -86,7 +86,7 @@ def render_summary_html(
                 thumbnail=_thumbnail(
                     _href(local.get("thumbnail_path"), folder) or video.get("thumbnail_url"), label=video_id
                 ),
-                page_href=html.escape(HEYGEN_VIDEO_PAGE.format(video_id=video_id)),
+                page_href=html.escape(video.get("video_page_url") or video_page_url(video_id)),
             )
         )
     succeeded = statuses.count("success")
@@ -130,7 +130,7 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
         preference to HeyGen's signed URL.
     :param title: the first line.
     """
-    from heygen_provider.links.heygen import HEYGEN_VIDEO_PAGE
+    from heygen_provider.links.heygen import video_page_url
 
     rows = list(videos)
     ready = [row for row in rows if row.get("status") == "success" and not row.get("reason")]
@@ -138,7 +138,7 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
     for row in rows:
         video_id = row.get("video_id")
         label = row.get("title") or video_id
-        page = f" ({HEYGEN_VIDEO_PAGE.format(video_id=video_id)})" if video_id else ""
+        page = f" ({row.get('video_page_url') or video_page_url(str(video_id))})" if video_id else ""
         if row.get("reason"):
             of_video = f", video {video_id}" if video_id else ""
             lines.append(f"- {label}: {str(row.get('status', 'unknown')).upper()}: {row['reason']}{of_video}{page}")

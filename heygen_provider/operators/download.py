@@ -12,6 +12,7 @@ from airflow.sdk import BaseOperator
 
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.exceptions import HeyGenDownloadNameError
+from heygen_provider.links.heygen import StoredVideoLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -51,6 +52,7 @@ class HeyGenDownloadVideoOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("video_id", "destination", "video", "file_stem", "heygen_conn_id")
+    operator_extra_links = (StoredVideoLink(),)
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatusResponse
+from heygen_provider.progress import RenderProgress
 from heygen_provider.retry import RetryPolicy
 
 #: One attempt per poll: the trigger's own loop waits out transient faults, within its deadlines.
@@ -85,7 +86,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         # Thousands of triggers rebuilt together after a triggerer restart would otherwise poll in
         # lockstep; a random first wait spreads them over one interval.
         delay = random.uniform(0, self.poll_interval)
-        last_status: str | None = None
+        progress = RenderProgress(self.video_id, poll_interval=self.poll_interval, deadline=self._next_deadline()[0])
         while True:
             deadline, which = self._next_deadline()
             remaining = deadline - time.time()
@@ -105,10 +106,9 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 continue
             except (HeyGenError, AirflowNotFoundException) as error:
                 return VideoEvent.from_error(self.video_id, error)
-            # INFO only on a change: a line per poll costs more CPU than the poll itself at scale.
-            if status.service_status != last_status:
-                self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
-                last_status = status.service_status
+            # On a change, else at most once a minute: a line per poll costs more CPU than the poll at scale.
+            if (line := progress.line(status.service_status, time.time())) is not None:
+                self.log.info(line)
             if status.is_terminal:
                 return VideoEvent.from_status(status)
 

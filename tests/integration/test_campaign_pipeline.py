@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.integration.conftest import task_states, video_posts
 
@@ -76,9 +77,16 @@ def test_one_bad_row_costs_one_row(run_dag: Any, emulator: Any, rows_with_a_bad_
     assert f"(video {bad_video['video_id']})" in summary
     for name in ("east", "north", "south", "west"):
         assert f'href="{name}.mp4"' in summary
+    # On a loopback connection the video links lead to the emulator's page of each video, failed ones too.
+    pages = [f"{emulator.base_url}/videos/{video['video_id']}" for video in emulator.videos()]
+    assert all(f'href="{page}"' in summary for page in pages)
+    bad_page = requests.get(f"{emulator.base_url}/videos/{bad_video['video_id']}", timeout=10)
+    assert bad_page.status_code == 200 and "40119" in bad_page.text
 
 
-def test_mapped_tasks_are_labelled_by_what_they_render(run_dag: Any, emulator: Any, tmp_path: Path) -> None:
+def test_mapped_tasks_are_labelled_by_what_they_render(
+    run_dag: Any, emulator: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dag_run = run_dag("heygen_data_to_video", output_uri=(tmp_path / "videos").as_uri())
 
     assert str(dag_run.state) == "success", task_states(dag_run)
@@ -87,3 +95,11 @@ def test_mapped_tasks_are_labelled_by_what_they_render(run_dag: Any, emulator: A
     regions = ["North", "South", "East", "West"]
     assert [generate[index].rendered_map_index for index in range(4)] == [f"Weekly figures: {r}" for r in regions]
     assert [download[index].rendered_map_index for index in range(4)] == [r.lower() for r in regions]
+
+    # At submit each task logs its title and the link to the video (the emulator's page, on loopback).
+    log = capsys.readouterr().out
+    for video in emulator.videos():
+        assert (
+            f"HeyGen video {video['video_id']} {video['title']!r}: {emulator.base_url}/videos/{video['video_id']}"
+            in log
+        )
