@@ -8,8 +8,10 @@ captions to object storage). A row whose render fails costs only that row: the o
 and the HTML summary lists every row, a failed one with HeyGen's reason and its video id. The run then
 ends failed, naming the missing rows.
 
-Point ``output_uri`` at ``s3://...`` or ``gs://...`` (with that provider installed and
-``destination_conn_id`` set) to store the videos in a bucket instead of a local folder.
+Point ``output_uri`` at ``s3://bucket/prefix`` (with ``apache-airflow-providers-amazon[s3fs]`` installed
+and the ``output_conn_id`` param naming the AWS connection, e.g. ``aws_default``) or ``gs://...`` to store
+the videos in a bucket instead of a local folder. Set ``notify_to`` (and an ``smtp_default``
+connection) to e-mail the summary.
 """
 
 from __future__ import annotations
@@ -50,6 +52,18 @@ with DAG(
         "avatar_id": Param("Daisy-inskirt-20220818", type="string"),
         "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
         "output_uri": Param(DEFAULT_OUTPUT_URI, type="string"),
+        "output_conn_id": Param(
+            os.environ.get("HEYGEN_OUTPUT_CONN_ID"),
+            type=["null", "string"],
+            description="The connection of an s3:// (gs://, ...) output_uri, e.g. aws_default",
+        ),
+        "notify_to": Param(
+            os.environ.get("HEYGEN_NOTIFY_TO"),
+            type=["null", "string"],
+            description="E-mail the summary to these addresses (comma-separated); empty: no e-mail",
+        ),
+        "notify_from": Param(os.environ.get("HEYGEN_NOTIFY_FROM", "airflow@example.com"), type="string"),
+        "smtp_conn_id": Param("smtp_default", type="string"),
         "rows_uri": Param(
             None,
             type=["null", "string"],
@@ -121,6 +135,7 @@ with DAG(
             video_id=video.output[XCOM_VIDEO_ID],
             video=video.output,
             destination="{{ params.output_uri }}/" + RUN_DAY,
+            destination_conn_id="{{ params.output_conn_id or '' }}",
             file_stem=file_stem,
             map_index_template="{{ task.file_stem }}",
         )
@@ -143,6 +158,7 @@ with DAG(
         """
         from airflow.sdk import ObjectStoragePath
 
+        from heygen_provider.links.heygen import without_connection
         from heygen_provider.notifications.outcomes import collect_row_outcomes, failed_rows
         from heygen_provider.notifications.summary import render_summary_html, render_summary_text
 
@@ -154,14 +170,43 @@ with DAG(
             download_task_id="render_row.download_video",
         )
         day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
-        folder = ObjectStoragePath(f"{params['output_uri']}/{day}")
+        folder = ObjectStoragePath(f"{params['output_uri']}/{day}", conn_id=params["output_conn_id"] or None)
         page = folder / "summary.html"
         page.write_text(render_summary_html(outcomes, folder=folder, title=f"Weekly videos {day}"))
-        print(render_summary_text(outcomes, title=f"Weekly videos {day}: {page}"))
-        return {"page": str(page), "outcomes": outcomes, "failed": [row["label"] for row in failed_rows(outcomes)]}
+        location = without_connection(str(page))
+        text = render_summary_text(outcomes, title=f"Weekly videos {day}: {location}")
+        print(text)
+        failed = [row["label"] for row in failed_rows(outcomes)]
+        return {"page": location, "day": day, "text": text, "failed": failed}
+
+    # [START howto_heygen_notify_email]
+    @task
+    def notify(summary: dict[str, Any], params: dict[str, Any] | None = None) -> None:
+        """E-mails the summary (one line per row, with its links) through the smtp provider."""
+        import html
+
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        assert params is not None
+        if not params.get("notify_to"):
+            print("No notify_to param: the summary is not e-mailed.")
+            return
+        missing = f", {len(summary['failed'])} missing" if summary["failed"] else ""
+        body = (
+            f'<p><a href="{html.escape(summary["page"])}">Summary page</a></p><pre>{html.escape(summary["text"])}</pre>'
+        )
+        with SmtpHook(smtp_conn_id=params["smtp_conn_id"]) as smtp:
+            smtp.send_email_smtp(
+                to=params["notify_to"],
+                from_email=params["notify_from"],
+                subject=f"Weekly videos {summary['day']}{missing}",
+                html_content=body,
+            )
 
     summary = write_summary(requests)
     rows >> summary
+    notified = notify(summary)
+    # [END howto_heygen_notify_email]
     # [END howto_heygen_notify_summary]
 
     # Without it the run would be green (its last task succeeded) with a row missing. Not retried: a
@@ -175,4 +220,4 @@ with DAG(
                 f"see {summary['page']}"
             )
 
-    every_row_stored(summary)
+    notified >> every_row_stored(summary)

@@ -45,6 +45,7 @@ def browsable_url(path: str) -> str:
 
     :param path: an ``ObjectStoragePath`` URI.
     """
+    path = without_connection(path)
     parts = urlsplit(path)
     bucket, key = parts.netloc, parts.path.lstrip("/")
     if parts.scheme in ("s3", "s3a"):
@@ -52,6 +53,19 @@ def browsable_url(path: str) -> str:
     if parts.scheme in ("gs", "gcs"):
         return f"https://console.cloud.google.com/storage/browser/_details/{bucket}/{quote(key)}"
     return path
+
+
+def without_connection(path: str) -> str:
+    """
+    ``path`` without the connection id ``ObjectStoragePath`` writes into it (``s3://aws_default@bucket/key``
+    is ``s3://bucket/key``): the address as people know it.
+
+    :param path: an ``ObjectStoragePath`` URI.
+    """
+    parts = urlsplit(path)
+    if "@" not in parts.netloc:
+        return path
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 class HeyGenVideoLink(BaseOperatorLink):

@@ -130,7 +130,7 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
         preference to HeyGen's signed URL.
     :param title: the first line.
     """
-    from heygen_provider.links.heygen import video_page_url
+    from heygen_provider.links.heygen import video_page_url, without_connection
 
     rows = list(videos)
     ready = [row for row in rows if row.get("status") == "success" and not row.get("reason")]
@@ -145,7 +145,7 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
             continue
         duration = row.get("duration")
         files = row.get("files") or {}
-        where = files.get("video_path") or row.get("video_url") or "no link"
+        where = without_connection(str(files.get("video_path") or row.get("video_url") or "no link"))
         seconds = f", {float(duration):.0f} s" if duration is not None else ""
         lines.append(f"- {label}: {row.get('status', 'unknown')}{seconds}, {where}{page}")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from heygen_provider.hooks.heygen import HeyGenHook
-from heygen_provider.links.heygen import StoredVideoLink, browsable_url, video_page_url
+from heygen_provider.links.heygen import StoredVideoLink, browsable_url, video_page_url, without_connection
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 
 SCENE = {
@@ -78,3 +78,16 @@ def test_the_download_task_links_to_the_video_it_stored(monkeypatch: pytest.Monk
     assert StoredVideoLink().get_link(operator, ti_key=SimpleNamespace()) == "file:///data/north.mp4"
     results.clear()
     assert StoredVideoLink().get_link(operator, ti_key=SimpleNamespace()) == ""
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("s3://aws_default@campaigns/weekly/north.mp4", "s3://campaigns/weekly/north.mp4"),
+        ("s3://campaigns/weekly/north.mp4", "s3://campaigns/weekly/north.mp4"),
+        ("file:///data/north.mp4", "file:///data/north.mp4"),
+    ],
+)
+def test_stored_paths_are_shown_without_the_connection_id(path: str, expected: str) -> None:
+    assert without_connection(path) == expected
+    assert browsable_url(path).startswith("https://s3.console") == path.startswith("s3://")
