@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=REPOSITORY / "demo-output", help="folder for the results")
     parser.add_argument("--render-seconds", type=float, default=3.0, help="emulated render time")
+    parser.add_argument(
+        "--output-uri",
+        help="store the videos here instead of OUTPUT/videos, e.g. s3://bucket/heygen (needs the "
+        "Amazon provider with s3fs and --output-conn-id)",
+    )
+    parser.add_argument("--output-conn-id", help="the Airflow connection of --output-uri, e.g. aws_default")
     arguments = parser.parse_args(argv)
 
     output = arguments.output.resolve()
@@ -65,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     watcher.start()
     started = time.monotonic()
     try:
-        dag_run = dag.test(run_conf={"output_uri": videos.as_uri()})
+        conf = {"output_uri": arguments.output_uri or videos.as_uri(), "output_conn_id": arguments.output_conn_id}
+        dag_run = dag.test(run_conf=conf)
     finally:
         stop.set()
         watcher.join(timeout=2)
@@ -75,12 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     state = str(dag_run.state)
     say(f"{DAG_ID} finished: {state} in {time.monotonic() - started:.0f} s")
     for ti in sorted(dag_run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index)):
-        label = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-        say(f"  {label:<22} {ti.state}")
+        label = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.rendered_map_index or ti.map_index}]"
+        say(f"  {label:<52} {ti.state}")
     summaries = sorted(videos.rglob("summary.html"))
     if summaries:
         say(f"Videos and summary: {summaries[-1].parent}")
         say(f"Open {summaries[-1]} in a browser.")
+    elif arguments.output_uri:
+        say(f"Videos and summary: {arguments.output_uri}/<date>/")
+    if not arguments.output_uri:
+        say(
+            "To store them in a bucket: python example_dags/_demo.py --output-uri s3://BUCKET/heygen "
+            "--output-conn-id aws_default (with apache-airflow-providers-amazon[s3fs] installed)."
+        )
     return 0 if state == "success" else 1
 
 

@@ -1,25 +1,31 @@
 """
 Data to video: one personalised HeyGen video per row of a weekly report, stored and summarised.
 
-Every Monday it reads ``data/weekly_figures.csv`` (one row per sales region), writes a short script per
-region, renders one avatar video per row with dynamic task mapping (each render waits in the triggerer,
-not on a worker), streams every finished video with its thumbnail and captions to object storage, and
-ends with an HTML page that shows each video's thumbnail, link, duration and status.
+Every Monday it reads ``data/weekly_figures.csv`` (or the CSV ``rows_uri`` names; one row per sales
+region), writes a short script per region, and renders and stores each row in a mapped task group (each
+render waits in the triggerer, not on a worker; each finished video is streamed with its thumbnail and
+captions to object storage). A row whose render fails costs only that row: the other rows are stored,
+and the HTML summary lists every row, a failed one with HeyGen's reason and its video id. The run then
+ends failed, naming the missing rows.
 
-Point ``output_uri`` at ``s3://...`` or ``gs://...`` (with that provider installed and
-``destination_conn_id`` set) to store the videos in a bucket instead of a local folder.
+Point ``output_uri`` at ``s3://bucket/prefix`` (with ``apache-airflow-providers-amazon[s3fs]`` installed
+and the ``output_conn_id`` param naming the AWS connection, e.g. ``aws_default``) or ``gs://...`` to store
+the videos in a bucket instead of a local folder. Set ``notify_to`` (and an ``smtp_default``
+connection) to e-mail the summary.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Param, TriggerRule, task, task_group
 
+from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 
@@ -46,13 +52,34 @@ with DAG(
         "avatar_id": Param("Daisy-inskirt-20220818", type="string"),
         "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
         "output_uri": Param(DEFAULT_OUTPUT_URI, type="string"),
+        "output_conn_id": Param(
+            os.environ.get("HEYGEN_OUTPUT_CONN_ID"),
+            type=["null", "string"],
+            description="The connection of an s3:// (gs://, ...) output_uri, e.g. aws_default",
+        ),
+        "notify_to": Param(
+            os.environ.get("HEYGEN_NOTIFY_TO"),
+            type=["null", "string"],
+            description="E-mail the summary to these addresses (comma-separated); empty: no e-mail",
+        ),
+        "notify_from": Param(os.environ.get("HEYGEN_NOTIFY_FROM", "airflow@example.com"), type="string"),
+        "smtp_conn_id": Param("smtp_default", type="string"),
+        "rows_uri": Param(
+            None,
+            type=["null", "string"],
+            description="The CSV to read (a path or an object storage URI); empty: the bundled sample",
+        ),
     },
 ) as dag:
 
     @task
-    def read_rows() -> list[dict[str, str]]:
+    def read_rows(params: dict[str, Any] | None = None) -> list[dict[str, str]]:
         """The week's figures, one dict per region."""
-        with DATA_FILE.open(newline="", encoding="utf-8") as handle:
+        from airflow.sdk import ObjectStoragePath
+
+        assert params is not None
+        source = ObjectStoragePath(params["rows_uri"]) if params.get("rows_uri") else DATA_FILE
+        with source.open("r", newline="", encoding="utf-8") as handle:
             return list(csv.DictReader(handle))
 
     # [START howto_heygen_data_to_video_requests]
@@ -72,6 +99,8 @@ with DAG(
             requests.append(
                 {
                     "title": f"Weekly figures: {row['region']}",
+                    # The files are named after the row: north.mp4, north.jpg, ...
+                    "file_stem": re.sub(r"[^a-z0-9]+", "-", row["region"].lower()).strip("-") or "region",
                     "video_inputs": [
                         {
                             "character": {"type": "avatar", "avatar_id": params["avatar_id"]},
@@ -86,46 +115,109 @@ with DAG(
     # [END howto_heygen_data_to_video_requests]
 
     # [START howto_heygen_data_to_video_generate]
-    videos = HeyGenGenerateVideoOperator.partial(
-        task_id="generate_video",
-        dimension="720p",
-        caption=True,
-        poll_interval=POLL_INTERVAL,
-        deferrable=True,
-        max_active_tis_per_dag=8,
-    ).expand_kwargs(build_requests(read_rows()))
+    @task_group
+    def render_row(title: str, video_inputs: list[dict[str, Any]], file_stem: str) -> None:
+        """One row: render its video, then store it. A failed render stops only its own row."""
+        video = HeyGenGenerateVideoOperator(
+            task_id="generate_video",
+            title=title,
+            video_inputs=video_inputs,
+            dimension="720p",
+            caption=True,
+            poll_interval=POLL_INTERVAL,
+            deferrable=True,
+            max_active_tis_per_dag=8,
+            # The grid shows "Weekly figures: North" instead of a bare map index.
+            map_index_template="{{ task.title }}",
+        )
+        HeyGenDownloadVideoOperator(
+            task_id="download_video",
+            video_id=video.output[XCOM_VIDEO_ID],
+            video=video.output,
+            destination="{{ params.output_uri }}/" + RUN_DAY,
+            destination_conn_id="{{ params.output_conn_id or '' }}",
+            file_stem=file_stem,
+            map_index_template="{{ task.file_stem }}",
+        )
+
+    requests = build_requests(read_rows())
+    rows = render_row.expand_kwargs(requests)
     # [END howto_heygen_data_to_video_generate]
 
-    # [START howto_operator_heygen_download]
-    stored = HeyGenDownloadVideoOperator.partial(
-        task_id="download_video",
-        destination="{{ params.output_uri }}/" + RUN_DAY,
-    ).expand_kwargs(videos.output.map(lambda video: {"video_id": video["video_id"], "video": video}))
-    # [END howto_operator_heygen_download]
-
     # [START howto_heygen_notify_summary]
-    @task
+    @task(trigger_rule=TriggerRule.ALL_DONE)
     def write_summary(
-        videos: list[dict[str, Any]],
-        files: list[dict[str, Any]],
+        requests: list[dict[str, Any]],
         params: dict[str, Any] | None = None,
         dag_run: Any = None,
-    ) -> str:
-        """An HTML page with each video's thumbnail, link, duration and status; returns its location."""
+        ti: Any = None,
+    ) -> dict[str, Any]:
+        """
+        An HTML page with every row: thumbnail, link, duration and status, or HeyGen's reason and the
+        video id for a row that failed. Runs once every row has ended, however it ended.
+        """
         from airflow.sdk import ObjectStoragePath
 
-        from heygen_provider.notifications.summary import render_summary_html
+        from heygen_provider.links.heygen import without_connection
+        from heygen_provider.notifications.outcomes import collect_row_outcomes, failed_rows
+        from heygen_provider.notifications.summary import render_summary_html, render_summary_text
 
         assert params is not None
-        # Indexing by length reads each mapped result once, without probing past the end.
-        videos = [videos[index] for index in range(len(videos))]
-        files = [files[index] for index in range(len(files))]
+        outcomes = collect_row_outcomes(
+            ti,
+            [request["title"] for request in requests],
+            generate_task_id="render_row.generate_video",
+            download_task_id="render_row.download_video",
+        )
         day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
-        folder = ObjectStoragePath(f"{params['output_uri']}/{day}")
+        folder = ObjectStoragePath(f"{params['output_uri']}/{day}", conn_id=params["output_conn_id"] or None)
         page = folder / "summary.html"
-        page.write_text(render_summary_html(videos, files, folder=folder, title=f"Weekly videos {day}"))
-        print(f"Summary of {len(videos)} video(s): {page}")
-        return str(page)
+        page.write_text(render_summary_html(outcomes, folder=folder, title=f"Weekly videos {day}"))
+        location = without_connection(str(page))
+        text = render_summary_text(outcomes, title=f"Weekly videos {day}: {location}")
+        print(text)
+        failed = [row["label"] for row in failed_rows(outcomes)]
+        return {"page": location, "day": day, "text": text, "failed": failed}
 
-    write_summary(videos.output, stored.output)
+    # [START howto_heygen_notify_email]
+    @task
+    def notify(summary: dict[str, Any], params: dict[str, Any] | None = None) -> None:
+        """E-mails the summary (one line per row, with its links) through the smtp provider."""
+        import html
+
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        assert params is not None
+        if not params.get("notify_to"):
+            print("No notify_to param: the summary is not e-mailed.")
+            return
+        missing = f", {len(summary['failed'])} missing" if summary["failed"] else ""
+        body = (
+            f'<p><a href="{html.escape(summary["page"])}">Summary page</a></p><pre>{html.escape(summary["text"])}</pre>'
+        )
+        with SmtpHook(smtp_conn_id=params["smtp_conn_id"]) as smtp:
+            smtp.send_email_smtp(
+                to=params["notify_to"],
+                from_email=params["notify_from"],
+                subject=f"Weekly videos {summary['day']}{missing}",
+                html_content=body,
+            )
+
+    summary = write_summary(requests)
+    rows >> summary
+    notified = notify(summary)
+    # [END howto_heygen_notify_email]
     # [END howto_heygen_notify_summary]
+
+    # Without it the run would be green (its last task succeeded) with a row missing. Not retried: a
+    # retry reads the same outcomes.
+    @task(retries=0)
+    def every_row_stored(summary: dict[str, Any]) -> None:
+        """Ends the run failed when a row has no stored video, after the summary has been written."""
+        if summary["failed"]:
+            raise RuntimeError(
+                f"{len(summary['failed'])} row(s) without a stored video: {', '.join(summary['failed'])}; "
+                f"see {summary['page']}"
+            )
+
+    notified >> every_row_stored(summary)

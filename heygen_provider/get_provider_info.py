@@ -46,5 +46,8 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": CONNECTION_EXTRA_FIELDS,
             }
         ],
-        "extra-links": ["heygen_provider.links.heygen.HeyGenVideoLink"],
+        "extra-links": [
+            "heygen_provider.links.heygen.HeyGenVideoLink",
+            "heygen_provider.links.heygen.StoredVideoLink",
+        ],
     }

@@ -1,8 +1,15 @@
-"""The operator's extra link to the rendered video in HeyGen's web app."""
+"""
+The extra links of the provider's tasks: the video's page, and the stored video.
+
+Links are computed in the API server, which should not look up connections for them: the generate
+task pushes its video's page URL to XCom on the worker, where the connection is known, and the link
+reads it back.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from airflow.sdk import BaseOperatorLink
 
@@ -12,10 +19,57 @@ if TYPE_CHECKING:
 HEYGEN_VIDEO_PAGE = "https://app.heygen.com/videos/{video_id}"
 #: The XCom key under which the operator pushes the video id, as soon as it has one.
 XCOM_VIDEO_ID = "video_id"
+#: The XCom key of the video's page URL, pushed with the video id.
+XCOM_VIDEO_PAGE = "video_page_url"
+
+
+def video_page_url(video_id: str, base_url: str | None = None) -> str:
+    """
+    Where a person looks at ``video_id``: HeyGen's web app, or the emulator's page for the video when
+    the connection points at a loopback address (the local emulator serves ``/videos/<id>``).
+
+    :param video_id: the HeyGen video id.
+    :param base_url: the connection's API base URL.
+    """
+    from heygen_provider.connection import is_loopback
+
+    if base_url and is_loopback(urlsplit(base_url).hostname or ""):
+        return f"{base_url.rstrip('/')}/videos/{quote(video_id, safe='')}"
+    return HEYGEN_VIDEO_PAGE.format(video_id=quote(video_id, safe=""))
+
+
+def browsable_url(path: str) -> str:
+    """
+    A URL a browser can open for a stored object: ``file://`` and ``http(s)://`` as they are, ``s3://``
+    and ``gs://`` as their cloud console page; anything else as it is.
+
+    :param path: an ``ObjectStoragePath`` URI.
+    """
+    path = without_connection(path)
+    parts = urlsplit(path)
+    bucket, key = parts.netloc, parts.path.lstrip("/")
+    if parts.scheme in ("s3", "s3a"):
+        return f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key)}"
+    if parts.scheme in ("gs", "gcs"):
+        return f"https://console.cloud.google.com/storage/browser/_details/{bucket}/{quote(key)}"
+    return path
+
+
+def without_connection(path: str) -> str:
+    """
+    ``path`` without the connection id ``ObjectStoragePath`` writes into it (``s3://aws_default@bucket/key``
+    is ``s3://bucket/key``): the address as people know it.
+
+    :param path: an ``ObjectStoragePath`` URI.
+    """
+    parts = urlsplit(path)
+    if "@" not in parts.netloc:
+        return path
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 class HeyGenVideoLink(BaseOperatorLink):
-    """Links a task to its video's page in HeyGen's web app, from the ``video_id`` it pushed to XCom."""
+    """Links a task to its video's page, from what it pushed to XCom (the page, or only the video id)."""
 
     name = "HeyGen video"
 
@@ -23,4 +77,20 @@ class HeyGenVideoLink(BaseOperatorLink):
         from airflow.sdk.execution_time.xcom import XCom
 
         video_id = XCom.get_value(ti_key=ti_key, key=XCOM_VIDEO_ID)
-        return HEYGEN_VIDEO_PAGE.format(video_id=video_id) if video_id else ""
+        if not video_id:
+            return ""
+        # Tasks that ran before this key existed pushed only the id.
+        return str(XCom.get_value(ti_key=ti_key, key=XCOM_VIDEO_PAGE) or video_page_url(str(video_id)))
+
+
+class StoredVideoLink(BaseOperatorLink):
+    """Links a download task to the video it stored, from its result in XCom."""
+
+    name = "Stored video"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        result = XCom.get_value(ti_key=ti_key, key="return_value")
+        path = result.get("video_path") if isinstance(result, dict) else None
+        return browsable_url(str(path)) if path else ""

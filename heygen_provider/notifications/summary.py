@@ -21,7 +21,8 @@ h1 {{ font-weight: 600; }}
 .card .no-thumbnail {{ display: flex; align-items: center; justify-content: center; color: #777; }}
 .card div {{ padding: .75rem 1rem; }}
 .status {{ font-weight: 600; text-transform: uppercase; font-size: .8rem; }}
-.success {{ color: #17803d; }} .failed, .cancelled, .error, .timeout {{ color: #b42318; }}
+.success {{ color: #17803d; }} .failed, .cancelled, .error, .timeout, .not_submitted {{ color: #b42318; }}
+.reason {{ color: #b42318; font-size: .9rem; }}
 </style>
 </head>
 <body>
@@ -39,7 +40,7 @@ _CARD = """<div class="card">
 <div>
 <strong>{label}</strong><br>
 <span class="status {status}">{status}</span> &middot; {duration}<br>
-<a href="{video_href}">Watch</a> &middot; <a href="{page_href}">Open in HeyGen</a>
+{reason}<a href="{video_href}">Watch</a> &middot; <a href="{page_href}">Open in HeyGen</a>
 </div>
 </div>"""
 
@@ -55,20 +56,23 @@ def render_summary_html(
     Render the summary page.
 
     :param videos: results of ``HeyGenGenerateVideoOperator`` (``video_id``, ``status``, ``video_url``,
-        ``thumbnail_url``, ``duration``, ...).
+        ``thumbnail_url``, ``duration``, ...), or the row outcomes of
+        :func:`~heygen_provider.notifications.outcomes.collect_row_outcomes`, whose ``reason`` (why a
+        row has no video: HeyGen's code and message) is shown with the video id, and whose ``files``
+        are linked like ``files``.
     :param files: results of ``HeyGenDownloadVideoOperator``; stored files are linked instead of HeyGen's
         signed URLs, which expire after seven days.
     :param folder: the folder the page is written to; files in it are linked by relative name.
     :param title: the page title.
     """
-    from heygen_provider.links.heygen import HEYGEN_VIDEO_PAGE
+    from heygen_provider.links.heygen import video_page_url
 
     stored = {str(item.get("video_id")): item for item in files if item}
     cards = []
     statuses = []
     for video in videos:
         video_id = str(video.get("video_id"))
-        local = stored.get(video_id, {})
+        local = stored.get(video_id) or video.get("files") or {}
         status = str(video.get("status", "unknown"))
         statuses.append(status)
         duration = video.get("duration")
@@ -77,11 +81,12 @@ def render_summary_html(
                 label=html.escape(str(video.get("title") or video_id)),
                 status=html.escape(status),
                 duration=f"{float(duration):.0f} s" if duration is not None else "duration unknown",
+                reason=_reason_line(video.get("reason"), video.get("video_id")),
                 video_href=html.escape(_href(local.get("video_path"), folder) or str(video.get("video_url") or "")),
                 thumbnail=_thumbnail(
                     _href(local.get("thumbnail_path"), folder) or video.get("thumbnail_url"), label=video_id
                 ),
-                page_href=html.escape(HEYGEN_VIDEO_PAGE.format(video_id=video_id)),
+                page_href=html.escape(video.get("video_page_url") or video_page_url(video_id)),
             )
         )
     succeeded = statuses.count("success")
@@ -92,6 +97,13 @@ def render_summary_html(
         other=len(statuses) - succeeded,
         cards="\n".join(cards),
     )
+
+
+def _reason_line(reason: Any, video_id: Any) -> str:
+    if not reason:
+        return ""
+    of_video = f" (video {html.escape(str(video_id))})" if video_id else ""
+    return f'<span class="reason">{html.escape(str(reason))}{of_video}</span><br>'
 
 
 def _thumbnail(source: str | None, *, label: str) -> str:
@@ -108,3 +120,32 @@ def _href(path: str | None, folder: Any) -> str | None:
     if prefix and path.startswith(prefix):
         return path[len(prefix) :]
     return path
+
+
+def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "HeyGen videos") -> str:
+    """
+    The summary as plain text, one line per row: for a log, or the text part of an e-mail.
+
+    :param videos: as for :func:`render_summary_html`; a row's stored video (``files``) is linked in
+        preference to HeyGen's signed URL.
+    :param title: the first line.
+    """
+    from heygen_provider.links.heygen import video_page_url, without_connection
+
+    rows = list(videos)
+    ready = [row for row in rows if row.get("status") == "success" and not row.get("reason")]
+    lines = [title, f"{len(rows)} video(s): {len(ready)} ready, {len(rows) - len(ready)} not."]
+    for row in rows:
+        video_id = row.get("video_id")
+        label = row.get("title") or video_id
+        page = f" ({row.get('video_page_url') or video_page_url(str(video_id))})" if video_id else ""
+        if row.get("reason"):
+            of_video = f", video {video_id}" if video_id else ""
+            lines.append(f"- {label}: {str(row.get('status', 'unknown')).upper()}: {row['reason']}{of_video}{page}")
+            continue
+        duration = row.get("duration")
+        files = row.get("files") or {}
+        where = without_connection(str(files.get("video_path") or row.get("video_url") or "no link"))
+        seconds = f", {float(duration):.0f} s" if duration is not None else ""
+        lines.append(f"- {label}: {row.get('status', 'unknown')}{seconds}, {where}{page}")
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ from airflow.sdk import BaseOperator
 
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.exceptions import HeyGenDownloadNameError
+from heygen_provider.links.heygen import StoredVideoLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -45,12 +46,21 @@ class HeyGenDownloadVideoOperator(BaseOperator):
     :param file_stem: base name of the files (templated); default the video id.
     :param include_thumbnail: also store the thumbnail.
     :param include_captions: also store the captions file, when HeyGen made one.
-    :param destination_conn_id: the Airflow connection for the object store (e.g. ``aws_default``).
+    :param destination_conn_id: the Airflow connection for the object store (e.g. ``aws_default``;
+        templated; empty: none).
     :param heygen_conn_id: the ``heygen`` connection.
     :param chunk_size: bytes per chunk; memory use stays at about one chunk.
     """
 
-    template_fields: Sequence[str] = ("video_id", "destination", "video", "file_stem", "heygen_conn_id")
+    template_fields: Sequence[str] = (
+        "video_id",
+        "destination",
+        "video",
+        "file_stem",
+        "destination_conn_id",
+        "heygen_conn_id",
+    )
+    operator_extra_links = (StoredVideoLink(),)
 
     def __init__(
         self,
@@ -86,7 +96,8 @@ class HeyGenDownloadVideoOperator(BaseOperator):
         # Checked before any call: a name with a path in it would write outside the destination.
         stem = _file_name("file_stem", self.file_stem) if self.file_stem else _file_name("video_id", self.video_id)
         hook = HeyGenHook(self.heygen_conn_id)
-        folder = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id)
+        # A template that renders to nothing ("") means no connection, as None does.
+        folder = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id or None)
         video = parse_structured_param("video", self.video) if self.video else None
         urls = dict(video) if isinstance(video, dict) and video.get("video_url") else None
         if urls is None:

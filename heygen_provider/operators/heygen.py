@@ -26,7 +26,7 @@ from airflow.sdk import BaseOperator
 from heygen_provider._checks import positive_seconds
 from heygen_provider.connection_form import DEFAULT_CONN_ID
 from heygen_provider.generations import V3_OPTIONS
-from heygen_provider.links.heygen import XCOM_VIDEO_ID, HeyGenVideoLink
+from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE, HeyGenVideoLink, video_page_url
 
 if TYPE_CHECKING:
     import jinja2
@@ -247,6 +247,9 @@ class HeyGenGenerateVideoOperator(BaseOperator):
         record = submission_record_for(context)
         video_id, status = self._reattach_or_submit(hook, request, record, context)
         context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_id)
+        page = video_page_url(video_id, hook.settings.base_url)
+        context["ti"].xcom_push(key=XCOM_VIDEO_PAGE, value=page)
+        self.log.info("HeyGen video %s %r: %s", video_id, request.title or "(no title)", page)
 
         if status is None:
             status = hook.get_video_status(video_id)

@@ -30,6 +30,7 @@ from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatusResponse
+from heygen_provider.progress import RenderProgress
 from heygen_provider.triggers.status_poller import (
     POLL_RETRY_POLICY,
     DeadlineReached,
@@ -96,7 +97,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         # Polled alone, thousands of triggers rebuilt together after a triggerer restart would poll in
         # lockstep; a random first wait spreads them over one interval (cohorts have random phases).
         delay = random.uniform(0, self.poll_interval)
-        last_status: str | None = None
+        progress = RenderProgress(self.video_id, poll_interval=self.poll_interval, deadline=self._next_deadline()[0])
         url_checks = 0
         while True:
             deadline, which = self._next_deadline()
@@ -114,10 +115,9 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             except (HeyGenError, AirflowNotFoundException) as error:
                 return VideoEvent.from_error(self.video_id, error)
             delay = self.poll_interval
-            # INFO only on a change: a line per poll costs more CPU than the poll itself at scale.
-            if status.service_status != last_status:
-                self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
-                last_status = status.service_status
+            # On a change, else at most once a minute: a line per poll costs more CPU than the poll at scale.
+            if (line := progress.line(status.service_status, time.time())) is not None:
+                self.log.info(line)
             if status.is_terminal:
                 return VideoEvent.from_status(status)
             if status.awaiting_video_url:

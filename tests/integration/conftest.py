@@ -49,14 +49,29 @@ def dagbag(airflow_db: None) -> Any:
     return load_dag_bag(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 
 
+@pytest.fixture(scope="session")
+def param_defaults(dagbag: Any) -> dict[str, dict[str, Any]]:
+    """Each DAG's param defaults, read before any run."""
+    defaults: dict[str, dict[str, Any]] = {}
+    for dag_id, dag in dagbag.dags.items():
+        params = {name: dag.params.get_param(name) for name in dag.params}
+        # None is a default too (has_value is False only for it and for no default at all).
+        defaults[dag_id] = {
+            name: param.value for name, param in params.items() if param.has_value or param.value is None
+        }
+    return defaults
+
+
 @pytest.fixture
-def run_dag(dagbag: Any, emulator: HeyGenEmulator) -> Any:
+def run_dag(dagbag: Any, emulator: HeyGenEmulator, param_defaults: dict[str, dict[str, Any]]) -> Any:
     """Run a DAG with ``dag.test()`` and return its DAG run."""
 
     def run(dag_id: str, **conf: Any) -> Any:
         dag = dagbag.get_dag(dag_id)
         assert dag is not None, dagbag.import_errors
-        return dag.test(run_conf=conf or None)
+        # dag.test() runs tasks in this process, where a run's conf is written into the DAG's own Param
+        # objects: every run states every param, or it would inherit the previous run's values.
+        return dag.test(run_conf={**param_defaults.get(dag_id, {}), **conf} or None)
 
     return run
 

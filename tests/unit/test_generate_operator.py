@@ -62,6 +62,10 @@ def _setup(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("heygen_provider.waiting.time", frozen)
 
 
+#: What execute() pushes for video vid-1: its id, then its page (a HeyGen connection: HeyGen's web app).
+SUBMITTED_VID_1 = [("video_id", "vid-1"), ("video_page_url", "https://app.heygen.com/videos/vid-1")]
+
+
 class Tries:
     """The contexts of successive tries of one task instance, sharing one submission record store."""
 
@@ -192,7 +196,7 @@ class TestExecute:
         mock_create(requests_mock, "vid-1")
         mock_status(requests_mock, "vid-1", "completed")
         result = make_operator().execute(context)
-        assert context["ti"].pushed == [("video_id", "vid-1")]
+        assert context["ti"].pushed == SUBMITTED_VID_1
         assert [r.method for r in requests_mock.request_history] == ["POST", "GET"]
         assert json.loads(json.dumps(result)) == result
         expected_keys = {"video_id", "status", "video_url", "thumbnail_url", "gif_url", "caption_url", "duration"}
@@ -207,7 +211,7 @@ class TestExecute:
         with pytest.raises(HeyGenRenderError) as caught:
             make_operator().execute(context)
         assert (caught.value.status, caught.value.code, caught.value.message) == ("failed", 40119, "Video is too long")
-        assert context["ti"].pushed == [("video_id", "vid-1")]
+        assert context["ti"].pushed == SUBMITTED_VID_1
 
     def test_defers_to_the_status_trigger(self, requests_mock: Any, context: dict[str, Any]) -> None:
         mock_create(requests_mock, "vid-1")
@@ -216,7 +220,7 @@ class TestExecute:
             heygen_conn_id="heygen_default", poll_interval=12, timeout=900, execution_timeout=timedelta(minutes=30)
         )
         trigger = deferred_trigger(operator, context)
-        assert context["ti"].pushed == [("video_id", "vid-1")]
+        assert context["ti"].pushed == SUBMITTED_VID_1
         assert trigger.serialize()[1] == {
             "video_id": "vid-1",
             "heygen_conn_id": "heygen_default",
@@ -350,7 +354,7 @@ class TestNoSecondPaidRender:
             assert deferred_trigger(make_operator(), context).video_id == "vid-1"
         else:
             assert make_operator().execute(context)["video_id"] == "vid-1"
-        assert context["ti"].pushed == [("video_id", "vid-1")]
+        assert context["ti"].pushed == SUBMITTED_VID_1
         assert len(posts(requests_mock)) == 1
 
     @pytest.mark.parametrize("earlier", ["failed", "cancelled", "gone"])
@@ -483,7 +487,14 @@ class TestExtraLink:
         ti_key = SimpleNamespace(dag_id="d", task_id="render", run_id="r", try_number=1, map_index=-1)
         link = HeyGenVideoLink().get_link(make_operator(), ti_key=ti_key)
         assert link == "https://app.heygen.com/videos/abc123"
-        assert asked == [{"ti_key": ti_key, "key": "video_id"}]
+        assert asked == [{"ti_key": ti_key, "key": "video_id"}, {"ti_key": ti_key, "key": "video_page_url"}]
+
+    def test_the_page_the_task_pushed_wins(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        pushed = {"video_id": "abc123", "video_page_url": "http://127.0.0.1:8123/videos/abc123"}
+        monkeypatch.setattr(XCom, "get_value", lambda **kwargs: pushed.get(kwargs["key"]))
+        assert HeyGenVideoLink().get_link(make_operator(), ti_key=SimpleNamespace()) == pushed["video_page_url"]
 
     def test_no_video_id_means_no_link(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from airflow.sdk.execution_time.xcom import XCom

@@ -102,4 +102,7 @@ class TestProviderInfo:
         assert HeyGenHook.get_ui_field_behaviour() == {k.replace("-", "_"): v for k, v in declared.items()}
 
     def test_extra_link_is_declared(self) -> None:
-        assert get_provider_info()["extra-links"] == ["heygen_provider.links.heygen.HeyGenVideoLink"]
+        assert get_provider_info()["extra-links"] == [
+            "heygen_provider.links.heygen.HeyGenVideoLink",
+            "heygen_provider.links.heygen.StoredVideoLink",
+        ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from heygen_provider.notifications.summary import render_summary_html
+from heygen_provider.notifications.summary import render_summary_html, render_summary_text
 
 FOLDER = "file:///videos/2026-11-24"
 
@@ -75,3 +75,55 @@ def test_titles_are_escaped() -> None:
 
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
+
+
+FAILED_ROW = {
+    "video_id": "bad1",
+    "status": "failed",
+    "title": "Weekly figures: Atlantis",
+    "reason": "code 40119: Video is too long (> 180.0s)",
+}
+STORED_ROW = {
+    "video_id": "a1",
+    "status": "success",
+    "title": "Weekly figures: North",
+    "video_url": "https://cdn/a1.mp4?sig",
+    "duration": 12.0,
+    "files": {"video_id": "a1", "video_path": f"{FOLDER}/north.mp4", "thumbnail_path": f"{FOLDER}/north.jpg"},
+}
+
+
+def test_a_failed_row_shows_heygens_reason_and_its_video_id() -> None:
+    page = render_summary_html([STORED_ROW, FAILED_ROW], folder=FOLDER)
+
+    assert "code 40119: Video is too long (&gt; 180.0s) (video bad1)" in page
+    assert page.count('class="reason"') == 1
+    assert "2 video(s): 1 ready, 1 not." in page
+
+
+def test_a_row_that_was_never_submitted_names_no_video() -> None:
+    page = render_summary_html([{"video_id": None, "status": "not_submitted", "reason": "refused", "title": "X"}])
+
+    assert "refused</span>" in page
+    assert "(video" not in page
+
+
+def test_a_rows_own_stored_files_are_linked() -> None:
+    tags = parse(render_summary_html([STORED_ROW], folder=FOLDER))
+
+    assert [attributes["src"] for tag, attributes in tags if tag == "img"] == ["north.jpg"]
+    assert "north.mp4" in [attributes["href"] for tag, attributes in tags if tag == "a"]
+
+
+def test_the_text_summary_has_one_line_per_row_with_its_link() -> None:
+    text = render_summary_text([STORED_ROW, FAILED_ROW], title="Weekly videos")
+
+    lines = text.splitlines()
+    assert lines[:2] == ["Weekly videos", "2 video(s): 1 ready, 1 not."]
+    assert lines[2] == (
+        f"- Weekly figures: North: success, 12 s, {FOLDER}/north.mp4 (https://app.heygen.com/videos/a1)"
+    )
+    assert lines[3] == (
+        "- Weekly figures: Atlantis: FAILED: code 40119: Video is too long (> 180.0s), video bad1"
+        " (https://app.heygen.com/videos/bad1)"
+    )

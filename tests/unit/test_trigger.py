@@ -113,6 +113,21 @@ class TestEvents:
         event = only_event(make_trigger())
         assert (event["status"], event["code"], event["message"]) == ("failed", 40119, error["message"])
 
+    def test_the_waiting_log_has_a_line_per_status_change_not_per_poll(
+        self, status_server: StatusServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        status_server.statuses("vid-1", "pending", *["processing"] * 40, "completed")
+        only_event(make_trigger())
+
+        # Airflow's structlog writes the trigger's log to stdout.
+        lines = [line for line in capsys.readouterr().out.splitlines() if "HeyGen video vid-1" in line]
+        assert len(status_server.polls()) == 42
+        assert [line.split("] ", 1)[1].split(";")[0] for line in lines] == [
+            "HeyGen video vid-1 is pending",
+            "HeyGen video vid-1 is processing (was pending)",
+            "HeyGen video vid-1 is completed (was processing)",
+        ]
+
     def test_cancelled(self, status_server: StatusServer) -> None:
         status_server.statuses("vid-1", "processing", "cancelled")
         assert only_event(make_trigger())["status"] == "cancelled"

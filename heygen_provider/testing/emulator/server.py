@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from heygen_provider.testing.emulator import catalogue, media, responses
+from heygen_provider.testing.emulator import catalogue, media, responses, video_page
 from heygen_provider.testing.emulator.admin import ADMIN_PREFIX, AdminApi
 from heygen_provider.testing.emulator.assets import AssetStore, AssetWriter
 from heygen_provider.testing.emulator.faults import (
@@ -230,6 +230,9 @@ class EmulatorApp:
             return self.serve_media(request, entry, now)
         if path.startswith(V3_PREFIX):
             return self.v3.handle(request, entry, render_fault, now)
+        if request.method == "GET" and (page := video_page.PATH.match(path)):
+            job = self.store.jobs.get(page.group(1))
+            return video_page.render_video_page(self.v3.video(job, now) if job else None, page.group(1))
         if self.settings.legacy_retired:
             return responses.retired()
         if not entry.authenticated:

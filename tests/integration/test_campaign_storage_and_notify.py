@@ -1,0 +1,111 @@
+"""
+The campaign pipeline against the real servers a team has: videos stored in S3-compatible object
+storage (moto's server, through the Amazon provider's s3fs support) and the summary e-mailed through a
+real SMTP server (aiosmtpd). Both are started by the suite on loopback ports.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pytest
+
+from heygen_provider.exceptions import HeyGenDownloadError
+from heygen_provider.hooks.heygen import HeyGenHook
+from tests.integration.conftest import task_states
+from tests.integration.services import S3Server, SmtpServer
+
+pytest_plugins = ["tests.integration.services"]
+
+BUCKET = "campaign-videos"
+AWS_CONN_ID = "campaign_s3"
+SMTP_CONN_ID = "campaign_smtp"
+REGIONS = ("north", "south", "east", "west")
+
+
+@pytest.fixture
+def bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    client = s3_server.client()
+    if BUCKET not in [item["Name"] for item in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket=BUCKET)
+    for key in s3_server.objects(BUCKET):
+        client.delete_object(Bucket=BUCKET, Key=key)
+    for name, value in s3_server.connection(AWS_CONN_ID).items():
+        monkeypatch.setenv(name, value)
+    return BUCKET
+
+
+def test_videos_are_stored_in_s3_and_the_summary_is_mailed(
+    run_dag: Any,
+    emulator: Any,
+    s3_server: S3Server,
+    bucket: str,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in smtp_server.connection(SMTP_CONN_ID).items():
+        monkeypatch.setenv(name, value)
+
+    dag_run = run_dag(
+        "heygen_data_to_video",
+        output_uri=f"s3://{bucket}/weekly",
+        output_conn_id=AWS_CONN_ID,
+        notify_to="managers@example.com",
+        smtp_conn_id=SMTP_CONN_ID,
+    )
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    objects = s3_server.objects(bucket)
+    [day] = {key.split("/")[1] for key in objects}
+    for region in REGIONS:
+        # The emulator's MP4s have a known size; thumbnails and captions are stored beside them.
+        assert objects[f"weekly/{day}/{region}.mp4"] > 1000, objects
+        assert objects[f"weekly/{day}/{region}.jpg"] > 0
+    assert objects[f"weekly/{day}/summary.html"] > 0
+    assert not [key for key in objects if key.endswith(".part")], "no temporary objects left"
+    body = s3_server.client().get_object(Bucket=bucket, Key=f"weekly/{day}/north.mp4")["Body"].read()
+    assert body[4:8] == b"ftyp" and len(body) == objects[f"weekly/{day}/north.mp4"]
+
+    [message] = smtp_server.messages
+    assert message["Subject"] == f"Weekly videos {day}"
+    assert message["To"] == "managers@example.com"
+    text = html.unescape(
+        next(part for part in message.walk() if part.get_content_type() == "text/html")
+        .get_payload(decode=True)
+        .decode()
+    )
+    assert "4 video(s): 4 ready, 0 not." in text
+    for video in emulator.videos():
+        line = next(line for line in text.splitlines() if line.startswith(f"- {video['title']}: success"))
+        region = video["title"].split(": ")[1].lower()
+        assert f"s3://{bucket}/weekly/{day}/{region}.mp4" in line
+        assert f"{emulator.base_url}/videos/{video['video_id']}" in line
+    assert f'href="s3://{bucket}/weekly/{day}/summary.html"' in text
+
+
+def test_an_interrupted_upload_leaves_no_object(
+    heygen_connection: Any, heygen_emulator: Any, s3_server: S3Server, bucket: str
+) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    hook = HeyGenHook()
+    created = hook.create_video(
+        {
+            "video_inputs": [
+                {
+                    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
+                    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hi"},
+                }
+            ],
+            "title": "emulator:size=12MB",
+        }
+    )
+    status = hook.get_video_status(created.video_id)
+    heygen_emulator.add_fault("reset", method="GET", path="/media/videos/*", count=None)
+    target = ObjectStoragePath(f"s3://{bucket}/interrupted/video.mp4", conn_id=AWS_CONN_ID)
+
+    with pytest.raises(HeyGenDownloadError):
+        hook.download_media(str(status.video_url), target)
+
+    assert s3_server.objects(bucket) == {}

@@ -1,0 +1,93 @@
+"""Where the provider's extra links lead: HeyGen, the local emulator, the stored video."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import requests
+
+from heygen_provider.hooks.heygen import HeyGenHook
+from heygen_provider.links.heygen import StoredVideoLink, browsable_url, video_page_url, without_connection
+from heygen_provider.operators.download import HeyGenDownloadVideoOperator
+
+SCENE = {
+    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
+    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hello"},
+}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://api.heygen.com", "https://app.heygen.com/videos/abc"),
+        (None, "https://app.heygen.com/videos/abc"),
+        ("http://127.0.0.1:8123", "http://127.0.0.1:8123/videos/abc"),
+        ("http://localhost:8123/", "http://localhost:8123/videos/abc"),
+        ("http://[::1]:8123", "http://[::1]:8123/videos/abc"),
+        ("https://heygen-proxy.internal", "https://app.heygen.com/videos/abc"),
+    ],
+)
+def test_the_video_page_is_heygens_unless_the_connection_is_on_loopback(base_url: str | None, expected: str) -> None:
+    assert video_page_url("abc", base_url) == expected
+
+
+def test_the_emulator_serves_the_page_it_is_linked_to(heygen_connection: Any, heygen_emulator: Any) -> None:
+    hook = HeyGenHook()
+    done = hook.create_video({"video_inputs": [SCENE], "title": "Weekly figures: North"}).video_id
+    failed = hook.create_video({"video_inputs": [SCENE], "title": "Atlantis emulator:fail"}).video_id
+
+    page = requests.get(video_page_url(done, hook.settings.base_url), timeout=10)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "Weekly figures: North" in page.text and "<video" in page.text
+    assert f"/media/videos/{done}.mp4" in page.text
+    failed_page = requests.get(video_page_url(failed, hook.settings.base_url), timeout=10).text
+    assert "40119: Video is too long" in failed_page and "<video" not in failed_page
+    assert requests.get(video_page_url("0" * 32, hook.settings.base_url), timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("file:///data/videos/north.mp4", "file:///data/videos/north.mp4"),
+        ("https://cdn.example.com/north.mp4", "https://cdn.example.com/north.mp4"),
+        (
+            "s3://campaigns/2026-11-24/north.mp4",
+            "https://s3.console.aws.amazon.com/s3/object/campaigns?prefix=2026-11-24/north.mp4",
+        ),
+        (
+            "gs://campaigns/2026-11-24/north one.mp4",
+            "https://console.cloud.google.com/storage/browser/_details/campaigns/2026-11-24/north%20one.mp4",
+        ),
+    ],
+)
+def test_stored_videos_link_to_where_a_browser_can_open_them(path: str, expected: str) -> None:
+    assert browsable_url(path) == expected
+
+
+def test_the_download_task_links_to_the_video_it_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.execution_time.xcom import XCom
+
+    results = {"return_value": {"video_id": "abc", "video_path": "file:///data/north.mp4"}}
+    monkeypatch.setattr(XCom, "get_value", lambda **kwargs: results.get(kwargs["key"]))
+    operator = HeyGenDownloadVideoOperator(task_id="download", video_id="abc", destination="file:///data")
+
+    assert any(isinstance(link, StoredVideoLink) for link in operator.operator_extra_links)
+    assert StoredVideoLink().get_link(operator, ti_key=SimpleNamespace()) == "file:///data/north.mp4"
+    results.clear()
+    assert StoredVideoLink().get_link(operator, ti_key=SimpleNamespace()) == ""
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("s3://aws_default@campaigns/weekly/north.mp4", "s3://campaigns/weekly/north.mp4"),
+        ("s3://campaigns/weekly/north.mp4", "s3://campaigns/weekly/north.mp4"),
+        ("file:///data/north.mp4", "file:///data/north.mp4"),
+    ],
+)
+def test_stored_paths_are_shown_without_the_connection_id(path: str, expected: str) -> None:
+    assert without_connection(path) == expected
+    assert browsable_url(path).startswith("https://s3.console") == path.startswith("s3://")
