@@ -25,6 +25,7 @@ airflow_db = integration.airflow_db
 emulator_session = integration.emulator_session
 emulator = integration.emulator
 dagbag = integration.dagbag
+param_defaults = integration.param_defaults
 run_dag = integration.run_dag
 legacy = integration.legacy
 
