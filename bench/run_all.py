@@ -1,6 +1,6 @@
 """
 Run every benchmark of issue 8, print their tables and PASS/MISS goal lines, write the results as
-JSON and regenerate the plots for the docs. ``make bench`` runs this (about 15 minutes on 2 cores).
+JSON and regenerate the plots for the docs. ``make bench`` runs this (about 20 minutes on 2 cores).
 
     .venv/bin/python bench/run_all.py             # full run: bench/results/latest.json + plots
     .venv/bin/python bench/run_all.py --quick     # smoke run (about a minute): bench/results/quick.json
