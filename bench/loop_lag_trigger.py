@@ -1,0 +1,98 @@
+"""
+A probe for ``real_triggerer.py``: a trigger that runs in the real triggerer's runner process beside the
+triggers under test and records, once a second, what the runner cannot report about itself.
+
+Each line it appends to ``path`` is JSON: wall-clock time, the runner's CPU seconds (``getrusage``),
+RSS, the number of asyncio tasks on the loop (one per running trigger, so start-up is visible), how
+late each 50 ms sleep woke up (loop lag) and how long each garbage collection took, by generation.
+The write (a few hundred bytes a second) goes through a thread, so the probe never blocks the loop.
+
+The triggerer imports it by classpath (``loop_lag_trigger.LoopLagTrigger``) with ``bench/`` on
+``PYTHONPATH``; it never fires an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import resource
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+CLASSPATH = "loop_lag_trigger.LoopLagTrigger"
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _append(path: str, line: str) -> None:
+    with open(path, "a") as sink:
+        sink.write(line)
+
+
+class LoopLagTrigger(BaseTrigger):
+    """
+    Sample the loop's lag every ``period`` seconds and flush a record to ``path`` every ``flush`` seconds.
+
+    :param path: the JSON-lines file to append to.
+    :param period: seconds between lag samples.
+    :param flush: seconds between records.
+    """
+
+    def __init__(self, path: str, period: float = 0.05, flush: float = 1.0) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.path = path
+        self.period = period
+        self.flush = flush
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return CLASSPATH, {"path": self.path, "period": self.period, "flush": self.flush}
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        collections: list[tuple[int, float]] = []
+        started: dict[str, float] = {}
+
+        def on_collection(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                started["at"] = time.perf_counter()
+            elif "at" in started:
+                collections.append((info["generation"], time.perf_counter() - started.pop("at")))
+
+        gc.callbacks.append(on_collection)
+        lags: list[float] = []
+        next_flush = time.monotonic() + self.flush
+        try:
+            while True:
+                expected = time.monotonic() + self.period
+                await asyncio.sleep(self.period)
+                now = time.monotonic()
+                lags.append(max(0.0, now - expected))
+                if now < next_flush:
+                    continue
+                next_flush = now + self.flush
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                record = {
+                    "time": time.time(),
+                    "pid": os.getpid(),
+                    "cpu_s": usage.ru_utime + usage.ru_stime,
+                    "rss_kib": _rss_kib(),
+                    "tasks": len(asyncio.all_tasks()),
+                    "lag_s": [round(lag, 4) for lag in lags],
+                    "gc": [[generation, round(seconds, 4)] for generation, seconds in collections],
+                }
+                lags, collections[:] = [], []
+                # In a thread: trigger code never blocks the loop it measures, not even on a small write.
+                await asyncio.to_thread(_append, self.path, json.dumps(record) + "\n")
+        finally:
+            gc.callbacks.remove(on_collection)
+        yield TriggerEvent({})  # never reached: the probe runs until the triggerer stops
