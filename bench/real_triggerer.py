@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import triggerer_scale
 from _common import (
     BENCH_DIR,
     STATUS_PATH,
@@ -77,14 +78,8 @@ LARGE_VARIABLE = "HEYGEN_BENCH_LARGE"
 
 
 @dataclass(frozen=True)
-class Case:
+class Case(triggerer_scale.Case):
     """``n`` triggers of each variant, polling every ``interval`` s, measured for ``window`` s."""
-
-    n: int
-    interval: float
-    window: float
-    variants: tuple[str, ...]
-    headline: bool = False
 
     @property
     def warmup(self) -> float:
