@@ -60,7 +60,7 @@ def test_data_to_video_defers_survives_a_triggerer_restart_and_pays_once(
     deployment: AirflowDeployment, emulator: HeyGenEmulator, tmp_path: Path
 ) -> None:
     wait_until(
-        lambda: bool(deployment.query("SELECT 1 FROM dag WHERE dag_id = ?", DAG_ID)),
+        lambda: bool(deployment.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=DAG_ID)),
         120,
         "the dag-processor to parse the example DAGs",
         deployment.diagnose,
@@ -120,9 +120,13 @@ def test_data_to_video_defers_survives_a_triggerer_restart_and_pays_once(
 
 
 def run_states(deployment: AirflowDeployment) -> list[str]:
-    return sorted(str(state) for (state,) in deployment.query("SELECT state FROM dag_run WHERE dag_id = ?", DAG_ID))
+    return sorted(
+        str(state) for (state,) in deployment.query("SELECT state FROM dag_run WHERE dag_id = :dag_id", dag_id=DAG_ID)
+    )
 
 
 def generate_states(deployment: AirflowDeployment) -> list[str]:
-    rows = deployment.query("SELECT state FROM task_instance WHERE dag_id = ? AND task_id = 'generate_video'", DAG_ID)
+    rows = deployment.query(
+        "SELECT state FROM task_instance WHERE dag_id = :dag_id AND task_id = 'generate_video'", dag_id=DAG_ID
+    )
     return sorted(str(state) for (state,) in rows)
