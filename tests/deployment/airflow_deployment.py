@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy
 
 from tests.deployment.component_hostname import CALLABLE_PATH, COMPONENT_VARIABLE
-from tests.deployment.processes import free_port, last_lines, resident_bytes, signal_group, spawn, stop, wait_until
+from tests.deployment.processes import free_port, last_lines, memory_bytes, signal_group, spawn, stop, wait_until
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -130,9 +130,9 @@ class AirflowDeployment:
         if self._engine is not None:
             self._engine.dispose()
 
-    def resident_bytes(self) -> int:
+    def memory_bytes(self) -> int:
         """Resident memory of every running component and what it forked."""
-        return resident_bytes(list(self.processes.values()))
+        return memory_bytes(list(self.processes.values()))
 
     def health(self) -> dict[str, Any]:
         with _NO_PROXY.open(f"http://127.0.0.1:{self.port}/api/v2/monitor/health", timeout=5) as answer:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tests.deployment.airflow_deployment import AirflowDeployment
-from tests.deployment.processes import resident_bytes, wait_until
+from tests.deployment.processes import memory_bytes, wait_until
 from tests.deployment.servers import PostgresServer, RedisServer
 
 CORE = ("api-server", "scheduler", "dag-processor")
@@ -50,8 +50,8 @@ def takeover_config(broker_url: str, database_url: str) -> dict[str, str]:
 class StartupFigures:
     migrate_seconds: float = 0.0
     ready_seconds: float = 0.0
-    resident_bytes_ready: int = 0
-    server_resident_bytes: int = 0
+    memory_bytes_ready: int = 0
+    server_memory_bytes: int = 0
 
 
 class DistributedDeployment(AirflowDeployment):
@@ -96,8 +96,8 @@ class DistributedDeployment(AirflowDeployment):
         self.startup = StartupFigures(
             migrate_seconds=migrated - began,
             ready_seconds=time.monotonic() - migrated,
-            resident_bytes_ready=self.resident_bytes(),
-            server_resident_bytes=self.server_resident_bytes(),
+            memory_bytes_ready=self.memory_bytes(),
+            server_memory_bytes=self.server_memory_bytes(),
         )
 
     def start_worker(self, name: str) -> None:
@@ -138,8 +138,8 @@ class DistributedDeployment(AirflowDeployment):
         )
         return {str(hostname): int(count) for hostname, count in rows}
 
-    def server_resident_bytes(self) -> int:
-        return resident_bytes([server.process for server in self.servers if server.process is not None])
+    def server_memory_bytes(self) -> int:
+        return memory_bytes([server.process for server in self.servers if server.process is not None])
 
 
 def _utc_seconds_ago(seconds: float) -> datetime:

@@ -87,7 +87,7 @@ class Drill:
             self.emulator.advance_time(HELD_SECONDS + 1)
             self.wait_run_finished()
             self.figures["drill_seconds"] = round(time.monotonic() - began, 1)
-        self.figures["peak_resident_bytes"] = peak[0]
+        self.figures["peak_memory_gib"] = round(peak[0] / 1024**3, 2)
         self.count_videos()
         return self.figures
 
@@ -256,13 +256,13 @@ def row_of_title(title: str) -> int | None:
 
 @contextmanager
 def sampling_memory(deployment: DistributedDeployment, interval: float = 2.0) -> Iterator[list[int]]:
-    """Yields ``[peak]``: the most resident memory the Airflow components used while the block ran."""
-    peak = [deployment.resident_bytes()]
+    """Yields ``[peak]``: the most memory (PSS) the Airflow components used while the block ran."""
+    peak = [deployment.memory_bytes()]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(interval):
-            peak[0] = max(peak[0], deployment.resident_bytes())
+            peak[0] = max(peak[0], deployment.memory_bytes())
 
     sampler = threading.Thread(target=sample, name="memory-sampler", daemon=True)
     sampler.start()

@@ -89,14 +89,17 @@ def _descendants(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
         return []
 
 
-def resident_bytes(processes: Sequence[subprocess.Popen[bytes]]) -> int:
-    """Resident memory of these processes and all their descendants (shared pages counted in each)."""
+def memory_bytes(processes: Sequence[subprocess.Popen[bytes]]) -> int:
+    """
+    Memory of these processes and all their descendants: the sum of their proportional set sizes, each
+    shared page split between the processes sharing it (forked workers share most of theirs).
+    """
     total = 0
     for process in processes:
         with suppress(psutil.Error):
             for member in (psutil.Process(process.pid), *_descendants(process)):
                 with suppress(psutil.Error):
-                    total += member.memory_info().rss
+                    total += member.memory_full_info().pss
     return total
 
 

@@ -109,8 +109,8 @@ def distributed(
             {
                 "migrate_seconds": round(deployment.startup.migrate_seconds, 1),
                 "ready_seconds": round(deployment.startup.ready_seconds, 1),
-                "airflow_resident_gib_ready": round(deployment.startup.resident_bytes_ready / GIB, 2),
-                "postgres_redis_resident_gib_ready": round(deployment.startup.server_resident_bytes / GIB, 2),
+                "airflow_memory_gib_ready": round(deployment.startup.memory_bytes_ready / GIB, 2),
+                "postgres_redis_memory_gib_ready": round(deployment.startup.server_memory_bytes / GIB, 2),
             },
         )
         yield deployment
