@@ -113,16 +113,16 @@ class Drill:
             posts = self.emulator.requests(method="POST", path=create_path)
             if len(posts) < after:
                 return False
-            now = float(self.emulator.health()["now"])
-            # Answered after CREATE_DELAY_SECONDS: leave half a second to find the worker and kill it.
-            in_flight = [row_of(post) for post in posts if post.timestamp > now - CREATE_DELAY_SECONDS + 0.5]
+            # The emulator's clock is this machine's until the drill advances it, after the kills.
+            running = dict(self.running_hosts(in_flight_rows(posts, time.time())))
+            # Read again just before the kill, with a margin for the kill itself to land.
             by_worker: dict[str, list[int]] = {}
-            for row, hostname in self.running_hosts([row for row in in_flight if row is not None]):
-                by_worker.setdefault(hostname, []).append(row)
-            candidates = sorted(worker for worker in by_worker if worker in WORKERS)
-            if not candidates:
+            for row in in_flight_rows(posts, time.time() + 0.3):
+                if running.get(row) in WORKERS:
+                    by_worker.setdefault(running[row], []).append(row)
+            if not by_worker:
                 return False
-            worker = self.rng.choice(candidates)
+            worker = self.rng.choice(sorted(by_worker))
             self.deployment.kill(worker)
             self.figures["worker_kill"] = WorkerKill(worker, len(posts), sorted(by_worker[worker])).__dict__
             return True
@@ -130,7 +130,7 @@ class Drill:
         wait_until(worker_with_a_create_in_flight, 600, "a worker with a create in flight", self.deployment.diagnose)
         self.say(f"{self.generation}: SIGKILLed {self.figures['worker_kill']}")
 
-    def running_hosts(self, rows: list[int]) -> list[tuple[int, str]]:
+    def running_hosts(self, rows: set[int]) -> list[tuple[int, str]]:
         if not rows:
             return []
         found = self.deployment.query(
@@ -160,7 +160,7 @@ class Drill:
         held = self.deployment.triggers_by_triggerer()
         victim = max(TRIGGERERS, key=lambda name: held.get(name, 0))
         survivor = next(name for name in TRIGGERERS if name != victim)
-        killed_at = float(self.emulator.health()["now"])
+        killed_at = time.time()
         began = time.monotonic()
         self.deployment.kill(victim)
         self.figures["triggerer_kill"] = {"triggerer": victim, "triggers_held": held}
@@ -242,6 +242,12 @@ class Drill:
             tries=dict(sorted(self.tries().items())),
             task_states=self.states(),
         )
+
+
+def in_flight_rows(posts: list[LoggedRequest], now: float) -> set[int]:
+    """The rows whose create arrived less than ``CREATE_DELAY_SECONDS`` before ``now``: not answered yet."""
+    rows = (row_of(post) for post in posts if post.timestamp > now - CREATE_DELAY_SECONDS)
+    return {row for row in rows if row is not None}
 
 
 def row_of(post: LoggedRequest) -> int | None:
