@@ -140,6 +140,7 @@ class AirflowDeployment:
 
     def wait_healthy(self, components: tuple[str, ...], timeout: float = 120) -> None:
         def healthy() -> bool:
+            self.assert_running()
             try:
                 status = self.health()
             except OSError:
@@ -147,6 +148,11 @@ class AirflowDeployment:
             return all(status.get(name, {}).get("status") == "healthy" for name in components)
 
         wait_until(healthy, timeout, f"{components} healthy", self.diagnose)
+
+    def assert_running(self) -> None:
+        """Fail at once, with the logs, when a component has exited (rather than at a timeout)."""
+        exited = {name: process.returncode for name, process in self.processes.items() if process.poll() is not None}
+        assert not exited, f"components exited: {exited}\n{self.diagnose()}"
 
     def query(self, sql: str, **parameters: Any) -> list[tuple[Any, ...]]:
         """Read the metadata database directly (``:name`` placeholders)."""

@@ -120,6 +120,7 @@ class DistributedDeployment(AirflowDeployment):
         wait_until(self.workers_ready, timeout, "both Celery workers ready", self.diagnose)
 
     def workers_ready(self) -> bool:
+        self.assert_running()
         return all(" ready." in self.log_since_start(name) for name in WORKERS)
 
     def live_triggerers(self) -> dict[str, int]:
