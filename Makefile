@@ -16,7 +16,7 @@ ifeq ($(UV),)
 UV := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/uv
 endif
 
-.PHONY: help uv venv venv-floor lint typecheck test test-unit test-floor demo docs bench lock clean
+.PHONY: help uv venv venv-floor servers lint typecheck test test-unit test-floor demo docs bench lock clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ venv: $(VENV)/.installed  ## Build .venv from the lock (newest Airflow)
 
 venv-floor: $(FLOOR_VENV)/.installed
 
+servers:  ## Install PostgreSQL and Redis (Debian packages) for the distributed deployment tests, when missing
+	@bash tests/deployment/install-servers.sh
+
 lint: venv  ## ruff lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -48,7 +51,7 @@ lint: venv  ## ruff lint and format check
 typecheck: venv  ## mypy
 	$(VENV)/bin/mypy
 
-test-unit: venv  ## The test suite on the newest Airflow
+test-unit: venv servers  ## The test suite on the newest Airflow
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 test-floor: venv-floor  ## The test suite on the floor, Airflow 3.1

@@ -1,36 +1,33 @@
 """
-A real Airflow deployment on this machine, for tests: api-server, scheduler, dag-processor and triggerer
-as separate processes, LocalExecutor, SQLite, a throwaway AIRFLOW_HOME.
+A real Airflow deployment on this machine, for tests: every component a separate process (api-server,
+scheduler, dag-processor, triggerers, Celery workers), any executor, any metadata database, a
+throwaway AIRFLOW_HOME.
 
-Every process is started in its own process group and stopped by PID, whatever happens.
+Components are named, so that two triggerers or two workers can run side by side and be killed one at
+a time. Every process is started in its own process group and stopped by PID, whatever happens.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Mapping
-from contextlib import closing, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
+
+from tests.deployment.component_hostname import CALLABLE_PATH, COMPONENT_VARIABLE
+from tests.deployment.processes import free_port, last_lines, memory_bytes, signal_group, spawn, stop, wait_until
+
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-PR_SET_PDEATHSIG = 1
+REPOSITORY = Path(__file__).resolve().parents[2]
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class AirflowDeployment:
@@ -38,22 +35,41 @@ class AirflowDeployment:
     :param home: the throwaway AIRFLOW_HOME.
     :param dags_folder: the folder the dag-processor parses.
     :param extra_env: more environment, e.g. the HeyGen connection.
+    :param executor: ``LocalExecutor`` or ``CeleryExecutor`` (then ``config`` names the broker).
+    :param database_url: the metadata database's SQLAlchemy URL; SQLite in ``home`` by default.
+    :param config: more Airflow settings, as ``AIRFLOW__SECTION__KEY`` variables.
     """
 
-    def __init__(self, home: Path, dags_folder: Path, extra_env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        home: Path,
+        dags_folder: Path,
+        extra_env: Mapping[str, str],
+        *,
+        executor: str = "LocalExecutor",
+        database_url: str | None = None,
+        config: Mapping[str, str] | None = None,
+    ) -> None:
         self.home = home
         self.port = free_port()
+        self.database_url = database_url or f"sqlite:///{home / 'airflow.db'}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands: dict[str, tuple[str, ...]] = {}
+        self.log_starts: dict[str, int] = {}
         self.env = {
             **{key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")},
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": executor,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url,
             # The default of 32 forks 32 idle workers on a 2-core machine.
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
+            # Each process names itself after its component (see component_hostname).
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": CALLABLE_PATH,
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(REPOSITORY), os.environ.get("PYTHONPATH")))),
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API_AUTH__JWT_SECRET": "heygen-deployment-test-secret",
@@ -63,9 +79,11 @@ class AirflowDeployment:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            **(config or {}),
             **extra_env,
         }
         self.airflow = str(Path(sys.executable).parent / "airflow")
+        self._engine: sqlalchemy.engine.Engine | None = None
 
     def cli(self, *arguments: str, timeout: float = 120) -> str:
         """Run an ``airflow`` CLI command against this deployment and return its output."""
@@ -81,32 +99,40 @@ class AirflowDeployment:
             raise RuntimeError(f"airflow {' '.join(arguments)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
-    def start(self, component: str) -> subprocess.Popen[bytes]:
-        log = (self.home / f"{component}.log").open("ab")
-        process = subprocess.Popen(
-            [self.airflow, component],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Only setsid() and prctl() run there: nothing that could deadlock on a lock held by a thread.
-            preexec_fn=_own_group_dying_with_parent,  # noqa: PLW1509
-        )
-        self.processes[component] = process
+    def start(self, name: str, *arguments: str) -> subprocess.Popen[bytes]:
+        """
+        Start the component ``name``: ``airflow ARGUMENTS``, or ``airflow NAME`` without arguments
+        (``start("worker-1", "celery", "worker", ...)``, ``start("scheduler")``).
+        """
+        command = arguments or (name,)
+        log = self.home / f"{name}.log"
+        self.log_starts[name] = log.stat().st_size if log.exists() else 0
+        process = spawn([self.airflow, *command], log, env={**self.env, COMPONENT_VARIABLE: name})
+        self.processes[name], self.commands[name] = process, command
         return process
 
-    def kill(self, component: str, sig: int = signal.SIGKILL) -> None:
+    def restart(self, name: str) -> subprocess.Popen[bytes]:
+        """Start a stopped component again, with the command it had."""
+        if name in self.processes:
+            self.kill(name, signal.SIGTERM)
+        return self.start(name, *self.commands[name])
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Stop one component by PID (its whole process group: it forks workers)."""
-        process = self.processes.pop(component)
-        _signal_group(process, sig)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            _signal_group(process, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop(self.processes.pop(name), sig)
 
     def stop_all(self) -> None:
-        for component in list(self.processes):
-            self.kill(component, signal.SIGTERM)
+        """SIGTERM to every component at once (one by one, the last ones wait on the dead), then wait."""
+        for process in self.processes.values():
+            signal_group(process, signal.SIGTERM)
+        for name in list(self.processes):
+            self.kill(name, signal.SIGTERM)
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def memory_bytes(self) -> int:
+        """Resident memory of every running component and what it forked."""
+        return memory_bytes(list(self.processes.values()))
 
     def health(self) -> dict[str, Any]:
         with _NO_PROXY.open(f"http://127.0.0.1:{self.port}/api/v2/monitor/health", timeout=5) as answer:
@@ -114,6 +140,7 @@ class AirflowDeployment:
 
     def wait_healthy(self, components: tuple[str, ...], timeout: float = 120) -> None:
         def healthy() -> bool:
+            self.assert_running()
             try:
                 status = self.health()
             except OSError:
@@ -122,38 +149,34 @@ class AirflowDeployment:
 
         wait_until(healthy, timeout, f"{components} healthy", self.diagnose)
 
-    def query(self, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:
-        """Read the metadata database (SQLite) directly."""
-        with closing(sqlite3.connect(self.home / "airflow.db", timeout=30)) as database:
-            return database.execute(sql, parameters).fetchall()
+    def assert_running(self) -> None:
+        """Fail at once, with the logs, when a component has exited (rather than at a timeout)."""
+        exited = {name: process.returncode for name, process in self.processes.items() if process.poll() is not None}
+        assert not exited, f"components exited: {exited}\n{self.diagnose()}"
+
+    def query(self, sql: str, **parameters: Any) -> list[tuple[Any, ...]]:
+        """Read the metadata database directly (``:name`` placeholders)."""
+        if self._engine is None:
+            self._engine = sqlalchemy.create_engine(self.database_url, poolclass=sqlalchemy.pool.NullPool)
+        with self._engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sqlalchemy.text(sql), parameters)]
+
+    def log_since_start(self, name: str) -> str:
+        """What the component wrote since it was last started."""
+        with (self.home / f"{name}.log").open("rb") as log:
+            log.seek(self.log_starts.get(name, 0))
+            return log.read().decode(errors="replace")
 
     def diagnose(self) -> str:
-        lines = []
-        for log in sorted(self.home.glob("*.log")):
-            lines.append(f"--- {log.name} (last lines)")
-            lines.extend(log.read_text(errors="replace").splitlines()[-25:])
-        return "\n".join(lines)
+        return last_lines(sorted(self.home.glob("*.log")))
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, diagnose: Callable[[], str] = str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{diagnose()}")
-
-
-def _own_group_dying_with_parent() -> None:
-    """
-    Run in the child before ``exec``: its own process group, so ``kill`` reaches the workers it forks,
-    and SIGTERM when the test process dies, even by SIGKILL, when no ``finally`` can run.
-    """
-    os.setsid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
+def link_dags(folder: Path, *sources: Path) -> Path:
+    """A dags folder made of links to every DAG file and data folder in ``sources`` (``_*`` left out)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        for entry in source.iterdir():
+            if not entry.name.startswith(("_", ".")):
+                with suppress(FileExistsError):
+                    (folder / entry.name).symlink_to(entry)
+    return folder
