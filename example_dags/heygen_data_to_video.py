@@ -12,6 +12,10 @@ Point ``output_uri`` at ``s3://bucket/prefix`` (with ``apache-airflow-providers-
 and the ``output_conn_id`` param naming the AWS connection, e.g. ``aws_default``) or ``gs://...`` to store
 the videos in a bucket instead of a local folder. Set ``notify_to`` (and an ``smtp_default``
 connection) to e-mail the summary.
+
+Before anything is paid for, ``preflight`` estimates each video's duration and cost and asks HeyGen
+what the account has left: the run stops there when the total is over the ``max_cost`` param (USD) or
+the remaining credit. The summary shows each estimate beside the actual duration.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-vid
 POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
 # Manually triggered runs have no logical date in Airflow 3 (so no {{ ds }}): fall back to run_after.
 RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+#: What every row's render shares: passed to the operator and to the preflight estimate alike.
+RENDER_DEFAULTS: dict[str, Any] = {"dimension": "720p", "caption": True}
 
 with DAG(
     dag_id="heygen_data_to_video",
@@ -68,6 +74,12 @@ with DAG(
             None,
             type=["null", "string"],
             description="The CSV to read (a path or an object storage URI); empty: the bundled sample",
+        ),
+        "max_cost": Param(
+            float(os.environ["HEYGEN_MAX_COST"]) if os.environ.get("HEYGEN_MAX_COST") else None,
+            type=["null", "number"],
+            description="Refuse to render when the estimated cost is above this many USD; empty: only the "
+            "account's remaining credit limits it",
         ),
     },
 ) as dag:
@@ -114,6 +126,18 @@ with DAG(
 
     # [END howto_heygen_data_to_video_requests]
 
+    # [START howto_heygen_budget_preflight]
+    @task(retries=0)
+    def preflight(requests: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every row validated and estimated, and the total checked against the budget; nothing paid."""
+        from heygen_provider.budget import preflight_campaign
+
+        assert params is not None
+        estimate = preflight_campaign(requests, defaults=RENDER_DEFAULTS, max_cost=params.get("max_cost"))
+        return estimate.as_json()
+
+    # [END howto_heygen_budget_preflight]
+
     # [START howto_heygen_data_to_video_generate]
     @task_group
     def render_row(title: str, video_inputs: list[dict[str, Any]], file_stem: str) -> None:
@@ -122,8 +146,7 @@ with DAG(
             task_id="generate_video",
             title=title,
             video_inputs=video_inputs,
-            dimension="720p",
-            caption=True,
+            **RENDER_DEFAULTS,
             poll_interval=POLL_INTERVAL,
             deferrable=True,
             max_active_tis_per_dag=8,
@@ -142,6 +165,7 @@ with DAG(
 
     requests = build_requests(read_rows())
     rows = render_row.expand_kwargs(requests)
+    preflight(requests) >> rows
     # [END howto_heygen_data_to_video_generate]
 
     # [START howto_heygen_notify_summary]
@@ -168,9 +192,13 @@ with DAG(
             [request["title"] for request in requests],
             generate_task_id="render_row.generate_video",
             download_task_id="render_row.download_video",
+            # None when the preflight refused the run: the rows then say they were not submitted.
+            estimates=(ti.xcom_pull(task_ids="preflight") or {}).get("rows"),
         )
         day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
         folder = ObjectStoragePath(f"{params['output_uri']}/{day}", conn_id=params["output_conn_id"] or None)
+        # Nothing may have been stored yet (every row failed, or the preflight refused the run).
+        folder.mkdir(parents=True, exist_ok=True)
         page = folder / "summary.html"
         page.write_text(render_summary_html(outcomes, folder=folder, title=f"Weekly videos {day}"))
         location = without_connection(str(page))
