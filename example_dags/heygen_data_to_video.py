@@ -42,6 +42,47 @@ RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 #: What every row's render shares: passed to the operator and to the preflight estimate alike.
 RENDER_DEFAULTS: dict[str, Any] = {"dimension": "720p", "caption": True}
 
+
+def rows_from_csv(rows_uri: str | None = None) -> list[dict[str, str]]:
+    """The rows of the CSV ``rows_uri`` names (a path or an object storage URI), else of the bundled sample."""
+    from airflow.sdk import ObjectStoragePath
+
+    source = ObjectStoragePath(rows_uri) if rows_uri else DATA_FILE
+    with source.open("r", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# [START howto_heygen_data_to_video_requests]
+def requests_from_rows(rows: list[dict[str, str]], *, avatar_id: str, voice_id: str) -> list[dict[str, Any]]:
+    """One request per row: the scene's script is written from the row's figures."""
+    requests = []
+    for row in rows:
+        change = float(row["change_pct"])
+        trend = f"up {change:.1f} percent" if change >= 0 else f"down {abs(change):.1f} percent"
+        script = (
+            f"Hi {row['manager']}! Here is the {row['region']} region this week. "
+            f"Revenue was {int(row['revenue_eur']):,} euros, {trend} on last week. "
+            f"Your best seller was {row['top_product']}. Have a great week!"
+        )
+        requests.append(
+            {
+                "title": f"Weekly figures: {row['region']}",
+                # The files are named after the row: north.mp4, north.jpg, ...
+                "file_stem": re.sub(r"[^a-z0-9]+", "-", row["region"].lower()).strip("-") or "region",
+                "video_inputs": [
+                    {
+                        "character": {"type": "avatar", "avatar_id": avatar_id},
+                        "voice": {"type": "text", "voice_id": voice_id, "input_text": script},
+                        "background": {"type": "color", "value": "#0B3D91" if change >= 0 else "#7A1F1F"},
+                    }
+                ],
+            }
+        )
+    return requests
+
+
+# [END howto_heygen_data_to_video_requests]
+
 with DAG(
     dag_id="heygen_data_to_video",
     description="Weekly figures per region, rendered as personalised HeyGen avatar videos",
@@ -87,44 +128,14 @@ with DAG(
     @task
     def read_rows(params: dict[str, Any] | None = None) -> list[dict[str, str]]:
         """The week's figures, one dict per region."""
-        from airflow.sdk import ObjectStoragePath
-
         assert params is not None
-        source = ObjectStoragePath(params["rows_uri"]) if params.get("rows_uri") else DATA_FILE
-        with source.open("r", newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+        return rows_from_csv(params.get("rows_uri"))
 
-    # [START howto_heygen_data_to_video_requests]
     @task
     def build_requests(rows: list[dict[str, str]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One request per row: the scene's script is written from the row's figures."""
         assert params is not None
-        requests = []
-        for row in rows:
-            change = float(row["change_pct"])
-            trend = f"up {change:.1f} percent" if change >= 0 else f"down {abs(change):.1f} percent"
-            script = (
-                f"Hi {row['manager']}! Here is the {row['region']} region this week. "
-                f"Revenue was {int(row['revenue_eur']):,} euros, {trend} on last week. "
-                f"Your best seller was {row['top_product']}. Have a great week!"
-            )
-            requests.append(
-                {
-                    "title": f"Weekly figures: {row['region']}",
-                    # The files are named after the row: north.mp4, north.jpg, ...
-                    "file_stem": re.sub(r"[^a-z0-9]+", "-", row["region"].lower()).strip("-") or "region",
-                    "video_inputs": [
-                        {
-                            "character": {"type": "avatar", "avatar_id": params["avatar_id"]},
-                            "voice": {"type": "text", "voice_id": params["voice_id"], "input_text": script},
-                            "background": {"type": "color", "value": "#0B3D91" if change >= 0 else "#7A1F1F"},
-                        }
-                    ],
-                }
-            )
-        return requests
-
-    # [END howto_heygen_data_to_video_requests]
+        return requests_from_rows(rows, avatar_id=params["avatar_id"], voice_id=params["voice_id"])
 
     # [START howto_heygen_budget_preflight]
     @task(retries=0)

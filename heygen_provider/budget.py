@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from heygen_provider.connection_form import DEFAULT_CONN_ID
@@ -34,8 +34,11 @@ from heygen_provider.exceptions import HeyGenBudgetExceededError, HeyGenRequestV
 if TYPE_CHECKING:
     from heygen_provider.models import RemainingQuota, VideoGenerateRequest
 
+#: A presenter's pace at voice speed 1.
 WORDS_PER_MINUTE = 150.0
+#: What an audio scene is counted as: its length is known only once HeyGen reads the file.
 AUDIO_SCENE_SECONDS = 60.0
+#: Seconds of video one credit buys (HeyGen's API rate for standard avatars).
 SECONDS_PER_CREDIT = 60.0
 #: The price-table key of a photo avatar rendered with Avatar IV.
 PHOTO_AVATAR_IV = "avatar_iv_photo"
@@ -91,7 +94,6 @@ class CampaignEstimate:
     rows: tuple[RowEstimate, ...]
     remaining: tuple[float, str] | None = None
     seconds_per_credit: float = SECONDS_PER_CREDIT
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def total_seconds(self) -> float:
@@ -249,6 +251,7 @@ def preflight_campaign(
     max_cost: float | None = None,
     prices: Mapping[str, float] | None = None,
     words_per_minute: float = WORDS_PER_MINUTE,
+    seconds_per_credit: float = SECONDS_PER_CREDIT,
     check_credit: bool = True,
     heygen_conn_id: str = DEFAULT_CONN_ID,
     log: Any = None,
@@ -265,6 +268,8 @@ def preflight_campaign(
     :param defaults: parameters every row shares (the operator's ``partial`` ones), e.g. ``dimension``.
     :param max_cost: refuse above this many USD; ``None``: no limit but the account's credit.
     :param prices: overrides of :data:`PRICE_PER_SECOND_USD` (USD per second, by engine key).
+    :param words_per_minute: the speaking pace at voice speed 1.
+    :param seconds_per_credit: seconds of video one credit buys, for accounts billed in credits.
     :param check_credit: ask ``GET /v3/users/me`` for the remaining credit and refuse above it.
     :param heygen_conn_id: the connection the renders will use.
     :param log: where to write the estimate (a logger); default this module's.
@@ -290,7 +295,7 @@ def preflight_campaign(
             continue
         estimates.append(estimate_request(label, request, table, words_per_minute=words_per_minute))
     remaining = remaining_credit(hook.get_remaining_quota()) if check_credit else None
-    estimate = CampaignEstimate(rows=tuple(estimates), remaining=remaining)
+    estimate = CampaignEstimate(rows=tuple(estimates), remaining=remaining, seconds_per_credit=seconds_per_credit)
     (log or logging.getLogger(__name__)).info("%s", estimate.describe())
     check_budget(estimate, max_cost=max_cost)
     return estimate
