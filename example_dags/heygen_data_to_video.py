@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Param, TriggerRule, task, task_group
+from airflow.sdk import DAG, Asset, Param, TriggerRule, task, task_group
 
 from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
@@ -39,6 +39,8 @@ DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-vid
 POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
 # Manually triggered runs have no logical date in Airflow 3 (so no {{ ds }}): fall back to run_after.
 RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+#: One event per stored video: ``heygen_publish_new_videos`` is scheduled on it.
+STORED_VIDEOS = Asset("heygen_campaign_videos")
 #: What every row's render shares: passed to the operator and to the preflight estimate alike.
 RENDER_DEFAULTS: dict[str, Any] = {"dimension": "720p", "caption": True}
 
@@ -172,6 +174,7 @@ with DAG(
             destination_conn_id="{{ params.output_conn_id or '' }}",
             file_stem=file_stem,
             map_index_template="{{ task.file_stem }}",
+            outlets=[STORED_VIDEOS],
         )
 
     requests = build_requests(read_rows())

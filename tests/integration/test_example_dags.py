@@ -15,6 +15,7 @@ EXAMPLES = (
     "heygen_submit_then_sense",
     "heygen_avatar_iv_photos",
     "heygen_template_campaign",
+    "heygen_publish_new_videos",
 )
 
 
