@@ -5,20 +5,64 @@ Without a ``heygen_default`` connection in the environment it starts the local e
 connection at it (no key, no credits). With ``AIRFLOW_CONN_HEYGEN_DEFAULT`` set to a real HeyGen
 connection it runs the very same DAG against HeyGen. Either way it leaves the MP4 files, thumbnails,
 captions and ``summary.html`` in the output folder it names at the end.
+
+Renders on HeyGen are paid: with a connection that is not on loopback it prints the estimate of what
+the run would cost and renders nothing, until you confirm with ``--confirm-spend`` (or
+``HEYGEN_DEMO_CONFIRM_SPEND=yes``). It then passes the estimate (plus 20 percent) as the run's
+``max_cost`` unless you give ``--max-cost``.
 """
 
 from __future__ import annotations
 
 import argparse
+import enum
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 DAG_ID = "heygen_data_to_video"
+#: The environment variable that confirms paid renders, besides ``--confirm-spend``.
+CONFIRM_VARIABLE = "HEYGEN_DEMO_CONFIRM_SPEND"
+#: The run's max_cost over the estimate when the user confirms without a --max-cost of their own.
+ESTIMATE_MARGIN = 1.2
+
+
+class SpendDecision(enum.Enum):
+    """What the demo may do with a connection."""
+
+    #: The local emulator (a loopback host): nothing is paid, run as always.
+    FREE = "free"
+    #: A real service, and the user confirmed: render, within the budget.
+    CONFIRMED = "confirmed"
+    #: A real service without confirmation: show the estimate, render nothing.
+    REFUSE = "refuse"
+
+
+def spend_decision(settings: Any, *, confirmed: bool) -> SpendDecision:
+    """
+    Whether the demo may render with a connection: freely on loopback (the emulator), on any other host
+    only when the user confirmed.
+
+    :param settings: the connection's settings (anything with a ``base_url``).
+    :param confirmed: ``--confirm-spend`` or :data:`CONFIRM_VARIABLE` was given.
+    """
+    from urllib.parse import urlsplit
+
+    from heygen_provider.connection import is_loopback
+
+    if is_loopback(urlsplit(settings.base_url).hostname or ""):
+        return SpendDecision.FREE
+    return SpendDecision.CONFIRMED if confirmed else SpendDecision.REFUSE
+
+
+def confirmed_by(flag: bool, environ: Any = os.environ) -> bool:
+    """``--confirm-spend``, or :data:`CONFIRM_VARIABLE` set to ``yes`` / ``1`` / ``true``."""
+    return flag or str(environ.get(CONFIRM_VARIABLE, "")).strip().lower() in {"yes", "1", "true"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         "Amazon provider with s3fs and --output-conn-id)",
     )
     parser.add_argument("--output-conn-id", help="the Airflow connection of --output-uri, e.g. aws_default")
+    parser.add_argument(
+        "--confirm-spend",
+        action="store_true",
+        help=f"render on a real (paid) HeyGen connection; or set {CONFIRM_VARIABLE}=yes",
+    )
+    parser.add_argument("--max-cost", type=float, help="refuse to render above this many USD (paid runs)")
     arguments = parser.parse_args(argv)
 
     output = arguments.output.resolve()
@@ -65,13 +115,22 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Could not load {DAG_ID} from example_dags/.")
         return 1
 
+    conf: dict[str, Any] = {
+        "output_uri": arguments.output_uri or videos.as_uri(),
+        "output_conn_id": arguments.output_conn_id,
+    }
+    if emulator is None:
+        max_cost = _paid_run_budget(dag, confirmed_by(arguments.confirm_spend), arguments.max_cost)
+        if max_cost is None:
+            return 2
+        conf["max_cost"] = max_cost
+
     say(f"Running {DAG_ID}: one video per row of example_dags/data/weekly_figures.csv ...")
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(videos, emulator, stop), daemon=True)
     watcher.start()
     started = time.monotonic()
     try:
-        conf = {"output_uri": arguments.output_uri or videos.as_uri(), "output_conn_id": arguments.output_conn_id}
         dag_run = dag.test(run_conf=conf)
     finally:
         stop.set()
@@ -96,6 +155,41 @@ def main(argv: list[str] | None = None) -> int:
             "--output-conn-id aws_default (with apache-airflow-providers-amazon[s3fs] installed)."
         )
     return 0 if state == "success" else 1
+
+
+def _paid_run_budget(dag: Any, confirmed: bool, max_cost: float | None) -> float | None:
+    """
+    The ``max_cost`` of a run on the connection from the environment, after printing the estimate; or
+    ``None`` when the demo must not render (a real service, not confirmed). No call to HeyGen.
+    """
+    from heygen_provider.budget import preflight_campaign
+    from heygen_provider.hooks.heygen import HeyGenHook
+
+    decision = spend_decision(HeyGenHook().settings, confirmed=confirmed)
+    if decision is SpendDecision.FREE:
+        return max_cost
+    sys.path.insert(0, str(REPOSITORY))
+    from example_dags.heygen_data_to_video import RENDER_DEFAULTS, requests_from_rows, rows_from_csv
+
+    params = {name: dag.params[name] for name in ("avatar_id", "voice_id")}
+    requests = requests_from_rows(rows_from_csv(), **params)
+    estimate = preflight_campaign(requests, defaults=RENDER_DEFAULTS, check_credit=False, log=_Say())
+    if decision is SpendDecision.REFUSE:
+        say(
+            f"Not rendering: these renders are paid. Run again with --confirm-spend (or {CONFIRM_VARIABLE}=yes) "
+            "to render them; add --max-cost USD to set the budget."
+        )
+        return None
+    budget = max_cost if max_cost is not None else round(estimate.total_cost_usd * ESTIMATE_MARGIN + 0.005, 2)
+    say(f"Confirmed: rendering with max_cost ${budget:.2f}; the run checks the account's credit first.")
+    return budget
+
+
+class _Say:
+    """A logger that prints, for the estimate's lines."""
+
+    def info(self, message: str, *args: Any) -> None:
+        say(message % args)
 
 
 def _watch(videos: Path, emulator: object | None, stop: threading.Event) -> None:

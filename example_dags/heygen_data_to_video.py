@@ -12,6 +12,10 @@ Point ``output_uri`` at ``s3://bucket/prefix`` (with ``apache-airflow-providers-
 and the ``output_conn_id`` param naming the AWS connection, e.g. ``aws_default``) or ``gs://...`` to store
 the videos in a bucket instead of a local folder. Set ``notify_to`` (and an ``smtp_default``
 connection) to e-mail the summary.
+
+Before anything is paid for, ``preflight`` estimates each video's duration and cost and asks HeyGen
+what the account has left: the run stops there when the total is over the ``max_cost`` param (USD) or
+the remaining credit. The summary shows each estimate beside the actual duration.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Param, TriggerRule, task, task_group
+from airflow.sdk import DAG, Asset, Param, TriggerRule, task, task_group
 
 from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
@@ -35,6 +39,51 @@ DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-vid
 POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
 # Manually triggered runs have no logical date in Airflow 3 (so no {{ ds }}): fall back to run_after.
 RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+#: One event per stored video: ``heygen_publish_new_videos`` is scheduled on it.
+STORED_VIDEOS = Asset("heygen_campaign_videos")
+#: What every row's render shares: passed to the operator and to the preflight estimate alike.
+RENDER_DEFAULTS: dict[str, Any] = {"dimension": "720p", "caption": True}
+
+
+def rows_from_csv(rows_uri: str | None = None) -> list[dict[str, str]]:
+    """The rows of the CSV ``rows_uri`` names (a path or an object storage URI), else of the bundled sample."""
+    from airflow.sdk import ObjectStoragePath
+
+    source = ObjectStoragePath(rows_uri) if rows_uri else DATA_FILE
+    with source.open("r", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# [START howto_heygen_data_to_video_requests]
+def requests_from_rows(rows: list[dict[str, str]], *, avatar_id: str, voice_id: str) -> list[dict[str, Any]]:
+    """One request per row: the scene's script is written from the row's figures."""
+    requests = []
+    for row in rows:
+        change = float(row["change_pct"])
+        trend = f"up {change:.1f} percent" if change >= 0 else f"down {abs(change):.1f} percent"
+        script = (
+            f"Hi {row['manager']}! Here is the {row['region']} region this week. "
+            f"Revenue was {int(row['revenue_eur']):,} euros, {trend} on last week. "
+            f"Your best seller was {row['top_product']}. Have a great week!"
+        )
+        requests.append(
+            {
+                "title": f"Weekly figures: {row['region']}",
+                # The files are named after the row: north.mp4, north.jpg, ...
+                "file_stem": re.sub(r"[^a-z0-9]+", "-", row["region"].lower()).strip("-") or "region",
+                "video_inputs": [
+                    {
+                        "character": {"type": "avatar", "avatar_id": avatar_id},
+                        "voice": {"type": "text", "voice_id": voice_id, "input_text": script},
+                        "background": {"type": "color", "value": "#0B3D91" if change >= 0 else "#7A1F1F"},
+                    }
+                ],
+            }
+        )
+    return requests
+
+
+# [END howto_heygen_data_to_video_requests]
 
 with DAG(
     dag_id="heygen_data_to_video",
@@ -69,50 +118,38 @@ with DAG(
             type=["null", "string"],
             description="The CSV to read (a path or an object storage URI); empty: the bundled sample",
         ),
+        "max_cost": Param(
+            float(os.environ["HEYGEN_MAX_COST"]) if os.environ.get("HEYGEN_MAX_COST") else None,
+            type=["null", "number"],
+            description="Refuse to render when the estimated cost is above this many USD; empty: only the "
+            "account's remaining credit limits it",
+        ),
     },
 ) as dag:
 
     @task
     def read_rows(params: dict[str, Any] | None = None) -> list[dict[str, str]]:
         """The week's figures, one dict per region."""
-        from airflow.sdk import ObjectStoragePath
-
         assert params is not None
-        source = ObjectStoragePath(params["rows_uri"]) if params.get("rows_uri") else DATA_FILE
-        with source.open("r", newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+        return rows_from_csv(params.get("rows_uri"))
 
-    # [START howto_heygen_data_to_video_requests]
     @task
     def build_requests(rows: list[dict[str, str]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One request per row: the scene's script is written from the row's figures."""
         assert params is not None
-        requests = []
-        for row in rows:
-            change = float(row["change_pct"])
-            trend = f"up {change:.1f} percent" if change >= 0 else f"down {abs(change):.1f} percent"
-            script = (
-                f"Hi {row['manager']}! Here is the {row['region']} region this week. "
-                f"Revenue was {int(row['revenue_eur']):,} euros, {trend} on last week. "
-                f"Your best seller was {row['top_product']}. Have a great week!"
-            )
-            requests.append(
-                {
-                    "title": f"Weekly figures: {row['region']}",
-                    # The files are named after the row: north.mp4, north.jpg, ...
-                    "file_stem": re.sub(r"[^a-z0-9]+", "-", row["region"].lower()).strip("-") or "region",
-                    "video_inputs": [
-                        {
-                            "character": {"type": "avatar", "avatar_id": params["avatar_id"]},
-                            "voice": {"type": "text", "voice_id": params["voice_id"], "input_text": script},
-                            "background": {"type": "color", "value": "#0B3D91" if change >= 0 else "#7A1F1F"},
-                        }
-                    ],
-                }
-            )
-        return requests
+        return requests_from_rows(rows, avatar_id=params["avatar_id"], voice_id=params["voice_id"])
 
-    # [END howto_heygen_data_to_video_requests]
+    # [START howto_heygen_budget_preflight]
+    @task(retries=0)
+    def preflight(requests: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every row validated and estimated, and the total checked against the budget; nothing paid."""
+        from heygen_provider.budget import preflight_campaign
+
+        assert params is not None
+        estimate = preflight_campaign(requests, defaults=RENDER_DEFAULTS, max_cost=params.get("max_cost"))
+        return estimate.as_json()
+
+    # [END howto_heygen_budget_preflight]
 
     # [START howto_heygen_data_to_video_generate]
     @task_group
@@ -122,8 +159,7 @@ with DAG(
             task_id="generate_video",
             title=title,
             video_inputs=video_inputs,
-            dimension="720p",
-            caption=True,
+            **RENDER_DEFAULTS,
             poll_interval=POLL_INTERVAL,
             deferrable=True,
             max_active_tis_per_dag=8,
@@ -138,10 +174,12 @@ with DAG(
             destination_conn_id="{{ params.output_conn_id or '' }}",
             file_stem=file_stem,
             map_index_template="{{ task.file_stem }}",
+            outlets=[STORED_VIDEOS],
         )
 
     requests = build_requests(read_rows())
     rows = render_row.expand_kwargs(requests)
+    preflight(requests) >> rows
     # [END howto_heygen_data_to_video_generate]
 
     # [START howto_heygen_notify_summary]
@@ -168,9 +206,13 @@ with DAG(
             [request["title"] for request in requests],
             generate_task_id="render_row.generate_video",
             download_task_id="render_row.download_video",
+            # None when the preflight refused the run: the rows then say they were not submitted.
+            estimates=(ti.xcom_pull(task_ids="preflight") or {}).get("rows"),
         )
         day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
         folder = ObjectStoragePath(f"{params['output_uri']}/{day}", conn_id=params["output_conn_id"] or None)
+        # Nothing may have been stored yet (every row failed, or the preflight refused the run).
+        folder.mkdir(parents=True, exist_ok=True)
         page = folder / "summary.html"
         page.write_text(render_summary_html(outcomes, folder=folder, title=f"Weekly videos {day}"))
         location = without_connection(str(page))

@@ -159,6 +159,29 @@ class HeyGenRequestValidationError(HeyGenError, AirflowFailException, ValueError
         super().__init__(f"Invalid HeyGen video request ({len(self.problems)} problem(s)):\n{lines}")
 
 
+class HeyGenTemplateVariablesError(HeyGenRequestValidationError):
+    """
+    A row's variables do not fit the template it renders: each missing, unknown or mistyped variable is
+    named, all at once, before any paid call.
+
+    :param template_id: the template.
+    :param problems: one ``variables.<name>: rule`` line per bad variable.
+    """
+
+    def __init__(self, template_id: str, problems: Iterable[str]) -> None:
+        super().__init__(problems)
+        self.template_id = template_id
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        self.args = (f"Variables do not fit HeyGen template {template_id} ({len(self.problems)} problem(s)):\n{lines}",)
+
+
+class HeyGenBudgetExceededError(HeyGenError, AirflowFailException):
+    """
+    A campaign's estimated cost is over its ``max_cost`` or the account's remaining credit; raised before
+    any render, so nothing is paid. Not retried: the estimate would not change.
+    """
+
+
 class HeyGenSubmitUncertainError(HeyGenError, AirflowFailException):
     """
     The create request may have reached HeyGen, but no video id came back (a 5xx, a reset connection,
@@ -413,6 +436,7 @@ __all__ = [
     "HeyGenAPIError",
     "HeyGenAuthenticationError",
     "HeyGenBadRequestError",
+    "HeyGenBudgetExceededError",
     "HeyGenConnectionError",
     "HeyGenDownloadError",
     "HeyGenDownloadNameError",
@@ -429,6 +453,7 @@ __all__ = [
     "HeyGenRequestValidationError",
     "HeyGenServerError",
     "HeyGenSubmitUncertainError",
+    "HeyGenTemplateVariablesError",
     "HeyGenTransientError",
     "HeyGenTransportError",
     "MediaUrlExpired",

@@ -56,6 +56,8 @@ class ApiGeneration:
         a 5xx may be sent again without paying twice.
     :param bulk_status: path of the call that reports many videos' statuses at once, ``None`` where
         the generation has none (status triggers then poll per video).
+    :param template: path of a template (``GET`` reads it, ``POST`` renders it, paid), with a
+        ``{template_id}`` placeholder; ``None`` where the generation has no templates in this provider.
     """
 
     name: ApiVersion
@@ -66,6 +68,7 @@ class ApiGeneration:
     account: str
     idempotent_creates: bool
     bulk_status: str | None = None
+    template: str | None = None
 
     def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
         """Path and query parameters of the status call for ``video_id``."""
@@ -80,6 +83,16 @@ class ApiGeneration:
         if not 0 < len(video_ids) <= MAX_BULK_IDS:
             raise ValueError(f"a bulk status call takes 1 to {MAX_BULK_IDS} ids, not {len(video_ids)}")
         return self.bulk_status, {"video_ids": ",".join(video_ids)}
+
+    def template_path(self, template_id: str) -> str:
+        """
+        Path of template ``template_id``.
+
+        :raises ValueError: when this generation has no template calls (``legacy``).
+        """
+        if self.template is None:
+            raise ValueError(f"the {self.name} API has no template calls")
+        return self.template.format(template_id=quote(template_id, safe=""))
 
     def with_status_path(self, path: str | None) -> ApiGeneration:
         """This generation with another status path (the deprecated ``video_status_path`` extra)."""
@@ -146,6 +159,7 @@ V3 = ApiGeneration(
     account="/v3/users/me",
     idempotent_creates=True,
     bulk_status="/v3/videos/statuses",
+    template="/v3/templates/{template_id}",
 )
 LEGACY = ApiGeneration(
     name="legacy",

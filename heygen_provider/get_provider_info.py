@@ -32,7 +32,11 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "HeyGen",
-                "python-modules": ["heygen_provider.operators.heygen", "heygen_provider.operators.download"],
+                "python-modules": [
+                    "heygen_provider.operators.heygen",
+                    "heygen_provider.operators.template",
+                    "heygen_provider.operators.download",
+                ],
             }
         ],
         "sensors": [{"integration-name": "HeyGen", "python-modules": ["heygen_provider.sensors.heygen"]}],

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         VideoStatusResponse,
         VoiceList,
     )
+    from heygen_provider.models.template import Template
 
 
 class HeyGenHook(BaseHook):
@@ -192,29 +193,73 @@ class HeyGenHook(BaseHook):
         :raises HeyGenRequestValidationError: before any HTTP call, when the request breaks a rule.
         :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable ``video_id``.
         """
-        from pydantic import ValidationError
-
-        from heygen_provider.exceptions import HeyGenMalformedResponseError
-        from heygen_provider.models import CreatedVideo, VideoGenerateRequest
+        from heygen_provider.models import VideoGenerateRequest
 
         if not isinstance(request, VideoGenerateRequest):
             request = VideoGenerateRequest.from_params(request)
-        settings = self.settings
-        api = settings.api
+        api = self.settings.api
         body = api.request_body(request)  # every field checked before any call, the upload's included
         uploaded, _ = self.upload_images(request, idempotency_key=idempotency_key)
         if uploaded is not request:
             # The photos are HeyGen assets now: the body names their asset ids.
             body = api.request_body(uploaded)
-        keyed = api.idempotent_creates and idempotency_key is not None
+        return self._create(api.create_video, body, idempotency_key if api.idempotent_creates else None)
+
+    def get_template(self, template_id: str) -> Template:
+        """
+        A template's variables (with their defaults) and scenes: ``GET /v3/templates/{template_id}``. Free.
+
+        :raises HeyGenConnectionError: on a ``legacy`` connection, before any call.
+        :raises HeyGenNotFoundError: when HeyGen knows no such template.
+        """
+        from heygen_provider.models.template import Template
+
+        return Template.from_answer(template_id, self._request("GET", self._template_path(template_id)))
+
+    def create_template_video(
+        self, template_id: str, body: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> CreatedVideo:
+        """
+        Render a template: ``POST /v3/templates/{template_id}``. Paid.
+
+        Sent and retried as :meth:`create_video` is: with ``idempotency_key`` a create that timed out or
+        got a 5xx is sent again with the same key, and HeyGen renders once.
+
+        :param body: the generate call's body (``variables``, ``title``, ...), checked by the caller;
+            :class:`~heygen_provider.operators.template.HeyGenTemplateVideoOperator` checks the variables
+            against :meth:`get_template` first.
+        :raises HeyGenConnectionError: on a ``legacy`` connection, before any call.
+        :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable video id.
+        """
+        return self._create(self._template_path(template_id), dict(body), idempotency_key)
+
+    def _template_path(self, template_id: str) -> str:
+        from heygen_provider.exceptions import HeyGenConnectionError
+
+        settings = self.settings
+        try:
+            return settings.api.template_path(template_id)
+        except ValueError:
+            raise HeyGenConnectionError(
+                f"HeyGen templates need HeyGen's v3 API, but connection {self.heygen_conn_id!r} uses "
+                f"api_version {settings.api_version!r}: set its extra api_version to 'v3' (the default)"
+            ) from None
+
+    def _create(self, path: str, body: dict[str, Any], idempotency_key: str | None) -> CreatedVideo:
+        """One paid create call; keyed (and so safe to re-send) only when ``idempotency_key`` is given."""
+        from pydantic import ValidationError
+
+        from heygen_provider.exceptions import HeyGenMalformedResponseError
+        from heygen_provider.models import CreatedVideo
+
         try:
             data = self._request(
                 "POST",
-                api.create_video,
+                path,
                 json_body=body,
-                headers={"Idempotency-Key": idempotency_key} if keyed and idempotency_key else None,
-                idempotent=keyed,
-                timeout=settings.create_timeout,
+                headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
+                idempotent=idempotency_key is not None,
+                timeout=self.settings.create_timeout,
             )
         except HeyGenAPIError as error:
             if error.http_status is None or error.http_status >= 300:
@@ -226,7 +271,7 @@ class HeyGenHook(BaseHook):
         try:
             return CreatedVideo.model_validate(data)
         except ValidationError:
-            shown = data.get("video_id") if isinstance(data, dict) else data
+            shown = (data.get("video_id") or data.get("id")) if isinstance(data, dict) else data
             raise HeyGenMalformedResponseError(
                 f"the create answer carries no usable video_id (got {type(shown).__name__} {str(shown)[:40]!r})",
                 status_code=200,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictStr
 
 
 class _Answer(BaseModel):
@@ -13,9 +13,12 @@ class _Answer(BaseModel):
 
 
 class CreatedVideo(_Answer):
-    """The answer of the create call, ``POST /v3/videos`` or ``POST /v2/video/generate``."""
+    """
+    The answer of a create call: ``POST /v3/videos`` and ``POST /v2/video/generate`` say ``video_id``,
+    ``POST /v3/templates/{id}`` answers with the video itself (``id``).
+    """
 
-    video_id: StrictStr = Field(min_length=1)
+    video_id: StrictStr = Field(min_length=1, validation_alias=AliasChoices("video_id", "id"))
 
 
 class Avatar(_Answer):

@@ -9,7 +9,7 @@ without a video id failed before HeyGen accepted it (bad input, a refused create
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from heygen_provider.connection_form import DEFAULT_CONN_ID
@@ -29,6 +29,7 @@ def collect_row_outcomes(
     generate_task_id: str,
     download_task_id: str | None = None,
     heygen_conn_id: str = DEFAULT_CONN_ID,
+    estimates: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """
     One outcome per row, in row order, from the XComs of the mapped generate and download tasks.
@@ -42,6 +43,8 @@ def collect_row_outcomes(
     :param generate_task_id: the mapped ``HeyGenGenerateVideoOperator`` (with its task group prefix).
     :param download_task_id: the mapped ``HeyGenDownloadVideoOperator``, if any.
     :param heygen_conn_id: the connection used to ask HeyGen about failed renders.
+    :param estimates: the preflight's row estimates (:meth:`~heygen_provider.budget.CampaignEstimate.as_json`
+        ``rows``), in row order: each outcome gets ``estimated_seconds`` and ``estimated_cost_usd``.
     """
     hook: HeyGenHook | None = None
     outcomes = []
@@ -67,6 +70,9 @@ def collect_row_outcomes(
                     "reason": "the task failed before HeyGen accepted the video; its log says why",
                 }
         outcome.update(label=label, title=outcome.get("title") or label, files=files or None)
+        estimate = estimates[index] if estimates and index < len(estimates) else None
+        if estimate and not estimate.get("problems"):
+            outcome.update(estimated_seconds=estimate.get("seconds"), estimated_cost_usd=estimate.get("cost_usd"))
         if outcome["status"] == "success" and not files and download_task_id:
             outcome["reason"] = "rendered, but not stored: the download task failed; its log says why"
         outcomes.append(outcome)

@@ -75,12 +75,11 @@ def render_summary_html(
         local = stored.get(video_id) or video.get("files") or {}
         status = str(video.get("status", "unknown"))
         statuses.append(status)
-        duration = video.get("duration")
         cards.append(
             _CARD.format(
                 label=html.escape(str(video.get("title") or video_id)),
                 status=html.escape(status),
-                duration=f"{float(duration):.0f} s" if duration is not None else "duration unknown",
+                duration=html.escape(duration_text(video) or "duration unknown"),
                 reason=_reason_line(video.get("reason"), video.get("video_id")),
                 video_href=html.escape(_href(local.get("video_path"), folder) or str(video.get("video_url") or "")),
                 thumbnail=_thumbnail(
@@ -97,6 +96,20 @@ def render_summary_html(
         other=len(statuses) - succeeded,
         cards="\n".join(cards),
     )
+
+
+def duration_text(row: Mapping[str, Any]) -> str:
+    """
+    ``"42 s"``, with the preflight's estimate beside it when there is one (``"42 s (estimated 38 s,
+    $2.53)"``); ``""`` when neither is known.
+    """
+    duration, estimated = row.get("duration"), row.get("estimated_seconds")
+    actual = f"{float(duration):.0f} s" if duration is not None else ""
+    if estimated is None:
+        return actual
+    cost = row.get("estimated_cost_usd")
+    priced = f", ${float(cost):.2f}" if cost is not None else ""
+    return f"{actual or 'no video'} (estimated {float(estimated):.0f} s{priced})"
 
 
 def _reason_line(reason: Any, video_id: Any) -> str:
@@ -143,9 +156,8 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
             of_video = f", video {video_id}" if video_id else ""
             lines.append(f"- {label}: {str(row.get('status', 'unknown')).upper()}: {row['reason']}{of_video}{page}")
             continue
-        duration = row.get("duration")
         files = row.get("files") or {}
         where = without_connection(str(files.get("video_path") or row.get("video_url") or "no link"))
-        seconds = f", {float(duration):.0f} s" if duration is not None else ""
+        seconds = f", {duration_text(row)}" if duration_text(row) else ""
         lines.append(f"- {label}: {row.get('status', 'unknown')}{seconds}, {where}{page}")
     return "\n".join(lines)

@@ -50,6 +50,10 @@ class HeyGenDownloadVideoOperator(BaseOperator):
         templated; empty: none).
     :param heygen_conn_id: the ``heygen`` connection.
     :param chunk_size: bytes per chunk; memory use stays at about one chunk.
+
+    Give ``outlets=[Asset(...)]`` to let a DAG scheduled on that Asset run on new videos: each stored
+    video is one Asset event whose ``extra`` holds ``video_id``, ``video_path``, ``thumbnail_path`` and
+    ``video_bytes``.
     """
 
     template_fields: Sequence[str] = (
@@ -115,7 +119,32 @@ class HeyGenDownloadVideoOperator(BaseOperator):
             self.log.info(
                 "%s %s (%d bytes)", "Already complete:" if stored.skipped else "Stored", stored.path, stored.size
             )
+        self._describe_asset_events(context, result)
         return result
+
+    def _describe_asset_events(self, context: Context, result: dict[str, Any]) -> None:
+        """
+        Each Asset in ``outlets`` gets one event per stored video (Airflow records it when the task
+        succeeds); its ``extra`` says which video and where, for a DAG scheduled on the Asset.
+        """
+        from airflow.sdk import Asset
+
+        from heygen_provider.links.heygen import without_connection
+
+        events = context.get("outlet_events")
+        if events is None:
+            return
+        extra = {
+            "video_id": self.video_id,
+            "video_path": without_connection(str(result.get("video_path"))),
+            "thumbnail_path": without_connection(str(result["thumbnail_path"]))
+            if result.get("thumbnail_path")
+            else None,
+            "video_bytes": result.get("video_bytes"),
+        }
+        for outlet in self.outlets or []:
+            if isinstance(outlet, Asset):
+                events[outlet].extra.update(extra)
 
     def _wanted(self, url_key: str) -> bool:
         return (

@@ -9,7 +9,14 @@ import pytest
 
 from tests.integration.conftest import task_states, video_posts
 
-EXAMPLES = ("heygen_single_video", "heygen_data_to_video", "heygen_submit_then_sense", "heygen_avatar_iv_photos")
+EXAMPLES = (
+    "heygen_single_video",
+    "heygen_data_to_video",
+    "heygen_submit_then_sense",
+    "heygen_avatar_iv_photos",
+    "heygen_template_campaign",
+    "heygen_publish_new_videos",
+)
 
 
 def test_example_dags_import_cleanly(dagbag: Any) -> None:

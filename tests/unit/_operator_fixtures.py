@@ -108,6 +108,18 @@ class FakeStateStore:
         self.data[key] = json.dumps(value)
 
 
+class StateStoreTries:
+    """Successive tries of one task instance sharing one task state store (Airflow 3.3's record)."""
+
+    def __init__(self) -> None:
+        self.store = FakeStateStore()
+        self.count = 0
+
+    def context(self) -> dict[str, Any]:
+        self.count += 1
+        return {"ti": FakeTI(try_number=self.count), "task_state_store": self.store}
+
+
 class FakeVariables:
     """An in-memory stand-in for ``airflow.sdk.Variable`` get/set/delete (values stored as text)."""
 

@@ -58,7 +58,7 @@ def _setup(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
     import time as real_time
 
     frozen = SimpleNamespace(time=lambda: NOW, strftime=real_time.strftime, gmtime=real_time.gmtime)
-    monkeypatch.setattr("heygen_provider.operators.heygen.time", frozen)
+    monkeypatch.setattr("heygen_provider.operators.render.time", frozen)
     monkeypatch.setattr("heygen_provider.waiting.time", frozen)
 
 

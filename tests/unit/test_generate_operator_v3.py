@@ -21,6 +21,7 @@ from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
     CONN_ENV,
     FakeStateStore,
     FakeTI,
+    StateStoreTries,
     connection_json,
     scene,
 )
@@ -50,16 +51,7 @@ def _v3(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
 
 
-class Tries:
-    """Successive tries of one task instance sharing one task state store."""
-
-    def __init__(self) -> None:
-        self.store = FakeStateStore()
-        self.count = 0
-
-    def context(self) -> dict[str, Any]:
-        self.count += 1
-        return {"ti": FakeTI(try_number=self.count), "task_state_store": self.store}
+Tries = StateStoreTries
 
 
 def operator(**kwargs: Any) -> HeyGenGenerateVideoOperator:

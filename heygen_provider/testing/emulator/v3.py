@@ -1,4 +1,4 @@
-"""HeyGen's current API, v3: videos, bulk statuses, assets, the account, voices and avatars.
+"""HeyGen's current API, v3: videos, bulk statuses, assets, templates, the account, voices and avatars.
 
 Every answer follows the response schemas in ``schemas/heygen_v3.json``: ``{"data": ...}`` on
 success, listings as ``{"data": [...], "has_more", "next_token"}``, and errors as
@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from heygen_provider.testing.emulator import assets, catalogue, idempotency, media, responses, schema
+from heygen_provider.testing.emulator import assets, catalogue, idempotency, media, responses, schema, templates
 from heygen_provider.testing.emulator.assets import Asset, AssetWriter
 from heygen_provider.testing.emulator.messages import HttpRequest, HttpResponse
 from heygen_provider.testing.emulator.requestlog import LoggedRequest
@@ -42,6 +42,7 @@ SECONDS_PER_CREDIT = 60.0
 #: The emulator's plans as ``subscription.plan`` names them.
 SUBSCRIPTION_PLANS = {"free": "free", "pro": "pro", "scale": "team", "enterprise": "enterprise"}
 VIDEO_PATH = re.compile(r"^/v3/videos/([^/]+)$")
+TEMPLATE_PATH = re.compile(r"^/v3/templates/([^/]+)$")
 COMPLETE_PATH = re.compile(r"^/v3/assets/([^/]+)/complete$")
 UPLOAD_PATH = re.compile(r"^/_uploads/([0-9a-f]{32})$")
 
@@ -117,11 +118,14 @@ class V3Api:
             ("GET", "/v3/avatars"): self.avatar_groups,
             ("POST", "/v3/assets"): self.upload_asset,
             ("POST", "/v3/assets/direct-uploads"): self.direct_upload,
+            ("GET", "/v3/templates"): self.list_templates,
         }
         self.patterns: list[tuple[str, re.Pattern[str], V3Route]] = [
             ("GET", VIDEO_PATH, self.get_video),
             ("DELETE", VIDEO_PATH, self.delete_video),
             ("POST", COMPLETE_PATH, self.complete_asset),
+            ("GET", TEMPLATE_PATH, self.get_template),
+            ("POST", TEMPLATE_PATH, self.generate_from_template),
         ]
         self.known_paths = {path for _, path in self.routes}
 
@@ -202,16 +206,27 @@ class V3Api:
         parsed = self.app.parse_create(
             request, lambda body, settings: validate_create_v3(body, settings, self.asset_exists)
         )
-        if isinstance(parsed, Rejection):
-            raise parsed
-        if self.app.store.remaining_quota <= 0:
-            return responses.v3_error(402, "insufficient_credit", "Insufficient credit to create this video")
-        render, magic = parsed
 
         def answer(job: VideoJob) -> HttpResponse:
             data = {"video_id": job.video_id, "status": "waiting", "output_format": job.request.output_format}
             return responses.v3_success(data)
 
+        return self._make_video(parsed, entry, render_fault, now, answer)
+
+    def _make_video(
+        self,
+        parsed: Any,
+        entry: LoggedRequest,
+        render_fault: str | None,
+        now: float,
+        answer: Callable[[VideoJob], HttpResponse],
+    ) -> HttpResponse:
+        """A video from a parsed create request of any v3 create endpoint, or why it is refused."""
+        if isinstance(parsed, Rejection):
+            raise parsed
+        if self.app.store.remaining_quota <= 0:
+            return responses.v3_error(402, "insufficient_credit", "Insufficient credit to create this video")
+        render, magic = parsed
         return self.app.make_video(render, magic, entry, render_fault=render_fault, now=now, answer=answer, v3=True)
 
     def _job(self, video_id: str, entry: LoggedRequest) -> VideoJob:
@@ -305,6 +320,45 @@ class V3Api:
         error = job.outcome.error if status == "failed" else None
         shown = None if error is None else {"code": str(error["code"]), "message": error["message"]}
         return _bulk_entry(video_id, BULK_STATUSES.get(status, status), shown)
+
+    # Templates ----------------------------------------------------------------------------------
+
+    def _template(self, template_id: str) -> dict[str, Any]:
+        template = templates.find_template(template_id, self.app.base_url)
+        if template is None:
+            raise Rejection(
+                f"Template {template_id} not found", code="template_not_found", http_status=404, param="template_id"
+            )
+        return template
+
+    def list_templates(
+        self, request: HttpRequest, entry: LoggedRequest, render_fault: str | None, now: float, _: str
+    ) -> HttpResponse:
+        """``GET /v3/templates``; ``limit`` 1-100."""
+        return paginate(request.query, list(enumerate(templates.list_templates(self.app.base_url))), 100, 100)
+
+    def get_template(
+        self, request: HttpRequest, entry: LoggedRequest, render_fault: str | None, now: float, template_id: str
+    ) -> HttpResponse:
+        """``GET /v3/templates/{template_id}``: its variables (with defaults) and scenes; 404 when unknown."""
+        return responses.v3_success(self._template(template_id))
+
+    def generate_from_template(
+        self, request: HttpRequest, entry: LoggedRequest, render_fault: str | None, now: float, template_id: str
+    ) -> HttpResponse:
+        """``POST /v3/templates/{template_id}``: a video from the template's scenes with the given variables."""
+        template = self._template(template_id)
+
+        def validate(body: object, _settings: object) -> Any:
+            problem = schema.request_problem("TemplateGenerate", body)
+            if problem is not None:
+                raise Rejection(problem.message, param=problem.param)
+            assert isinstance(body, dict)  # the schema requires an object
+            return templates.validate_template_generate(template, body)
+
+        parsed = self.app.parse_create(request, validate)
+        created = lambda job: responses.v3_success(self.video(job, now))  # noqa: E731 - the video, as HeyGen answers
+        return self._make_video(parsed, entry, render_fault, now, created)
 
     # Account and catalogue ----------------------------------------------------------------------
 

@@ -1,0 +1,100 @@
+"""
+Template campaign: one HeyGen template, one video per CSV row, each stored beside the others.
+
+Teams personalise at scale with templates designed in HeyGen's editor: the layout, avatar and music
+stay, and each row fills the template's variables. ``data/template_rows.csv`` (or the CSV ``rows_uri``
+names) has one column per variable of the ``template_id`` param; a row whose variables do not fit the
+template (a missing, unknown or mistyped one) fails on its own, naming each bad variable, before it is
+paid for. The other rows render and are stored as usual.
+
+Against the bundled emulator the default template ``tpl_weekly_update`` exists; against HeyGen, set the
+``template_id`` param to one of your templates (``GET /v3/templates`` lists them).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Param, task, task_group
+
+from heygen_provider.links.heygen import XCOM_VIDEO_ID
+from heygen_provider.operators.download import HeyGenDownloadVideoOperator
+from heygen_provider.operators.template import HeyGenTemplateVideoOperator
+
+DATA_FILE = Path(__file__).parent / "data" / "template_rows.csv"
+DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos")
+POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
+RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+
+with DAG(
+    dag_id="heygen_template_campaign",
+    description="One HeyGen template rendered once per CSV row",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    # Transient faults only: a row that does not fit the template fails at once, and a retry re-attaches
+    # to a video still rendering instead of paying again.
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    tags=["heygen", "example"],
+    params={
+        "template_id": Param("tpl_weekly_update", type="string"),
+        "output_uri": Param(DEFAULT_OUTPUT_URI, type="string"),
+        "rows_uri": Param(
+            None,
+            type=["null", "string"],
+            description="The CSV to read (a path or an object storage URI); empty: the bundled sample",
+        ),
+    },
+) as dag:
+    # [START howto_heygen_template_rows]
+    @task
+    def read_rows(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """One render per CSV row: its columns are the template's variables."""
+        from airflow.sdk import ObjectStoragePath
+
+        assert params is not None
+        source = ObjectStoragePath(params["rows_uri"]) if params.get("rows_uri") else DATA_FILE
+        with source.open("r", newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        return [
+            {
+                "variables": row,
+                "title": f"Weekly update: {row.get('region') or index + 1}",
+                "file_stem": re.sub(r"[^a-z0-9]+", "-", str(row.get("region") or index).lower()).strip("-") or "row",
+            }
+            for index, row in enumerate(rows)
+        ]
+
+    # [END howto_heygen_template_rows]
+
+    # [START howto_heygen_template_render]
+    @task_group
+    def render_row(variables: dict[str, Any], title: str, file_stem: str) -> None:
+        """One row: render the template with its variables, then store the video."""
+        video = HeyGenTemplateVideoOperator(
+            task_id="render_template",
+            template_id="{{ params.template_id }}",
+            variables=variables,
+            title=title,
+            caption=True,
+            poll_interval=POLL_INTERVAL,
+            deferrable=True,
+            max_active_tis_per_dag=8,
+            map_index_template="{{ task.title }}",
+        )
+        HeyGenDownloadVideoOperator(
+            task_id="download_video",
+            video_id=video.output[XCOM_VIDEO_ID],
+            video=video.output,
+            destination="{{ params.output_uri }}/" + RUN_DAY,
+            file_stem=file_stem,
+            map_index_template="{{ task.file_stem }}",
+        )
+
+    render_row.expand_kwargs(read_rows())
+    # [END howto_heygen_template_render]

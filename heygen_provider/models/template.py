@@ -1,0 +1,208 @@
+"""
+A HeyGen template (``GET /v3/templates/{template_id}``) and the check of one row's variables against it.
+
+The template's ``variables`` are keyed by name, each in the shape the generate call accepts:
+``{"name", "type", "properties"}`` with the current default in ``properties`` (text ``content``; image,
+video and audio ``url`` or ``asset_id``; character ``character_id``; voice ``voice_id``). A row may give a
+variable in that shape, or as a plain value that :func:`template_variables` turns into it: text for a
+text variable, an ``https`` URL for a media one, an id for a character or a voice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: The variable types HeyGen documents, and the property a plain row value becomes.
+PLAIN_VALUE_PROPERTY: dict[str, str] = {
+    "text": "content",
+    "image": "url",
+    "video": "url",
+    "audio": "url",
+    "character": "character_id",
+    "voice": "voice_id",
+}
+#: Properties that carry the value itself: a variable given as an object needs one of them.
+VALUE_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "text": ("content",),
+    "image": ("url", "asset_id"),
+    "video": ("url", "asset_id"),
+    "audio": ("url", "asset_id"),
+    "character": ("character_id",),
+    "voice": ("voice_id",),
+}
+MEDIA_TYPES = frozenset({"image", "video", "audio"})
+
+
+class TemplateVariable(BaseModel):
+    """
+    One variable of a template.
+
+    :param name: its name, the key a generate request uses.
+    :param type: ``text``, ``image``, ``video``, ``audio``, ``character``, ``voice``, or a type HeyGen adds
+        later (checked by name only).
+    :param properties: its current default value.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str
+    type: str = "unknown"
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) and value.strip() else "unknown"
+
+    @field_validator("properties", mode="before")
+    @classmethod
+    def _object(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else {}
+
+
+class Template(BaseModel):
+    """
+    A template as ``GET /v3/templates/{template_id}`` describes it; odd parts of the answer are tolerated.
+
+    :param id: its id.
+    :param name: its name.
+    :param variables: its variables by name.
+    :param scenes: its scenes (``scene_id``, ``script`` with placeholders, the variables each uses).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str
+    name: str = ""
+    aspect_ratio: str | None = None
+    variables: dict[str, TemplateVariable] = Field(default_factory=dict)
+    scenes: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def from_answer(cls, template_id: str, data: Any) -> Template:
+        """
+        Read an answer's ``data``. A variable's type missing from ``variables`` is taken from the scene that
+        uses it (each scene lists ``name`` and ``variable_type``); a list of variables is read like a dict.
+        """
+        data = data if isinstance(data, dict) else {}
+        scenes = [scene for scene in data.get("scenes") or [] if isinstance(scene, dict)]
+        scene_types = {
+            str(used.get("name")): used.get("variable_type")
+            for scene in scenes
+            for used in scene.get("variables") or []
+            if isinstance(used, dict) and used.get("name")
+        }
+        raw = data.get("variables")
+        if isinstance(raw, list):
+            raw = {str(item.get("name")): item for item in raw if isinstance(item, dict) and item.get("name")}
+        variables: dict[str, TemplateVariable] = {}
+        for name, given in (raw if isinstance(raw, dict) else {}).items():
+            value = given if isinstance(given, dict) else {}
+            kind = value.get("type") or scene_types.get(str(name))
+            variables[str(name)] = TemplateVariable.model_validate({**value, "name": str(name), "type": kind})
+        for name, kind in scene_types.items():
+            variables.setdefault(name, TemplateVariable(name=name, type=kind))
+        return cls(
+            id=str(data.get("id") or template_id),
+            name=str(data.get("name") or ""),
+            aspect_ratio=data.get("aspect_ratio") if isinstance(data.get("aspect_ratio"), str) else None,
+            variables=variables,
+            scenes=scenes,
+        )
+
+    def scripts(self, scene_ids: list[str] | None = None) -> list[str]:
+        """The scripts of the scenes to render (``scene_ids`` in order, else every scene), placeholders left in."""
+        by_id = {str(scene.get("scene_id")): scene for scene in self.scenes}
+        chosen = [by_id[scene_id] for scene_id in scene_ids if scene_id in by_id] if scene_ids else self.scenes
+        return [str(scene.get("script") or "") for scene in chosen]
+
+
+def template_variables(
+    template: Template, row: Mapping[str, Any], *, require_all: bool = True
+) -> tuple[dict[str, Any], list[str]]:
+    """
+    The generate call's ``variables`` for ``row``, and every problem with it (empty when it fits).
+
+    Each problem names the variable and the rule: ``variables.logo: the template has no variable of this
+    name``, ``variables.region: missing (text variable)``, ``variables.presenter: must be ... (got ...)``.
+
+    :param template: the template the row renders.
+    :param row: variable name to a plain value or a ``{"type", "properties"}`` object.
+    :param require_all: a variable the row leaves out is a problem (it would render the template's default,
+        usually a placeholder); ``False`` lets HeyGen use the default.
+    """
+    problems: list[str] = []
+    variables: dict[str, Any] = {}
+    known = ", ".join(sorted(template.variables)) or "none"
+    for name, value in row.items():
+        where = f"variables.{name}"
+        variable = template.variables.get(str(name))
+        if variable is None:
+            problems.append(f"{where}: template {template.id} has no variable of this name (it has: {known})")
+            continue
+        converted = _variable_value(variable, value)
+        if isinstance(converted, str):
+            problems.append(f"{where}: {converted}")
+        else:
+            variables[variable.name] = converted
+    if require_all:
+        for name, variable in template.variables.items():
+            if name not in row:
+                problems.append(f"variables.{name}: missing ({variable.type} variable of template {template.id})")
+    return variables, problems
+
+
+def _variable_value(variable: TemplateVariable, value: Any) -> dict[str, Any] | str:
+    """The variable in the generate call's shape, or the rule ``value`` breaks."""
+    kind = variable.type
+    if isinstance(value, Mapping):
+        given_type = value.get("type", kind)
+        if kind not in ("unknown", given_type):
+            return f"is of type {kind}, not {given_type!r}"
+        properties = value.get("properties")
+        if not isinstance(properties, Mapping):
+            return "must be a plain value or an object with type and properties"
+        needed = VALUE_PROPERTIES.get(kind)
+        if needed and not any(_text(properties.get(key)) for key in needed):
+            return f"needs properties.{' or properties.'.join(needed)} ({kind} variable)"
+        if kind in MEDIA_TYPES and properties.get("url") is not None and not _is_url(properties.get("url")):
+            return f"properties.url must be an http(s) URL (got {str(properties.get('url'))[:60]!r})"
+        return {"name": variable.name, "type": given_type, "properties": dict(properties)}
+    if kind == "unknown":
+        return "the template does not say this variable's type: give it as an object with type and properties"
+    if kind not in PLAIN_VALUE_PROPERTY:
+        return f"the variable type {kind!r} is new to this provider: give it as an object with type and properties"
+    if kind == "text":
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return f"must be text (got {type(value).__name__})"
+        text = str(value)
+        if not text.strip():
+            return "must not be empty (text variable)"
+        return _shaped(variable, {"content": text})
+    if not _text(value):
+        return f"must be a non-empty string ({kind} variable; got {type(value).__name__} {str(value)[:40]!r})"
+    if kind in MEDIA_TYPES and not _is_url(value):
+        return (
+            f"must be an http(s) URL of the {kind}, or an object with properties.asset_id ({kind} variable; "
+            f"got {str(value)[:60]!r})"
+        )
+    properties = {PLAIN_VALUE_PROPERTY[kind]: value.strip()}
+    if kind == "character":
+        # A character keeps the kind of the template's default (an avatar or a talking photo).
+        properties["type"] = variable.properties.get("type") or "avatar"
+    return _shaped(variable, properties)
+
+
+def _shaped(variable: TemplateVariable, properties: dict[str, Any]) -> dict[str, Any]:
+    return {"name": variable.name, "type": variable.type, "properties": properties}
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower().startswith(("https://", "http://"))

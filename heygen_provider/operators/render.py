@@ -1,0 +1,267 @@
+"""
+:class:`HeyGenRenderOperator`: what every operator that pays for one HeyGen video shares.
+
+Submit, wait, result, for any kind of render (a video request, a template):
+
+1. ``execute`` asks the subclass for the validated render (:meth:`HeyGenRenderOperator.prepare_render`,
+   before any paid call), re-attaches to a video this task already submitted or submits a new one with
+   the task instance's idempotency key, pushes ``video_id`` to XCom and checks the status once.
+2. It then defers to :class:`~heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger`; with
+   ``deferrable=False`` it runs the same waiting code on the worker; with ``wait_for_completion=False``
+   it returns at once, for a :class:`~heygen_provider.sensors.heygen.HeyGenVideoSensor` to wait.
+3. ``execute_complete`` turns the trigger's event into the result, or an error with HeyGen's code.
+
+This module is imported when DAG files are parsed, so it imports only what the operator's definition
+needs; the hook, the models and HTTP libraries load at execute time.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow.sdk import BaseOperator
+
+from heygen_provider._checks import positive_seconds
+from heygen_provider.connection_form import DEFAULT_CONN_ID
+from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE, HeyGenVideoLink, video_page_url
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from heygen_provider.hooks.heygen import HeyGenHook
+    from heygen_provider.models import CreatedVideo, VideoStatusResponse
+    from heygen_provider.models.event import VideoEvent
+    from heygen_provider.operators.submission_record import SubmissionRecord
+
+#: HeyGen renders take 5 to 15 minutes and can pass 20 at peak.
+DEFAULT_RENDER_TIMEOUT = timedelta(hours=1)
+DEFAULT_POLL_INTERVAL = 30.0
+
+
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable``, the default of every ``deferrable`` parameter here."""
+    from airflow.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class PreparedRender(Protocol):
+    """One validated render, ready to be paid for."""
+
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def callback_id(self) -> str | None: ...
+
+    def payload(self) -> dict[str, Any]:
+        """What identifies the render: a retry re-attaches only to a video of the same payload."""
+        ...
+
+    def upload_media(self, hook: HeyGenHook, uploaded: dict[str, str], idempotency_key: str) -> dict[str, str]:
+        """Upload local media the render needs (skipping ``uploaded``); every path to asset id."""
+        ...
+
+    def create(self, hook: HeyGenHook, idempotency_key: str) -> CreatedVideo:
+        """The paid create call."""
+        ...
+
+
+class HeyGenRenderOperator(BaseOperator):
+    """
+    Base of the operators that render one HeyGen video and (by default) wait for it without holding a
+    worker slot. A subclass says what to render (:meth:`prepare_render`); this class owns the rest.
+
+    :param heygen_conn_id: the ``heygen`` connection.
+    :param wait_for_completion: wait for the render to end; ``False`` returns right after submitting.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status checks.
+    :param timeout: how long to wait for the render (seconds or a timedelta); default one hour.
+    """
+
+    operator_extra_links = (HeyGenVideoLink(),)
+    ui_color = "#e6e0ff"
+    #: The video's title in HeyGen's web app, also in the result (a subclass parameter).
+    title: str | None = None
+
+    def __init__(
+        self,
+        *,
+        heygen_conn_id: str = DEFAULT_CONN_ID,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta = DEFAULT_RENDER_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        from heygen_provider.operators.submission_record import with_record_cleanup
+
+        kwargs["on_success_callback"] = with_record_cleanup(kwargs.get("on_success_callback"))
+        super().__init__(**kwargs)
+        self.heygen_conn_id = heygen_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.poll_interval = positive_seconds("poll_interval", poll_interval)
+        self.timeout = positive_seconds("timeout", timeout)
+
+    @property
+    def hook(self) -> HeyGenHook:
+        from heygen_provider.hooks.heygen import HeyGenHook
+
+        return HeyGenHook(self.heygen_conn_id)
+
+    def prepare_render(self, hook: HeyGenHook) -> PreparedRender:
+        """
+        The validated render of the rendered parameters; free calls only (no create).
+
+        :raises HeyGenRequestValidationError: naming every bad field and its rule.
+        """
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        from heygen_provider.models.event import VideoEvent
+        from heygen_provider.operators.submission_record import submission_record_for
+        from heygen_provider.waiting import status_trigger, wait_for_event
+
+        hook = self.hook
+        render = self.prepare_render(hook)
+        record = submission_record_for(context)
+        video_id, status = self._reattach_or_submit(hook, render, record, context)
+        context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_id)
+        page = video_page_url(video_id, hook.settings.base_url)
+        context["ti"].xcom_push(key=XCOM_VIDEO_PAGE, value=page)
+        self.log.info("HeyGen video %s %r: %s", video_id, render.title or "(no title)", page)
+
+        if status is None:
+            status = hook.get_video_status(video_id)
+        if status.is_terminal or not self.wait_for_completion:
+            return self._finish(VideoEvent.from_status(status))
+
+        trigger = status_trigger(
+            video_id=video_id,
+            heygen_conn_id=self.heygen_conn_id,
+            poll_interval=self.poll_interval,
+            timeout=self.timeout,
+            execution_timeout=self.execution_timeout,
+            context=context,
+        )
+        if self.deferrable:
+            self.defer(trigger=trigger, method_name="execute_complete")
+        # Blocking mode runs the trigger's own waiting code on the worker: one implementation of
+        # polling, deadlines and fault tolerance for both modes.
+        return self._finish(wait_for_event(trigger))
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any] | None:
+        """
+        Resume after the trigger's event. Idempotent: events are delivered at least once.
+
+        :raises HeyGenRenderError: when the render failed, was cancelled or timed out, with HeyGen's code
+            and message. Cancelled is never success.
+        :raises HeyGenError: the class the fault raised in the triggerer (a bad key, an unknown video).
+        """
+        from heygen_provider.models.event import VideoEvent
+
+        video_event = VideoEvent.from_payload(event)
+        context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_event.video_id)
+        return self._finish(video_event)
+
+    def _finish(self, event: VideoEvent) -> dict[str, Any] | None:
+        if not self.wait_for_completion and not event.render_ended:
+            self.log.info("HeyGen video %s submitted; not waiting for it", event.video_id)
+            return event.result
+        result = {**event.result_or_raise(), "title": self.title or None}
+        self.log.info("HeyGen video %s is ready: %s", event.video_id, result.get("video_url"))
+        # The record stays until Airflow has recorded the success (forget_submission, a success callback).
+        return result
+
+    def _reattach_or_submit(
+        self, hook: HeyGenHook, render: PreparedRender, record: SubmissionRecord, context: Context
+    ) -> tuple[str, VideoStatusResponse | None]:
+        from heygen_provider.exceptions import HeyGenNotFoundError
+        from heygen_provider.operators.submission_record import Submission, idempotency_key, request_fingerprint
+
+        fingerprint = request_fingerprint(render.payload())
+        previous = _load(record)
+        earlier = previous if previous is not None and previous.request_fingerprint == fingerprint else None
+        replaces: str | None = None
+        if earlier is not None and earlier.video_id is not None:
+            try:
+                status = hook.get_video_status(earlier.video_id)
+            except HeyGenNotFoundError:
+                self.log.warning("HeyGen video %s from an earlier try no longer exists", earlier.video_id)
+                replaces = earlier.video_id
+            else:
+                if status.is_success or not status.is_terminal:
+                    self.log.info(
+                        "Re-attaching to HeyGen video %s submitted by an earlier try (%s); not submitting again",
+                        earlier.video_id,
+                        status.service_status,
+                    )
+                    return earlier.video_id, status
+                self.log.warning(
+                    "HeyGen video %s from an earlier try %s; submitting a new render",
+                    earlier.video_id,
+                    status.status.value,
+                )
+                replaces = earlier.video_id
+        key = idempotency_key(context, fingerprint, replaces)
+        uploaded = dict(earlier.assets) if earlier is not None else {}
+        assets = render.upload_media(hook, uploaded, key)
+        if assets != uploaded:
+            _save(record, Submission(replaces, fingerprint, assets), self.log, "its uploaded photos")
+        video_id = self._submit(hook, render, key)
+        _save(record, Submission(video_id, fingerprint, assets), self.log, f"HeyGen video {video_id}")
+        return video_id, None
+
+    def _submit(self, hook: HeyGenHook, render: PreparedRender, idempotency_key: str) -> str:
+        from heygen_provider.exceptions import HeyGenServerError, HeyGenSubmitUncertainError, HeyGenTransportError
+
+        try:
+            created = render.create(hook, idempotency_key)
+        except (HeyGenServerError, HeyGenTransportError) as error:
+            if isinstance(error, HeyGenTransportError) and not error.request_may_have_reached_server:
+                raise
+            if hook.settings.api.idempotent_creates:
+                # The create carried its idempotency key: a task retry sends the same key, and HeyGen
+                # answers with the video it already made instead of rendering a second one.
+                raise
+            labels = ", ".join(
+                f"{name} {value!r}"
+                for name, value in (("title", render.title), ("callback_id", render.callback_id))
+                if value
+            )
+            raise HeyGenSubmitUncertainError(
+                f"{error}. The create request may have reached HeyGen, so it is not sent again and this task "
+                "fails without automatic retries, to avoid paying for a second render. Check HeyGen's web app "
+                f"for a video created around {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}"
+                f"{' with ' + labels if labels else ''}; clear the task to submit again."
+            ) from error
+        self.log.info("Submitted HeyGen video %s", created.video_id)
+        return created.video_id
+
+
+def _load(record: SubmissionRecord) -> Any:
+    from heygen_provider.exceptions import HeyGenError
+
+    try:
+        return record.load()
+    except Exception as error:
+        # Never read as "no earlier submission": that would pay again. This try fails; a retry reads again.
+        raise HeyGenError(
+            f"Could not read {record.description} to find an earlier submission ({error}); not submitting, "
+            "so a retry of this task can check again"
+        ) from error
+
+
+def _save(record: SubmissionRecord, submission: Any, log: Any, what: str) -> None:
+    try:
+        record.save(submission)
+    except Exception:
+        log.warning(
+            "Could not record %s in %s: a retry of this task relies on the idempotency key alone",
+            what,
+            record.description,
+            exc_info=True,
+        )

@@ -1,0 +1,194 @@
+"""
+:class:`HeyGenTemplateVideoOperator`: render a HeyGen template with one row's variables.
+
+Before any paid call it reads the template (``GET /v3/templates/{template_id}``, free) and checks the
+row's variables against the template's: every missing, unknown or mistyped variable is named in one
+:class:`~heygen_provider.exceptions.HeyGenTemplateVariablesError`. Submitting, waiting, re-attaching on
+retry and the idempotency key are :class:`~heygen_provider.operators.render.HeyGenRenderOperator`'s, the
+same as the generate operator's.
+
+This module is imported when DAG files are parsed, so it imports only what the operator's definition
+needs; the hook, the models and HTTP libraries load at execute time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from heygen_provider.operators.render import HeyGenRenderOperator
+
+if TYPE_CHECKING:
+    from heygen_provider.hooks.heygen import HeyGenHook
+    from heygen_provider.models import CreatedVideo
+    from heygen_provider.models.template import Template
+
+#: Options of ``POST /v3/templates/{template_id}`` besides ``variables`` (also this operator's parameters).
+TEMPLATE_OPTIONS = ("title", "caption", "callback_id", "callback_url", "dimension", "folder_id", "scene_ids")
+
+
+class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
+    """
+    Render one video from a HeyGen template (v3), and (by default) wait for it without holding a worker.
+
+    Every parameter is templated, so under ``.partial(...).expand(variables=rows)`` each mapped task
+    renders one row.
+
+    :param template_id: the template, as HeyGen's web app or ``GET /v3/templates`` names it.
+    :param variables: the row: variable name to a plain value (text for a text variable, an ``https`` URL
+        for an image, video or audio one, an id for a character or a voice) or to the variable in
+        HeyGen's own shape ``{"type": ..., "properties": {...}}``. JSON text of it is read too.
+    :param require_all_variables: a variable the row leaves out is an error (it would render the
+        template's default, usually a placeholder); ``False`` lets HeyGen use the default.
+    :param title: the video's title in HeyGen's web app.
+    :param caption: burn captions into the video.
+    :param callback_id: your id for this video, echoed back in webhooks.
+    :param callback_url: a URL HeyGen calls when the render ends.
+    :param dimension: ``{"width": ..., "height": ...}``, matching the template's aspect ratio.
+    :param folder_id: the HeyGen folder for the video.
+    :param scene_ids: the template's scenes to render, in order (repeats allowed); default all.
+    :param extra_fields: top-level request fields the provider does not know yet, sent verbatim.
+    :param heygen_conn_id: the ``heygen`` connection (v3).
+    :param wait_for_completion: wait for the render to end; ``False`` returns right after submitting.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status checks.
+    :param timeout: how long to wait for the render (seconds or a timedelta); default one hour.
+    """
+
+    template_fields: Sequence[str] = (
+        "template_id",
+        "variables",
+        *TEMPLATE_OPTIONS,
+        "extra_fields",
+        "heygen_conn_id",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"variables": "json", "extra_fields": "json"}
+
+    def __init__(
+        self,
+        *,
+        template_id: str,
+        variables: Mapping[str, Any] | str,
+        require_all_variables: bool = True,
+        title: str | None = None,
+        caption: bool | None = None,
+        callback_id: str | None = None,
+        callback_url: str | None = None,
+        dimension: dict[str, int] | str | None = None,
+        folder_id: str | None = None,
+        scene_ids: list[str] | str | None = None,
+        extra_fields: dict[str, Any] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # heygen_conn_id, wait_for_completion, deferrable, poll_interval and timeout are the base class's.
+        super().__init__(**kwargs)
+        self.template_id = template_id
+        self.variables = variables
+        self.require_all_variables = require_all_variables
+        self.title = title
+        self.caption = caption
+        self.callback_id = callback_id
+        self.callback_url = callback_url
+        self.dimension = dimension
+        self.folder_id = folder_id
+        self.scene_ids = scene_ids
+        self.extra_fields = extra_fields
+
+    def prepare_render(self, hook: HeyGenHook) -> TemplateRender:
+        """
+        Read the template and check the row against it; the body of the generate call.
+
+        :raises HeyGenTemplateVariablesError: naming every missing, unknown or mistyped variable.
+        :raises HeyGenRequestValidationError: for another bad parameter.
+        """
+        from heygen_provider.exceptions import HeyGenRequestValidationError, HeyGenTemplateVariablesError
+        from heygen_provider.models.params import parse_structured_param
+        from heygen_provider.models.template import template_variables
+
+        problems: list[str] = []
+        template_id = str(self.template_id or "").strip()
+        if not template_id:
+            raise HeyGenRequestValidationError(["template_id: must not be empty"])
+        row = parse_structured_param("variables", self.variables)
+        if not isinstance(row, Mapping):
+            raise HeyGenRequestValidationError([f"variables: must be an object (got {type(row).__name__})"])
+        options = {
+            "dimension": parse_structured_param("dimension", self.dimension),
+            "scene_ids": parse_structured_param("scene_ids", self.scene_ids),
+            "extra_fields": parse_structured_param("extra_fields", self.extra_fields) or {},
+        }
+        problems += _option_problems(options["dimension"], options["scene_ids"], options["extra_fields"])
+        template = hook.get_template(template_id)
+        variables, variable_problems = template_variables(template, row, require_all=self.require_all_variables)
+        problems += _scene_problems(template, options["scene_ids"])
+        if variable_problems:
+            raise HeyGenTemplateVariablesError(template_id, variable_problems + problems)
+        if problems:
+            raise HeyGenRequestValidationError(problems)
+        body: dict[str, Any] = {
+            **options["extra_fields"],
+            "variables": variables,
+            "title": self.title,
+            "caption": self.caption,
+            "callback_id": self.callback_id,
+            "callback_url": self.callback_url,
+            "dimension": options["dimension"],
+            "folder_id": self.folder_id,
+            "scene_ids": options["scene_ids"],
+        }
+        return TemplateRender(template_id, {name: value for name, value in body.items() if value is not None})
+
+
+@dataclass(frozen=True)
+class TemplateRender:
+    """A checked generate call of one template."""
+
+    template_id: str
+    body: dict[str, Any]
+
+    @property
+    def title(self) -> str | None:
+        return self.body.get("title")
+
+    @property
+    def callback_id(self) -> str | None:
+        return self.body.get("callback_id")
+
+    def payload(self) -> dict[str, Any]:
+        return {"template_id": self.template_id, **self.body}
+
+    def upload_media(self, hook: HeyGenHook, uploaded: dict[str, str], idempotency_key: str) -> dict[str, str]:
+        # Template media are URLs or asset ids already: nothing to upload.
+        return dict(uploaded)
+
+    def create(self, hook: HeyGenHook, idempotency_key: str) -> CreatedVideo:
+        return hook.create_template_video(self.template_id, self.body, idempotency_key=idempotency_key)
+
+
+def _option_problems(dimension: Any, scene_ids: Any, extra_fields: Any) -> list[str]:
+    problems = []
+    if dimension is not None:
+        sides = dimension if isinstance(dimension, Mapping) else {}
+        for side in ("width", "height"):
+            value = sides.get(side)
+            if isinstance(value, bool) or not isinstance(value, int) or not 128 <= value <= 4096 or value % 2:
+                problems.append(f"dimension.{side}: must be an even number of pixels from 128 to 4096 (got {value!r})")
+    if scene_ids is not None and (
+        not isinstance(scene_ids, list) or not all(isinstance(item, str) and item for item in scene_ids)
+    ):
+        problems.append(f"scene_ids: must be a list of scene ids (got {scene_ids!r})"[:200])
+    if not isinstance(extra_fields, Mapping):
+        problems.append(f"extra_fields: must be an object (got {type(extra_fields).__name__})")
+    return problems
+
+
+def _scene_problems(template: Template, scene_ids: Any) -> list[str]:
+    if not isinstance(scene_ids, list) or not template.scenes:
+        return []
+    known = {str(scene.get("scene_id")) for scene in template.scenes}
+    return [
+        f"scene_ids[{index}]: template {template.id} has no scene {scene_id!r}"
+        for index, scene_id in enumerate(scene_ids)
+        if isinstance(scene_id, str) and scene_id not in known
+    ]
