@@ -23,7 +23,8 @@ raised to the capacity (see ``docs/deployment.rst``); start-up still runs at abo
 second on this machine, so the 10,000 case is opt-in (``HEYGEN_BENCH_LARGE=1``).
 
     .venv/bin/python bench/real_triggerer.py [--quick]
-    HEYGEN_BENCH_LARGE=1 .venv/bin/python bench/real_triggerer.py   # adds N = 10,000 (about 20 minutes more)
+    HEYGEN_BENCH_LARGE=1 .venv/bin/python bench/real_triggerer.py   # adds N = 10,000 (about 25 minutes more)
+    HEYGEN_BENCH_LARGE=only .venv/bin/python bench/real_triggerer.py   # N = 10,000 alone
 """
 
 from __future__ import annotations
@@ -88,13 +89,18 @@ class Case(triggerer_scale.Case):
 
 
 def cases(quick: bool) -> list[Case]:
-    """``--quick``: 200 triggers; ``make bench``: 1,000; with ``HEYGEN_BENCH_LARGE=1`` also 10,000."""
+    """
+    ``--quick``: 200 triggers; ``make bench``: 1,000; with ``HEYGEN_BENCH_LARGE=1`` also 10,000, with
+    ``HEYGEN_BENCH_LARGE=only`` just 10,000.
+    """
     if quick:
         return [Case(200, 5.0, 10.0, ("datetime", "provider"), headline=True)]
-    large = os.environ.get(LARGE_VARIABLE) == "1"
-    plan = [Case(1000, 30.0, 30.0, VARIANTS, headline=not large)]
-    if large:
-        plan.append(Case(10_000, 30.0, 60.0, ("datetime", "provider"), headline=True))
+    large = os.environ.get(LARGE_VARIABLE, "")
+    plan = [] if large == "only" else [Case(1000, 30.0, 30.0, VARIANTS, headline=not large)]
+    if large in ("1", "only"):
+        # Eight poll cycles: full garbage collections come every few cycles at most, and one in the
+        # window is what the stall goal is about.
+        plan.append(Case(10_000, 30.0, 240.0, ("datetime", "provider"), headline=True))
     return plan
 
 

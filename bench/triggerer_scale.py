@@ -285,24 +285,34 @@ def trigger_waiters(
     Imports what the triggerer has imported before it runs a trigger (the trigger class, by its
     classpath); what the trigger imports lazily (aiohttp, the models) it imports in the loop, as in
     a triggerer, and shows up as start-up lag.
-    A status counts when it reaches its trigger (``Subscription.next_status`` returns), whether it
-    came from a bulk call or the video's own GET.
+    A status counts when the provider has read it, from a bulk answer (one per video in it) or from
+    the video's own GET: a status that needs no log line is read but does not wake its trigger.
     """
+    from heygen_provider.hooks.heygen import HeyGenHook
     from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-    from heygen_provider.triggers.status_poller import Subscription
 
-    original = Subscription.next_status
+    one, bulk = HeyGenHook.aget_video_status, HeyGenHook.aget_video_statuses
 
-    async def counted(self: Subscription, *, after: float, deadline: float) -> Any:
+    async def counted_one(self: HeyGenHook, video_id: str) -> Any:
         try:
-            status = await original(self, after=after, deadline=deadline)
+            status = await one(self, video_id)
         except Exception as error:
             counter.errors[type(error).__name__] += 1
             raise
         counter.times.append(time.monotonic())
         return status
 
-    Subscription.next_status = counted  # type: ignore[method-assign]
+    async def counted_bulk(self: HeyGenHook, video_ids: list[str]) -> Any:
+        try:
+            statuses = await bulk(self, video_ids)
+        except Exception as error:
+            counter.errors[type(error).__name__] += 1
+            raise
+        counter.times.extend([time.monotonic()] * len(statuses))
+        return statuses
+
+    HeyGenHook.aget_video_status = counted_one  # type: ignore[method-assign]
+    HeyGenHook.aget_video_statuses = counted_bulk  # type: ignore[method-assign]
     end_time = time.time() + 3600
 
     async def consume(video_id: str) -> None:

@@ -52,9 +52,9 @@ class RenderProgress:
         :param status: HeyGen's status word (``pending``, ``processing``, ...).
         :param now: when the answer came.
         """
-        changed = status != self._status
-        if not changed and now - self._logged_at < self.every:
+        if self.is_quiet(status, now):
             return None
+        changed = status != self._status
         previous, self._status, self._logged_at = self._status, status, now
         waited = f"waited {_duration(now - self.started)}"
         if changed:
@@ -64,6 +64,15 @@ class RenderProgress:
             f"HeyGen video {self.video_id} still {status}; {waited}, next check in {_duration(self.poll_interval)}"
             + (self._deadline_text(now))
         )
+
+    def is_quiet(self, status: str, now: float) -> bool:
+        """
+        :meth:`line` would give no line: ``status`` is the last one logged and the last line is recent.
+
+        :param status: HeyGen's status word.
+        :param now: when the answer came (UNIX time).
+        """
+        return status == self._status and now - self._logged_at < self.every
 
     def _deadline_text(self, now: float) -> str:
         if self.deadline is None:

@@ -71,6 +71,8 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
         self.end_time = end_time
         self.execution_deadline = execution_deadline
+        #: ``completed`` answers without a ``video_url`` so far (see ``VIDEO_URL_CHECKS``).
+        self._url_checks = 0
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -85,26 +87,28 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        progress = RenderProgress(self.video_id, poll_interval=self.poll_interval, deadline=self._next_deadline()[0])
         async with (
             session_lease(self.heygen_conn_id),
-            status_subscription(self.heygen_conn_id, self.video_id, self.poll_interval) as subscription,
+            status_subscription(self.heygen_conn_id, self.video_id, self.poll_interval, progress) as subscription,
         ):
-            event = await self._poll_until_done(subscription)
+            event = await self._poll_until_done(subscription, progress)
         yield TriggerEvent(event.to_payload())
 
-    async def _poll_until_done(self, subscription: Subscription) -> VideoEvent:
+    async def _poll_until_done(self, subscription: Subscription, progress: RenderProgress) -> VideoEvent:
         hook = subscription.poller.hook
         # Polled alone, thousands of triggers rebuilt together after a triggerer restart would poll in
         # lockstep; a random first wait spreads them over one interval (cohorts have random phases).
         delay = random.uniform(0, self.poll_interval)
-        progress = RenderProgress(self.video_id, poll_interval=self.poll_interval, deadline=self._next_deadline()[0])
-        url_checks = 0
+        self._url_checks = 0
         while True:
             deadline, which = self._next_deadline()
             if deadline <= time.time():
                 return await self._last_look(hook, which)
             try:
-                status: VideoStatusResponse = await subscription.next_status(after=delay, deadline=deadline)
+                # Handed straight on, not kept in a local: a status held from one poll to the next
+                # would outlive a garbage-collection generation at every poll, for every trigger.
+                event = self._on_status(await subscription.next_status(after=delay, deadline=deadline), progress)
             except DeadlineReached:
                 return await self._last_look(hook, which)
             except HeyGenTransientError as error:
@@ -114,16 +118,22 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 continue
             except (HeyGenError, AirflowNotFoundException) as error:
                 return VideoEvent.from_error(self.video_id, error)
+            if event is not None:
+                return event
             delay = self.poll_interval
-            # On a change, else at most once a minute: a line per poll costs more CPU than the poll at scale.
-            if (line := progress.line(status.service_status, time.time())) is not None:
-                self.log.info(line)
-            if status.is_terminal:
-                return VideoEvent.from_status(status)
-            if status.awaiting_video_url:
-                url_checks += 1
-                if url_checks >= VIDEO_URL_CHECKS:
-                    return VideoEvent.from_error(self.video_id, missing_video_url_error(self.video_id, url_checks))
+
+    def _on_status(self, status: VideoStatusResponse, progress: RenderProgress) -> VideoEvent | None:
+        """Log what a status says and return the event it ends the wait with, if any."""
+        # On a change, else at most once a minute: a line per poll costs more CPU than the poll at scale.
+        if (line := progress.line(status.service_status, time.time())) is not None:
+            self.log.info(line)
+        if status.is_terminal:
+            return VideoEvent.from_status(status)
+        if status.awaiting_video_url:
+            self._url_checks += 1
+            if self._url_checks >= VIDEO_URL_CHECKS:
+                return VideoEvent.from_error(self.video_id, missing_video_url_error(self.video_id, self._url_checks))
+        return None
 
     def _next_deadline(self) -> tuple[float, str]:
         candidates = [

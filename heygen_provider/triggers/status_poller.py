@@ -36,6 +36,7 @@ from heygen_provider.exceptions import HeyGenAPIError, HeyGenTransientError
 from heygen_provider.generations import MAX_BULK_IDS
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.status import VideoStatusResponse
+from heygen_provider.progress import RenderProgress
 from heygen_provider.retry import RetryPolicy
 
 #: One attempt per call: the poller and the triggers wait out transient faults, within their deadlines.
@@ -52,32 +53,24 @@ class DeadlineReached(Exception):
 
 
 class _Cohort:
-    """Up to 100 videos of one poll interval, polled together."""
+    """Up to 100 subscriptions of one poll interval, polled together."""
 
     def __init__(self, poller: StatusPoller, interval: float) -> None:
         self.poller = poller
         self.interval = interval
         self.next_poll = time.monotonic() + random.uniform(0, interval)
-        self.members = 0
-        self.waiting: dict[str, list[asyncio.Future[VideoStatusResponse]]] = {}
+        # Kept for the whole wait, not rebuilt per poll: at 10,000 triggers every object that lives from
+        # one poll to the next ends up in the oldest generation and brings on full garbage collections.
+        self.members: set[Subscription] = set()
         self.task: asyncio.Task[None] | None = None
 
-    def wait(self, video_id: str) -> asyncio.Future[VideoStatusResponse]:
-        future: asyncio.Future[VideoStatusResponse] = asyncio.get_running_loop().create_future()
-        self.waiting.setdefault(video_id, []).append(future)
+    def join(self, subscription: Subscription) -> None:
+        self.members.add(subscription)
         if self.task is None:
             self.task = asyncio.ensure_future(self._run())
-        return future
-
-    def forget(self, video_id: str, future: asyncio.Future[VideoStatusResponse]) -> None:
-        futures = self.waiting.get(video_id)
-        if futures is not None and future in futures:
-            futures.remove(future)
-            if not futures:
-                del self.waiting[video_id]
 
     async def _run(self) -> None:
-        while self.members > 0:
+        while self.members:
             now = time.monotonic()
             wake = max(self.next_poll, self.poller.resume_at)
             if wake > now:
@@ -85,19 +78,14 @@ class _Cohort:
                 continue
             # Kept on schedule; after a pause the next poll is one interval from now.
             self.next_poll = max(self.next_poll + self.interval, now + self.interval / 2)
-            waiting = {
-                video_id: pending
-                for video_id, futures in self.waiting.items()
-                if (pending := [future for future in futures if not future.done()])
-            }
-            self.waiting = {}
+            waiting = [subscription for subscription in self.members if subscription.waiting]
             if not waiting:
                 continue
             try:
-                await self.poller.poll(self, waiting)
+                await self.poller.poll(waiting)
             except Exception as error:  # never leave a trigger waiting on a poll that died
                 _log.exception("HeyGen status poll of %d videos failed", len(waiting))
-                _settle_all(waiting, error)
+                _settle(waiting, error)
 
 
 class StatusPoller:
@@ -119,61 +107,62 @@ class StatusPoller:
         #: The connection's bulk call proved missing: every video is polled alone.
         self.per_video = False
 
-    def cohort_for(self, interval: float) -> _Cohort:
-        """The cohort of ``interval`` that polls next and has room, or a new one."""
-        open_cohorts = [c for c in self.cohorts if c.interval == interval and c.members < MAX_BULK_IDS]
+    def join(self, subscription: Subscription) -> _Cohort:
+        """Place ``subscription`` in the cohort of its interval that polls next and has room, or a new one."""
+        interval = subscription.interval
+        open_cohorts = [c for c in self.cohorts if c.interval == interval and len(c.members) < MAX_BULK_IDS]
         cohort = min(open_cohorts, key=lambda c: c.next_poll) if open_cohorts else None
         if cohort is None:
             cohort = _Cohort(self, interval)
             self.cohorts.append(cohort)
-        cohort.members += 1
+        cohort.join(subscription)
         return cohort
 
-    def leave(self, cohort: _Cohort) -> None:
-        cohort.members -= 1
-        if cohort.members == 0:
+    def leave(self, cohort: _Cohort, subscription: Subscription) -> None:
+        cohort.members.discard(subscription)
+        if not cohort.members:
             self.cohorts.remove(cohort)
             if cohort.task is not None:
                 cohort.task.cancel()
 
-    async def poll(self, cohort: _Cohort, waiting: dict[str, list[asyncio.Future[VideoStatusResponse]]]) -> None:
-        """One bulk call for a cohort's waiting videos, then each one's own answer."""
+    async def poll(self, waiting: list[Subscription]) -> None:
+        """One bulk call for a cohort's waiting subscriptions, then each one's own answer."""
+        video_ids = list(dict.fromkeys(subscription.video_id for subscription in waiting))
         try:
-            statuses = await self.hook.aget_video_statuses(list(waiting))
+            statuses = await self.hook.aget_video_statuses(video_ids)
         except HeyGenTransientError as error:
-            self._pause(error, len(waiting))
-            for video_id, futures in waiting.items():
-                cohort.waiting.setdefault(video_id, []).extend(futures)
+            self._pause(error, len(video_ids))  # every wait stays as it is, for the next poll
             return
         except HeyGenAPIError as error:
             if error.http_status not in _NO_BULK_CALL:
-                _settle_all(waiting, error)
+                _settle(waiting, error)
                 return
             self._fall_back(error)
             statuses = {}
         except Exception as error:  # a broken or missing connection: each wait ends with it
-            _settle_all(waiting, error)
+            _settle(waiting, error)
             return
         self.failures = 0
-        ended = []
-        for video_id, futures in waiting.items():
-            status = statuses.get(video_id)
+        ended: dict[str, list[Subscription]] = {}
+        now = time.time()
+        for subscription in waiting:
+            status = statuses.get(subscription.video_id)
             # An ended render's URLs (or HeyGen's reason) come from its own call; so does an id the
             # bulk answer left out or called not_found, which that call confirms or corrects.
             if status is None or status.status.is_terminal:
-                ended.append((video_id, futures))
-            else:
-                _settle(futures, status)
+                ended.setdefault(subscription.video_id, []).append(subscription)
+            elif not subscription.is_quiet(status, now):
+                subscription.deliver(status)
         if ended:
-            await asyncio.gather(*(self._fetch(video_id, futures) for video_id, futures in ended))
+            await asyncio.gather(*(self._fetch(video_id, subscriptions) for video_id, subscriptions in ended.items()))
 
-    async def _fetch(self, video_id: str, futures: list[asyncio.Future[VideoStatusResponse]]) -> None:
+    async def _fetch(self, video_id: str, subscriptions: list[Subscription]) -> None:
         try:
             status = await self.hook.aget_video_status(video_id)
         except Exception as error:  # the trigger decides: transient means wait on, others end its wait
-            _settle(futures, error)
+            _settle(subscriptions, error)
         else:
-            _settle(futures, status)
+            _settle(subscriptions, status)
 
     def _pause(self, error: HeyGenTransientError, videos: int) -> None:
         self.failures += 1
@@ -204,20 +193,41 @@ class StatusPoller:
 
 
 class Subscription:
-    """One trigger's place in the poller: its video, its interval and, once joined, its cohort."""
+    """
+    One trigger's place in the poller: its video, its interval and, once joined, its cohort.
 
-    def __init__(self, poller: StatusPoller, video_id: str, interval: float) -> None:
+    :param poller: the loop's poller for the trigger's connection.
+    :param video_id: the HeyGen video id.
+    :param interval: the trigger's poll interval.
+    :param progress: the trigger's progress lines; a status that changes nothing and needs no line
+        does not wake the trigger, which keeps thousands of waits free of per-poll allocations.
+    """
+
+    def __init__(
+        self, poller: StatusPoller, video_id: str, interval: float, progress: RenderProgress | None = None
+    ) -> None:
         self.poller = poller
         self.video_id = video_id
         self.interval = interval
+        self.progress = progress
         self.cohort: _Cohort | None = None
         # A comma would split the id in the bulk call's list; such an id is asked about alone.
         self._bulk_id = bool(video_id) and "," not in video_id and video_id.strip() == video_id
+        self._future: asyncio.Future[VideoStatusResponse] | None = None
+        # One deadline timer for the whole wait, not one per poll.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_deadline: float | None = None
+        self._deadline_passed = False
+
+    @property
+    def waiting(self) -> bool:
+        """The trigger waits on this subscription's next status."""
+        return self._future is not None and not self._future.done()
 
     async def next_status(self, *, after: float, deadline: float) -> VideoStatusResponse:
         """
-        The video's next status: from its cohort's next bulk poll on v3, or, polled alone, after
-        ``after`` seconds.
+        The video's next status that matters to its trigger: from its cohort's bulk polls on v3 (a
+        status that needs no progress line is skipped), or, polled alone, after ``after`` seconds.
 
         :param after: seconds to wait first when polled alone (the trigger's interval or back-off).
         :param deadline: UNIX time by which an answer must come.
@@ -227,17 +237,45 @@ class Subscription:
         settings = await self.poller.hook.aget_settings()
         if self.poller.per_video or settings.api.bulk_status is None or not self._bulk_id:
             return await self._alone(after, deadline)
+        self._arm(deadline)
+        if self._deadline_passed:
+            raise DeadlineReached
         if self.cohort is None:
-            self.cohort = self.poller.cohort_for(self.interval)
-        future = self.cohort.wait(self.video_id)
-        loop = asyncio.get_running_loop()
-        # A timer handle, not asyncio.wait_for: no extra task per poll for each of thousands of triggers.
-        timer = loop.call_at(loop.time() + max(0.0, deadline - time.time()), _expire, future)
+            self.cohort = self.poller.join(self)
+        future: asyncio.Future[VideoStatusResponse] = asyncio.get_running_loop().create_future()
+        self._future = future
         try:
             return await future
         finally:
-            timer.cancel()
-            self.cohort.forget(self.video_id, future)
+            self._future = None
+
+    def is_quiet(self, status: VideoStatusResponse, now: float) -> bool:
+        """The trigger would do nothing with ``status``: not ended, no change, no progress line due."""
+        return self.progress is not None and self.progress.is_quiet(status.service_status, now)
+
+    def deliver(self, outcome: VideoStatusResponse | BaseException) -> None:
+        future = self._future
+        if future is None or future.done():  # cancelled, or its deadline came
+            return
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def _arm(self, deadline: float) -> None:
+        if deadline == self._timer_deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_deadline = deadline
+        self._deadline_passed = False
+        # A timer handle, not asyncio.wait_for: no extra task for each of thousands of triggers.
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(loop.time() + max(0.0, deadline - time.time()), self._expire)
+
+    def _expire(self) -> None:
+        self._deadline_passed = True
+        self.deliver(DeadlineReached())
 
     async def _alone(self, after: float, deadline: float) -> VideoStatusResponse:
         remaining = deadline - time.time()
@@ -248,15 +286,22 @@ class Subscription:
         return await self.poller.hook.aget_video_status(self.video_id)
 
     def leave(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.cohort is not None:
-            self.poller.leave(self.cohort)
+            self.poller.leave(self.cohort, self)
             self.cohort = None
 
 
 @contextlib.asynccontextmanager
-async def status_subscription(conn_id: str, video_id: str, interval: float) -> AsyncIterator[Subscription]:
+async def status_subscription(
+    conn_id: str, video_id: str, interval: float, progress: RenderProgress | None = None
+) -> AsyncIterator[Subscription]:
     """
     A place for ``video_id`` in the running loop's poller for ``conn_id``, while a trigger waits.
+
+    :param progress: the trigger's progress lines (see :class:`Subscription`).
 
     The last trigger to leave stops the poller, so a loop that ends leaves no task behind.
     """
@@ -266,7 +311,7 @@ async def status_subscription(conn_id: str, video_id: str, interval: float) -> A
     if poller is None:
         poller = pollers[conn_id] = StatusPoller(conn_id)
     poller.users += 1
-    subscription = Subscription(poller, video_id, interval)
+    subscription = Subscription(poller, video_id, interval, progress)
     try:
         yield subscription
     finally:
@@ -278,21 +323,6 @@ async def status_subscription(conn_id: str, video_id: str, interval: float) -> A
                 del pollers[conn_id]
 
 
-def _expire(future: asyncio.Future[VideoStatusResponse]) -> None:
-    if not future.done():
-        future.set_exception(DeadlineReached())
-
-
-def _settle(futures: list[asyncio.Future[VideoStatusResponse]], outcome: VideoStatusResponse | BaseException) -> None:
-    for future in futures:
-        if future.done():  # cancelled, or its deadline came
-            continue
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
-        else:
-            future.set_result(outcome)
-
-
-def _settle_all(waiting: dict[str, list[asyncio.Future[VideoStatusResponse]]], error: BaseException) -> None:
-    for futures in waiting.values():
-        _settle(futures, error)
+def _settle(subscriptions: list[Subscription], outcome: VideoStatusResponse | BaseException) -> None:
+    for subscription in subscriptions:
+        subscription.deliver(outcome)

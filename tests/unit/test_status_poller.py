@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from aiohttp import web
 from heygen_provider.hooks.cache import close_shared_sessions
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatus, bulk_statuses
+from heygen_provider.progress import RenderProgress
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 
 BulkAnswer = Callable[[list[str]], web.Response]
@@ -173,3 +175,98 @@ class TestBulkStatuses:
     def test_an_odd_error_object_is_tolerated(self) -> None:
         found = bulk_statuses([{"video_id": "a", "status": "failed", "error": ["x"]}], ["a"])
         assert found["a"].status is VideoStatus.FAILED
+
+
+def bulk_answers(*statuses: str) -> BulkAnswer:
+    """Answer the bulk call with each of ``statuses`` in turn for every asked id, then the last one."""
+    remaining = list(statuses)
+
+    def answer(ids: list[str]) -> web.Response:
+        status = remaining.pop(0) if len(remaining) > 1 else remaining[0]
+        return web.json_response({"data": [{"video_id": video_id, "status": status} for video_id in ids]})
+
+    return answer
+
+
+class TestQuietPolls:
+    """A status that changes nothing and needs no progress line is read but does not wake its trigger."""
+
+    def wake_count(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        woken: list[str] = []
+        on_status = HeyGenVideoStatusTrigger._on_status
+
+        def counted(trigger: HeyGenVideoStatusTrigger, status: Any, progress: Any) -> Any:
+            woken.append(status.service_status)
+            return on_status(trigger, status, progress)
+
+        monkeypatch.setattr(HeyGenVideoStatusTrigger, "_on_status", counted)
+        return woken
+
+    def test_the_trigger_wakes_on_a_change_and_at_the_end_not_on_every_poll(
+        self, define_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        woken = self.wake_count(monkeypatch)
+        server = BulkServer()
+        server.bulk = bulk_answers("pending", "pending", "pending", "processing", "processing", "processing", "completed")
+        events = wait_on(server, define_connection, ["v-1"])
+        assert events[0].status == "success"
+        assert len(server.bulk_calls) == 7
+        # Woken by the first status, by the change and by the ended render's own GET.
+        assert woken == ["pending", "processing", "completed"]
+        output = capsys.readouterr().out
+        assert output.count("HeyGen video v-1 is pending;") == 1
+        assert output.count("HeyGen video v-1 is processing (was pending)") == 1
+        assert "still" not in output
+
+    def test_a_quiet_trigger_still_gets_its_progress_line_when_one_is_due(
+        self, define_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setitem(RenderProgress.__init__.__kwdefaults__, "every", 0.12)
+        woken = self.wake_count(monkeypatch)
+        server = BulkServer()
+        server.bulk = bulk_answers(*(["processing"] * 12), "completed")
+        events = wait_on(server, define_connection, ["v-1"])
+        assert events[0].status == "success"
+        assert 2 < woken.count("processing") < 12
+
+    def test_quiet_polls_arm_no_timer_and_make_no_future(
+        self, define_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        created: list[str] = []
+        timers: list[str] = []
+        server = BulkServer()
+        server.bulk = bulk_answers(*(["processing"] * 10), "completed")
+
+        async def run() -> VideoEvent:
+            runner, url = await serve(server)
+            define_connection(host=url, api_version=None)
+            loop = asyncio.get_running_loop()
+            create_future, call_at = loop.create_future, loop.call_at
+
+            def counted_future() -> asyncio.Future[Any]:
+                if sys._getframe(1).f_code.co_filename.endswith("status_poller.py"):
+                    created.append("future")
+                return create_future()
+
+            def counted_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+                if getattr(callback, "__name__", "") == "_expire":
+                    timers.append("deadline")
+                return call_at(when, callback, *args, **kwargs)
+
+            monkeypatch.setattr(loop, "create_future", counted_future)
+            monkeypatch.setattr(loop, "call_at", counted_call_at)
+            trigger = HeyGenVideoStatusTrigger("v-1", poll_interval=0.05, end_time=time.time() + 20)
+            try:
+                async for event in trigger.run():
+                    return VideoEvent.from_payload(event.payload)
+                raise AssertionError("no event")
+            finally:
+                await close_shared_sessions()
+                await runner.cleanup()
+
+        assert asyncio.run(run()).status == "success"
+        assert len(server.bulk_calls) == 11
+        # One deadline timer for the whole wait and a future for each of the trigger's two wakes (the
+        # first status and the ended render), not one of each per poll.
+        assert timers == ["deadline"]
+        assert created == ["future", "future"]
