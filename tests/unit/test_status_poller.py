@@ -207,7 +207,7 @@ class TestQuietPolls:
     ) -> None:
         woken = self.wake_count(monkeypatch)
         server = BulkServer()
-        server.bulk = bulk_answers("pending", "pending", "pending", "processing", "processing", "processing", "completed")
+        server.bulk = bulk_answers(*(["pending"] * 3), *(["processing"] * 3), "completed")
         events = wait_on(server, define_connection, ["v-1"])
         assert events[0].status == "success"
         assert len(server.bulk_calls) == 7
