@@ -7,6 +7,10 @@ names) has one column per variable of the ``template_id`` param; a row whose var
 template (a missing, unknown or mistyped one) fails on its own, naming each bad variable, before it is
 paid for. The other rows render and are stored as usual.
 
+Before anything is paid for, ``preflight`` reads the template once, checks every row against it,
+estimates each video from the template's scripts with the row's text in place, and stops the run when
+the total is over ``max_cost`` or the account's remaining credit.
+
 Against the bundled emulator the default template ``tpl_weekly_update`` exists; against HeyGen, set the
 ``template_id`` param to one of your templates (``GET /v3/templates`` lists them).
 """
@@ -48,6 +52,12 @@ with DAG(
             None,
             type=["null", "string"],
             description="The CSV to read (a path or an object storage URI); empty: the bundled sample",
+        ),
+        "max_cost": Param(
+            None,
+            type=["null", "number"],
+            minimum=0,
+            description="Stop before any render when the estimated cost (USD) is above this; empty: no limit",
         ),
     },
 ) as dag:
@@ -96,5 +106,17 @@ with DAG(
             map_index_template="{{ task.file_stem }}",
         )
 
-    render_row.expand_kwargs(read_rows())
+    # [START howto_heygen_template_preflight]
+    @task(retries=0)
+    def preflight(rows: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every row checked against the template and estimated, the total against the budget; nothing paid."""
+        from heygen_provider.budget import preflight_template_campaign
+
+        assert params is not None
+        estimate = preflight_template_campaign(params["template_id"], rows, max_cost=params.get("max_cost"))
+        return estimate.as_json()
+
+    rows = read_rows()
+    preflight(rows) >> render_row.expand_kwargs(rows)
+    # [END howto_heygen_template_preflight]
     # [END howto_heygen_template_render]

@@ -275,8 +275,6 @@ def preflight_campaign(
     :param log: where to write the estimate (a logger); default this module's.
     :raises HeyGenBudgetExceededError: over ``max_cost`` or the remaining credit.
     """
-    import logging
-
     from heygen_provider.hooks.heygen import HeyGenHook
     from heygen_provider.models import VideoGenerateRequest
 
@@ -294,6 +292,88 @@ def preflight_campaign(
             estimates.append(invalid_row(label, error))
             continue
         estimates.append(estimate_request(label, request, table, words_per_minute=words_per_minute))
+    return _judge(
+        estimates,
+        hook,
+        max_cost=max_cost,
+        seconds_per_credit=seconds_per_credit,
+        check_credit=check_credit,
+        log=log,
+    )
+
+
+def preflight_template_campaign(
+    template_id: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    require_all_variables: bool = True,
+    max_cost: float | None = None,
+    prices: Mapping[str, float] | None = None,
+    words_per_minute: float = WORDS_PER_MINUTE,
+    seconds_per_credit: float = SECONDS_PER_CREDIT,
+    check_credit: bool = True,
+    heygen_conn_id: str = DEFAULT_CONN_ID,
+    log: Any = None,
+) -> CampaignEstimate:
+    """
+    :func:`preflight_campaign` for a template campaign: the template is read once (free), each row's
+    variables are checked against it as :class:`~heygen_provider.operators.template.HeyGenTemplateVideoOperator`
+    checks them, and each video is estimated from the template's scripts with the row's text in place.
+
+    :param template_id: the template every row renders.
+    :param rows: the operator's parameters per row: ``variables`` (and ``title``, ``scene_ids``); other
+        keys are ignored.
+    :param require_all_variables: as the operator's parameter of that name.
+    :raises HeyGenBudgetExceededError: over ``max_cost`` or the remaining credit.
+    :raises HeyGenRequestValidationError: ``template_id`` is empty.
+
+    The other parameters are :func:`preflight_campaign`'s.
+    """
+    from heygen_provider.hooks.heygen import HeyGenHook
+    from heygen_provider.models.params import parse_structured_param
+    from heygen_provider.models.template import template_variables
+
+    template_id = str(template_id or "").strip()
+    if not template_id:
+        raise HeyGenRequestValidationError(["template_id: must not be empty"])
+    table = price_table(prices)
+    hook = HeyGenHook(heygen_conn_id)
+    template = hook.get_template(template_id)
+    estimates = []
+    for index, row in enumerate(rows):
+        label = str(row.get("title") or f"row {index + 1}")
+        values = parse_structured_param("variables", row.get("variables"))
+        if not isinstance(values, Mapping):
+            estimates.append(invalid_row(label, HeyGenRequestValidationError(["variables: must be an object"])))
+            continue
+        variables, problems = template_variables(template, values, require_all=require_all_variables)
+        if problems:
+            estimates.append(invalid_row(label, HeyGenRequestValidationError(problems)))
+            continue
+        scripts = template.scripts(parse_structured_param("scene_ids", row.get("scene_ids")))
+        estimates.append(estimate_template(label, scripts, variables, table, words_per_minute=words_per_minute))
+    return _judge(
+        estimates,
+        hook,
+        max_cost=max_cost,
+        seconds_per_credit=seconds_per_credit,
+        check_credit=check_credit,
+        log=log,
+    )
+
+
+def _judge(
+    estimates: list[RowEstimate],
+    hook: Any,
+    *,
+    max_cost: float | None,
+    seconds_per_credit: float,
+    check_credit: bool,
+    log: Any,
+) -> CampaignEstimate:
+    """The campaign's estimate with the account's remaining credit, logged, and refused when over budget."""
+    import logging
+
     remaining = remaining_credit(hook.get_remaining_quota()) if check_credit else None
     estimate = CampaignEstimate(rows=tuple(estimates), remaining=remaining, seconds_per_credit=seconds_per_credit)
     (log or logging.getLogger(__name__)).info("%s", estimate.describe())

@@ -4,6 +4,7 @@ refused before it is paid for, and a retry that re-attaches instead of rendering
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,23 @@ GOOD_ROW = {
 
 def template_posts(emulator: Any) -> list[Any]:
     return emulator.requests(method="POST", path=TEMPLATE_PATH)
+
+
+def preflight_rows(dag_run: Any) -> list[dict[str, Any]]:
+    """The preflight task's estimate rows, from the run's XCom in the database."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        value = session.scalar(
+            select(XComModel.value).where(
+                XComModel.run_id == dag_run.run_id, XComModel.task_id == "preflight", XComModel.key == "rows"
+            )
+        )
+    # The task returns a dict, so TaskFlow also pushes each key (multiple_outputs).
+    rows = json.loads(value) if isinstance(value, str) else value
+    return list(rows)
 
 
 def write_rows(path: Path, rows: list[dict[str, str]]) -> str:
@@ -70,6 +88,27 @@ def test_a_row_that_does_not_fit_the_template_fails_alone_before_any_post(
         "variables.logo: must be an http(s) URL",
     ):
         assert problem in logged
+    # The preflight listed the bad row as invalid and estimated the good one from the template's script.
+    assert states[("preflight", -1)] == "success", states
+    north, south = preflight_rows(dag_run)
+    assert north["label"] == "Weekly update: North" and north["problems"] == []
+    assert north["engine"] == "template" and north["seconds"] > 0 and north["words"] > 3
+    assert south["label"] == "Weekly update: South" and south["cost_usd"] == 0
+    assert any(problem.startswith("variables.headline: must not be empty") for problem in south["problems"])
+
+
+def test_over_max_cost_the_template_campaign_stops_before_any_render(
+    run_dag: Any, emulator: Any, tmp_path: Path
+) -> None:
+    dag_run = run_dag("heygen_template_campaign", output_uri=(tmp_path / "out").as_uri(), max_cost=0.01)
+
+    assert str(dag_run.state) == "failed"
+    states = task_states(dag_run)
+    assert states[("preflight", -1)] == "failed", states
+    assert all(state == "upstream_failed" for (task_id, _), state in states.items() if task_id.startswith("render_row"))
+    assert template_posts(emulator) == []
+    # The template was read once, by the preflight, for every row.
+    assert len(emulator.requests(method="GET", path=TEMPLATE_PATH)) == 1
 
 
 def test_a_retry_after_the_submit_reattaches_without_a_second_post(
