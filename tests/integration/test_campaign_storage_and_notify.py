@@ -7,6 +7,8 @@ real SMTP server (aiosmtpd). Both are started by the suite on loopback ports.
 from __future__ import annotations
 
 import html
+import socket
+import threading
 from typing import Any
 
 import pytest
@@ -109,3 +111,65 @@ def test_an_interrupted_upload_leaves_no_object(
         hook.download_media(str(status.video_url), target)
 
     assert s3_server.objects(bucket) == {}
+
+
+class CutTransfer:
+    """A media host on loopback that promises ``size`` bytes, sends ``sent`` of them and hangs up."""
+
+    def __init__(self, size: int, sent: int) -> None:
+        self.size, self.sent = size, sent
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.requests = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/media/videos/cut.mp4"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with client:
+                client.recv(65536)
+                self.requests += 1
+                head = f"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {self.size}\r\n\r\n"
+                client.sendall(head.encode() + b"\0" * self.sent)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_transfer_cut_mid_body_leaves_no_object_once_its_bytes_reached_s3(
+    heygen_connection: Any, bucket: str, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    host = CutTransfer(size=12_000_000, sent=3_000_000)
+    seen_before_removal: list[dict[str, int]] = []
+    unlink = ObjectStoragePath.unlink
+
+    def watched_unlink(path: Any, *args: Any, **kwargs: Any) -> None:
+        seen_before_removal.append(s3_server.objects(bucket))
+        unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(ObjectStoragePath, "unlink", watched_unlink)
+    target = ObjectStoragePath(f"s3://{bucket}/cut/video.mp4", conn_id=AWS_CONN_ID)
+    try:
+        with pytest.raises(HeyGenDownloadError, match="3000000 bytes read, 9000000 more expected"):
+            HeyGenHook().download_media(host.url, target)
+    finally:
+        host.close()
+
+    assert host.requests >= 1
+    # Each try's bytes reached the bucket under a temporary name, and that object was removed.
+    assert seen_before_removal, "the partial object was never removed"
+    for listing in seen_before_removal:
+        [partial] = [size for key, size in listing.items() if key.startswith("cut/.video.mp4.")]
+        assert 0 < partial <= 3_000_000  # whole chunks, up to the cut
+        assert "cut/video.mp4" not in listing
+    assert s3_server.objects(bucket) == {}
+    assert s3_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
