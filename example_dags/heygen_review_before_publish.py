@@ -80,6 +80,16 @@ if ApprovalOperator is not None:
         },
     ) as dag:
         # [START howto_heygen_review_before_publish]
+        @task(retries=0)
+        def approved(review: dict[str, Any] | None) -> None:
+            """Lets this row's publish step run only when its reviewer chose Approve."""
+            from airflow.exceptions import AirflowSkipException
+
+            from heygen_provider.notifications.review import is_approved
+
+            if not is_approved(review):
+                raise AirflowSkipException("Rejected in review (or no answer in time): not published")
+
         @task_group
         def review_row(title: str, video_inputs: list[dict[str, Any]], file_stem: str) -> None:
             """One row: render, wait for a person's answer, store the video only if approved."""
@@ -94,8 +104,10 @@ if ApprovalOperator is not None:
                 assigned_users=REVIEWERS or None,
                 map_index_template="{{ task.subject }}",
             )
-            # "Reject" skips this row's publish step; "Approve" runs it.
-            video >> review >> store_video(video, file_stem, task_id="publish_video")
+            # "Reject" skips this row's publish step. Not left to the ApprovalOperator's own skip: on
+            # Airflow 3.3 it does not reach a task inside the same mapped task group.
+            video >> review
+            approved(review.output) >> store_video(video, file_stem, task_id="publish_video")
 
         requests = build_requests(read_rows())
         rows = review_row.expand_kwargs(requests)

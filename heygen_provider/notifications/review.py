@@ -79,6 +79,15 @@ def spoken_script(video_inputs: Sequence[Mapping[str, Any]] | None) -> str:
     return "\n\n".join(texts)
 
 
+def is_approved(review: Mapping[str, Any] | None) -> bool:
+    """
+    Whether a review's answer (what the HITL operator returned) is ``Approve``.
+
+    :param review: the review's result: ``chosen_options`` and who answered; ``None``: no answer.
+    """
+    return APPROVE in ((review or {}).get("chosen_options") or [])
+
+
 def apply_reviews(
     outcomes: Sequence[Mapping[str, Any]], reviews: Sequence[Mapping[str, Any] | None]
 ) -> list[dict[str, Any]]:

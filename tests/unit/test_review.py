@@ -9,6 +9,7 @@ from heygen_provider.notifications.review import (
     PUBLISHED,
     REJECTED,
     apply_reviews,
+    is_approved,
     review_body,
     review_subject,
     spoken_script,
@@ -127,3 +128,11 @@ def test_the_summary_counts_published_rows_as_ready_and_lists_rejected_ones() ->
     assert "- South: REJECTED: rejected by grace: not published, video def456" in text
     assert "2 video(s): 1 ready, 1 not." in page
     assert 'class="status published"' in page and 'class="status rejected"' in page
+
+
+def test_only_an_approve_answer_approves() -> None:
+    assert is_approved(approved())
+    assert not is_approved(rejected())
+    assert not is_approved(rejected(by=None))
+    assert not is_approved(None)
+    assert not is_approved({"chosen_options": []})
