@@ -168,8 +168,8 @@ def _paid_run_budget(dag: Any, confirmed: bool, max_cost: float | None) -> float
     decision = spend_decision(HeyGenHook().settings, confirmed=confirmed)
     if decision is SpendDecision.FREE:
         return max_cost
-    sys.path.insert(0, str(REPOSITORY))
-    from example_dags.heygen_data_to_video import RENDER_DEFAULTS, requests_from_rows, rows_from_csv
+    # load_dag_bag put example_dags on sys.path, as a deployment does with its dags folder.
+    from heygen_campaign_parts import RENDER_DEFAULTS, requests_from_rows, rows_from_csv
 
     params = {name: dag.params[name] for name in ("avatar_id", "voice_id")}
     requests = requests_from_rows(rows_from_csv(), **params)

@@ -20,70 +20,25 @@ the remaining credit. The summary shows each estimate beside the actual duration
 
 from __future__ import annotations
 
-import csv
-import os
-import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, TriggerRule, task, task_group
+from airflow.sdk import DAG, Asset, TriggerRule, task, task_group
+from heygen_campaign_parts import (
+    build_requests,
+    campaign_params,
+    every_row_stored,
+    generate_video,
+    notify,
+    preflight,
+    read_rows,
+    row_outcomes,
+    store_video,
+    write_summary_page,
+)
 
-from heygen_provider.links.heygen import XCOM_VIDEO_ID
-from heygen_provider.operators.download import HeyGenDownloadVideoOperator
-from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
-
-DATA_FILE = Path(__file__).parent / "data" / "weekly_figures.csv"
-DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos")
-# Renders take minutes, so 30 s polls cost little; the demo's emulator renders in seconds and polls faster.
-POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
-# Manually triggered runs have no logical date in Airflow 3 (so no {{ ds }}): fall back to run_after.
-RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 #: One event per stored video: ``heygen_publish_new_videos`` is scheduled on it.
 STORED_VIDEOS = Asset("heygen_campaign_videos")
-#: What every row's render shares: passed to the operator and to the preflight estimate alike.
-RENDER_DEFAULTS: dict[str, Any] = {"dimension": "720p", "caption": True}
-
-
-def rows_from_csv(rows_uri: str | None = None) -> list[dict[str, str]]:
-    """The rows of the CSV ``rows_uri`` names (a path or an object storage URI), else of the bundled sample."""
-    from airflow.sdk import ObjectStoragePath
-
-    source = ObjectStoragePath(rows_uri) if rows_uri else DATA_FILE
-    with source.open("r", newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-# [START howto_heygen_data_to_video_requests]
-def requests_from_rows(rows: list[dict[str, str]], *, avatar_id: str, voice_id: str) -> list[dict[str, Any]]:
-    """One request per row: the scene's script is written from the row's figures."""
-    requests = []
-    for row in rows:
-        change = float(row["change_pct"])
-        trend = f"up {change:.1f} percent" if change >= 0 else f"down {abs(change):.1f} percent"
-        script = (
-            f"Hi {row['manager']}! Here is the {row['region']} region this week. "
-            f"Revenue was {int(row['revenue_eur']):,} euros, {trend} on last week. "
-            f"Your best seller was {row['top_product']}. Have a great week!"
-        )
-        requests.append(
-            {
-                "title": f"Weekly figures: {row['region']}",
-                # The files are named after the row: north.mp4, north.jpg, ...
-                "file_stem": re.sub(r"[^a-z0-9]+", "-", row["region"].lower()).strip("-") or "region",
-                "video_inputs": [
-                    {
-                        "character": {"type": "avatar", "avatar_id": avatar_id},
-                        "voice": {"type": "text", "voice_id": voice_id, "input_text": script},
-                        "background": {"type": "color", "value": "#0B3D91" if change >= 0 else "#7A1F1F"},
-                    }
-                ],
-            }
-        )
-    return requests
-
-
-# [END howto_heygen_data_to_video_requests]
 
 with DAG(
     dag_id="heygen_data_to_video",
@@ -97,85 +52,14 @@ with DAG(
     # video that is still rendering instead of paying again.
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     tags=["heygen", "example"],
-    params={
-        "avatar_id": Param("Daisy-inskirt-20220818", type="string"),
-        "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
-        "output_uri": Param(DEFAULT_OUTPUT_URI, type="string"),
-        "output_conn_id": Param(
-            os.environ.get("HEYGEN_OUTPUT_CONN_ID"),
-            type=["null", "string"],
-            description="The connection of an s3:// (gs://, ...) output_uri, e.g. aws_default",
-        ),
-        "notify_to": Param(
-            os.environ.get("HEYGEN_NOTIFY_TO"),
-            type=["null", "string"],
-            description="E-mail the summary to these addresses (comma-separated); empty: no e-mail",
-        ),
-        "notify_from": Param(os.environ.get("HEYGEN_NOTIFY_FROM", "airflow@example.com"), type="string"),
-        "smtp_conn_id": Param("smtp_default", type="string"),
-        "rows_uri": Param(
-            None,
-            type=["null", "string"],
-            description="The CSV to read (a path or an object storage URI); empty: the bundled sample",
-        ),
-        "max_cost": Param(
-            float(os.environ["HEYGEN_MAX_COST"]) if os.environ.get("HEYGEN_MAX_COST") else None,
-            type=["null", "number"],
-            description="Refuse to render when the estimated cost is above this many USD; empty: only the "
-            "account's remaining credit limits it",
-        ),
-    },
+    params=campaign_params(),
 ) as dag:
-
-    @task
-    def read_rows(params: dict[str, Any] | None = None) -> list[dict[str, str]]:
-        """The week's figures, one dict per region."""
-        assert params is not None
-        return rows_from_csv(params.get("rows_uri"))
-
-    @task
-    def build_requests(rows: list[dict[str, str]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """One request per row: the scene's script is written from the row's figures."""
-        assert params is not None
-        return requests_from_rows(rows, avatar_id=params["avatar_id"], voice_id=params["voice_id"])
-
-    # [START howto_heygen_budget_preflight]
-    @task(retries=0)
-    def preflight(requests: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Every row validated and estimated, and the total checked against the budget; nothing paid."""
-        from heygen_provider.budget import preflight_campaign
-
-        assert params is not None
-        estimate = preflight_campaign(requests, defaults=RENDER_DEFAULTS, max_cost=params.get("max_cost"))
-        return estimate.as_json()
-
-    # [END howto_heygen_budget_preflight]
-
     # [START howto_heygen_data_to_video_generate]
     @task_group
     def render_row(title: str, video_inputs: list[dict[str, Any]], file_stem: str) -> None:
         """One row: render its video, then store it. A failed render stops only its own row."""
-        video = HeyGenGenerateVideoOperator(
-            task_id="generate_video",
-            title=title,
-            video_inputs=video_inputs,
-            **RENDER_DEFAULTS,
-            poll_interval=POLL_INTERVAL,
-            deferrable=True,
-            max_active_tis_per_dag=8,
-            # The grid shows "Weekly figures: North" instead of a bare map index.
-            map_index_template="{{ task.title }}",
-        )
-        HeyGenDownloadVideoOperator(
-            task_id="download_video",
-            video_id=video.output[XCOM_VIDEO_ID],
-            video=video.output,
-            destination="{{ params.output_uri }}/" + RUN_DAY,
-            destination_conn_id="{{ params.output_conn_id or '' }}",
-            file_stem=file_stem,
-            map_index_template="{{ task.file_stem }}",
-            outlets=[STORED_VIDEOS],
-        )
+        video = generate_video(title, video_inputs)
+        store_video(video, file_stem, outlets=[STORED_VIDEOS])
 
     requests = build_requests(read_rows())
     rows = render_row.expand_kwargs(requests)
@@ -194,72 +78,16 @@ with DAG(
         An HTML page with every row: thumbnail, link, duration and status, or HeyGen's reason and the
         video id for a row that failed. Runs once every row has ended, however it ended.
         """
-        from airflow.sdk import ObjectStoragePath
-
-        from heygen_provider.links.heygen import without_connection
-        from heygen_provider.notifications.outcomes import collect_row_outcomes, failed_rows
-        from heygen_provider.notifications.summary import render_summary_html, render_summary_text
-
         assert params is not None
-        outcomes = collect_row_outcomes(
-            ti,
-            [request["title"] for request in requests],
-            generate_task_id="render_row.generate_video",
-            download_task_id="render_row.download_video",
-            # None when the preflight refused the run: the rows then say they were not submitted.
-            estimates=(ti.xcom_pull(task_ids="preflight") or {}).get("rows"),
+        outcomes = row_outcomes(ti, requests, group="render_row", store_task="download_video")
+        return write_summary_page(
+            outcomes, params, dag_run, heading="Weekly videos {day}", subject="Weekly videos {day}"
         )
-        day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
-        folder = ObjectStoragePath(f"{params['output_uri']}/{day}", conn_id=params["output_conn_id"] or None)
-        # Nothing may have been stored yet (every row failed, or the preflight refused the run).
-        folder.mkdir(parents=True, exist_ok=True)
-        page = folder / "summary.html"
-        page.write_text(render_summary_html(outcomes, folder=folder, title=f"Weekly videos {day}"))
-        location = without_connection(str(page))
-        text = render_summary_text(outcomes, title=f"Weekly videos {day}: {location}")
-        print(text)
-        failed = [row["label"] for row in failed_rows(outcomes)]
-        return {"page": location, "day": day, "text": text, "failed": failed}
-
-    # [START howto_heygen_notify_email]
-    @task
-    def notify(summary: dict[str, Any], params: dict[str, Any] | None = None) -> None:
-        """E-mails the summary (one line per row, with its links) through the smtp provider."""
-        import html
-
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-        assert params is not None
-        if not params.get("notify_to"):
-            print("No notify_to param: the summary is not e-mailed.")
-            return
-        missing = f", {len(summary['failed'])} missing" if summary["failed"] else ""
-        body = (
-            f'<p><a href="{html.escape(summary["page"])}">Summary page</a></p><pre>{html.escape(summary["text"])}</pre>'
-        )
-        with SmtpHook(smtp_conn_id=params["smtp_conn_id"]) as smtp:
-            smtp.send_email_smtp(
-                to=params["notify_to"],
-                from_email=params["notify_from"],
-                subject=f"Weekly videos {summary['day']}{missing}",
-                html_content=body,
-            )
 
     summary = write_summary(requests)
     rows >> summary
+    # notify e-mails the summary through the smtp provider (see heygen_campaign_parts).
     notified = notify(summary)
-    # [END howto_heygen_notify_email]
     # [END howto_heygen_notify_summary]
-
-    # Without it the run would be green (its last task succeeded) with a row missing. Not retried: a
-    # retry reads the same outcomes.
-    @task(retries=0)
-    def every_row_stored(summary: dict[str, Any]) -> None:
-        """Ends the run failed when a row has no stored video, after the summary has been written."""
-        if summary["failed"]:
-            raise RuntimeError(
-                f"{len(summary['failed'])} row(s) without a stored video: {', '.join(summary['failed'])}; "
-                f"see {summary['page']}"
-            )
 
     notified >> every_row_stored(summary)

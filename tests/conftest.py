@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,9 @@ if "HEYGEN_TESTS_AIRFLOW_HOME" not in os.environ:
     os.environ["AIRFLOW_HOME"] = os.environ["HEYGEN_TESTS_AIRFLOW_HOME"]
 _HOME = Path(os.environ["HEYGEN_TESTS_AIRFLOW_HOME"])
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_dags_folder(_HOME))
+# As in a deployment (the dag bundle is on sys.path): a DAG file imported by a test imports its neighbours.
+if os.environ["AIRFLOW__CORE__DAGS_FOLDER"] not in sys.path:
+    sys.path.append(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")

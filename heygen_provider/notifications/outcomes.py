@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 #: ``status`` of a row whose task failed before HeyGen returned a video id.
 NOT_SUBMITTED = "not_submitted"
+#: ``status`` of a row a reviewer rejected, or nobody reviewed in time
+#: (see :mod:`~heygen_provider.notifications.review`).
+REJECTED = "rejected"
 
 
 def collect_row_outcomes(
@@ -107,5 +110,8 @@ def _reason(error: Any) -> str:
 
 
 def failed_rows(outcomes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The outcomes without a stored (or, without a download step, rendered) video."""
-    return [outcome for outcome in outcomes if outcome.get("reason")]
+    """
+    The outcomes without a stored (or, without a download step, rendered) video; a row rejected in
+    review has none on purpose and is not among them.
+    """
+    return [outcome for outcome in outcomes if outcome.get("reason") and outcome.get("status") != REJECTED]

@@ -6,6 +6,9 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+#: A row with one of these statuses (and no ``reason``) has its video: rendered, or published after review.
+READY_STATUSES = ("success", "published")
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -21,7 +24,8 @@ h1 {{ font-weight: 600; }}
 .card .no-thumbnail {{ display: flex; align-items: center; justify-content: center; color: #777; }}
 .card div {{ padding: .75rem 1rem; }}
 .status {{ font-weight: 600; text-transform: uppercase; font-size: .8rem; }}
-.success {{ color: #17803d; }} .failed, .cancelled, .error, .timeout, .not_submitted {{ color: #b42318; }}
+.success, .published {{ color: #17803d; }} .rejected {{ color: #6b6b6b; }}
+.failed, .cancelled, .error, .timeout, .not_submitted {{ color: #b42318; }}
 .reason {{ color: #b42318; font-size: .9rem; }}
 </style>
 </head>
@@ -88,7 +92,7 @@ def render_summary_html(
                 page_href=html.escape(video.get("video_page_url") or video_page_url(video_id)),
             )
         )
-    succeeded = statuses.count("success")
+    succeeded = sum(statuses.count(status) for status in READY_STATUSES)
     return _PAGE.format(
         title=html.escape(title),
         count=len(statuses),
@@ -146,7 +150,7 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
     from heygen_provider.links.heygen import video_page_url, without_connection
 
     rows = list(videos)
-    ready = [row for row in rows if row.get("status") == "success" and not row.get("reason")]
+    ready = [row for row in rows if row.get("status") in READY_STATUSES and not row.get("reason")]
     lines = [title, f"{len(rows)} video(s): {len(ready)} ready, {len(rows) - len(ready)} not."]
     for row in rows:
         video_id = row.get("video_id")

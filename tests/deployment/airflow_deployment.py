@@ -14,9 +14,10 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,7 @@ class AirflowDeployment:
         }
         self.airflow = str(Path(sys.executable).parent / "airflow")
         self._engine: sqlalchemy.engine.Engine | None = None
+        self._token: str | None = None
 
     def cli(self, *arguments: str, timeout: float = 120) -> str:
         """Run an ``airflow`` CLI command against this deployment and return its output."""
@@ -138,6 +140,28 @@ class AirflowDeployment:
         with _NO_PROXY.open(f"http://127.0.0.1:{self.port}/api/v2/monitor/health", timeout=5) as answer:
             return json.loads(answer.read())  # type: ignore[no-any-return]
 
+    def rest(self, method: str, path: str, body: Any = None) -> Any:
+        """
+        Call the api-server's REST API (``/api/v2/...``) as a user would, with a bearer token; the
+        answer's JSON. The simple auth manager here makes every user an admin (``GET /auth/token``).
+        """
+        if self._token is None:
+            with _NO_PROXY.open(f"http://127.0.0.1:{self.port}/auth/token", timeout=10) as answer:
+                self._token = str(json.loads(answer.read())["access_token"])
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+        )
+        try:
+            with _NO_PROXY.open(request, timeout=30) as answer:
+                return json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as error:
+            raise AssertionError(
+                f"{method} {path}: HTTP {error.code} {error.read().decode(errors='replace')}"
+            ) from error
+
     def wait_healthy(self, components: tuple[str, ...], timeout: float = 120) -> None:
         def healthy() -> bool:
             self.assert_running()
@@ -169,6 +193,23 @@ class AirflowDeployment:
 
     def diagnose(self) -> str:
         return last_lines(sorted(self.home.glob("*.log")))
+
+
+@contextmanager
+def running_deployment(home: Path, dags_folder: Path, extra_env: Mapping[str, str]) -> Iterator[AirflowDeployment]:
+    """
+    A migrated LocalExecutor deployment with every component of :data:`COMPONENTS` started and
+    healthy; stopped on exit, whatever happened.
+    """
+    airflow = AirflowDeployment(home, dags_folder, extra_env)
+    try:
+        airflow.cli("db", "migrate", timeout=300)
+        for component in COMPONENTS:
+            airflow.start(component)
+        airflow.wait_healthy(("metadatabase", "scheduler", "triggerer", "dag_processor"))
+        yield airflow
+    finally:
+        airflow.stop_all()
 
 
 def link_dags(folder: Path, *sources: Path) -> Path:

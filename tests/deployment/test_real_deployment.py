@@ -18,7 +18,7 @@ import pytest
 
 from heygen_provider.testing.emulator import EmulatorSettings, HeyGenEmulator
 from tests.conftest import EXAMPLE_DAGS
-from tests.deployment.airflow_deployment import COMPONENTS, AirflowDeployment, wait_until
+from tests.deployment.airflow_deployment import AirflowDeployment, running_deployment, wait_until
 
 pytestmark = pytest.mark.deployment
 
@@ -48,15 +48,8 @@ def deployment(tmp_path: Path, emulator: HeyGenEmulator) -> Iterator[AirflowDepl
         "HEYGEN_POLL_INTERVAL": "1",
         "HEYGEN_OUTPUT_URI": (tmp_path / "videos").as_uri(),
     }
-    airflow = AirflowDeployment(home, EXAMPLE_DAGS, env)
-    try:
-        airflow.cli("db", "migrate", timeout=300)
-        for component in COMPONENTS:
-            airflow.start(component)
-        airflow.wait_healthy(("metadatabase", "scheduler", "triggerer", "dag_processor"))
+    with running_deployment(home, EXAMPLE_DAGS, env) as airflow:
         yield airflow
-    finally:
-        airflow.stop_all()
 
 
 def test_data_to_video_defers_survives_a_triggerer_restart_and_pays_once(

@@ -69,6 +69,14 @@ class SmtpServer:
         return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(value)}
 
 
+def html_text(message: Message) -> str:
+    """The text of a message's HTML part, entities unescaped."""
+    import html
+
+    part = next(part for part in message.walk() if part.get_content_type() == "text/html")
+    return html.unescape(part.get_payload(decode=True).decode())
+
+
 class _Collect:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server

@@ -6,7 +6,6 @@ real SMTP server (aiosmtpd). Both are started by the suite on loopback ports.
 
 from __future__ import annotations
 
-import html
 import socket
 import threading
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 from heygen_provider.exceptions import HeyGenDownloadError
 from heygen_provider.hooks.heygen import HeyGenHook
 from tests.integration.conftest import task_states
-from tests.integration.services import S3Server, SmtpServer
+from tests.integration.services import S3Server, SmtpServer, html_text
 
 pytest_plugins = ["tests.integration.services"]
 
@@ -72,11 +71,7 @@ def test_videos_are_stored_in_s3_and_the_summary_is_mailed(
     [message] = smtp_server.messages
     assert message["Subject"] == f"Weekly videos {day}"
     assert message["To"] == "managers@example.com"
-    text = html.unescape(
-        next(part for part in message.walk() if part.get_content_type() == "text/html")
-        .get_payload(decode=True)
-        .decode()
-    )
+    text = html_text(message)
     assert "4 video(s): 4 ready, 0 not." in text
     for video in emulator.videos():
         line = next(line for line in text.splitlines() if line.startswith(f"- {video['title']}: success"))

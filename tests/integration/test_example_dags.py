@@ -16,6 +16,7 @@ EXAMPLES = (
     "heygen_avatar_iv_photos",
     "heygen_template_campaign",
     "heygen_publish_new_videos",
+    "heygen_review_before_publish",
 )
 
 
