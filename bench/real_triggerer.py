@@ -76,6 +76,10 @@ STARTUP_TIMEOUT = 900.0
 #: Set to 1 to add the 10,000-trigger case: Airflow starts about 25 triggers a second here, so each
 #: 10,000 run takes about 9 minutes and two of them do not fit in ``make bench``.
 LARGE_VARIABLE = "HEYGEN_BENCH_LARGE"
+#: Comma-separated variants to run (default: every variant of each case), e.g. ``provider``.
+VARIANTS_VARIABLE = "HEYGEN_BENCH_VARIANTS"
+#: Set to 1 to keep each run's ``AIRFLOW_HOME`` (triggerer log, trigger logs, probe records).
+KEEP_VARIABLE = "HEYGEN_BENCH_KEEP"
 
 
 @dataclass(frozen=True)
@@ -219,14 +223,20 @@ def run(quick: bool = False) -> Report:
             video_ids = create_videos(emulator.base_url, emulator.api_key, max(case.n for case in plan))
             ids_path = scratch / "ids.json"
             ids_path.write_text(json.dumps(video_ids))
-            for number, (case, variant) in enumerate((c, v) for c in plan for v in c.variants):
+            only = set(filter(None, os.environ.get(VARIANTS_VARIABLE, "").split(","))) or set(VARIANTS)
+            runs_planned = [(c, v) for c in plan for v in c.variants if v in only]
+            for number, (case, variant) in enumerate(runs_planned):
                 home = scratch / f"run-{number}"
                 home.mkdir()
                 shutil.copy(template / "airflow.db", home / "airflow.db")
                 runs.append(run_variant(emulator, case, variant, home, ids_path))
-                shutil.rmtree(home, ignore_errors=True)
+                if os.environ.get(KEEP_VARIABLE) != "1":
+                    shutil.rmtree(home, ignore_errors=True)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if os.environ.get(KEEP_VARIABLE) == "1":
+            print(f"  real triggerer: runs kept in {scratch}", flush=True)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
     add_ratios(runs)
     report.figures = {"runs": runs, "baseline": IDLE, "settings": fixed_settings(capacity="N + 1")}
     print_runs(runs)

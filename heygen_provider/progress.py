@@ -5,6 +5,14 @@ A person following a render wants a line when its status changes and, between ch
 at most once a minute (status, time waited, next check, deadline). A line per poll would be noise, and
 at thousands of triggers it costs more CPU than the poll itself (``bench/``), so the decision is a few
 comparisons and a line is formatted only when it is logged.
+
+The signs of life of every wait in one process (a triggerer) share :data:`PROGRESS_LINES_PER_SECOND`.
+Airflow's triggerer supervisor reads at most 4 KiB of trigger logs per turn of its loop, and each turn
+queries every trigger it runs: at 10,000 triggers it drained about 70 lines a second on the benchmark
+machine, fewer than the 166 a second that a line a minute per trigger makes, and the runner's event
+loop then stalled for tens of seconds on full log pipes (``bench/real_triggerer.py``). So a thousand
+waits get their line every minute; ten thousand get one about every eight minutes. Status changes are
+always logged.
 """
 
 from __future__ import annotations
@@ -14,6 +22,45 @@ import time
 
 #: Seconds between progress lines while the status does not change.
 DEFAULT_PROGRESS_EVERY = 60.0
+#: Progress lines (not status changes) a second for all the waits of one process; see the module's notes.
+PROGRESS_LINES_PER_SECOND = 20.0
+
+
+class LineBudget:
+    """
+    A token bucket: at most ``rate`` lines a second on average, ``burst`` at once.
+
+    :param rate: lines a second.
+    :param burst: lines that may go at once after a quiet spell (default: one second's worth).
+    """
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, rate)
+        self._tokens = self.burst
+        self._at = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def available(self) -> bool:
+        """A line may be logged now (nothing is taken)."""
+        self._refill()
+        return self._tokens >= 1.0
+
+    def take(self) -> bool:
+        """Take one line's worth; ``False`` when there is none left."""
+        self._refill()
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+#: The budget every :class:`RenderProgress` of this process shares unless given its own.
+SHARED_BUDGET = LineBudget(PROGRESS_LINES_PER_SECOND)
 
 
 class RenderProgress:
@@ -25,6 +72,8 @@ class RenderProgress:
     :param deadline: UNIX time at which waiting stops, if any (``None`` or infinity: none), for the line.
     :param started: UNIX time at which waiting started (default: now).
     :param every: seconds between progress lines while the status stays the same.
+    :param budget: the progress lines this wait shares with the others of the process (status changes
+        are not counted); default :data:`SHARED_BUDGET`.
     """
 
     def __init__(
@@ -35,6 +84,7 @@ class RenderProgress:
         deadline: float | None = None,
         started: float | None = None,
         every: float = DEFAULT_PROGRESS_EVERY,
+        budget: LineBudget | None = None,
     ) -> None:
         self.video_id = video_id
         self.poll_interval = poll_interval
@@ -42,6 +92,7 @@ class RenderProgress:
         self.deadline = deadline if deadline is not None and math.isfinite(deadline) else None
         self.started = time.time() if started is None else started
         self.every = every
+        self.budget = budget if budget is not None else SHARED_BUDGET
         self._status: str | None = None
         self._logged_at = float("-inf")
 
@@ -52,9 +103,9 @@ class RenderProgress:
         :param status: HeyGen's status word (``pending``, ``processing``, ...).
         :param now: when the answer came.
         """
-        if self.is_quiet(status, now):
-            return None
         changed = status != self._status
+        if not changed and (now - self._logged_at < self.every or not self.budget.take()):
+            return None
         previous, self._status, self._logged_at = self._status, status, now
         waited = f"waited {_duration(now - self.started)}"
         if changed:
@@ -67,12 +118,13 @@ class RenderProgress:
 
     def is_quiet(self, status: str, now: float) -> bool:
         """
-        :meth:`line` would give no line: ``status`` is the last one logged and the last line is recent.
+        :meth:`line` would give no line: ``status`` is the last one logged, and the last line is recent or
+        the process's progress budget is spent. Nothing is taken from the budget.
 
         :param status: HeyGen's status word.
         :param now: when the answer came (UNIX time).
         """
-        return status == self._status and now - self._logged_at < self.every
+        return status == self._status and (now - self._logged_at < self.every or not self.budget.available())
 
     def _deadline_text(self, now: float) -> str:
         if self.deadline is None:

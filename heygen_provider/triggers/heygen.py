@@ -31,6 +31,7 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.progress import RenderProgress
+from heygen_provider.triggers.log_lines import write_log
 from heygen_provider.triggers.status_poller import (
     POLL_RETRY_POLICY,
     DeadlineReached,
@@ -108,11 +109,13 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             try:
                 # Handed straight on, not kept in a local: a status held from one poll to the next
                 # would outlive a garbage-collection generation at every poll, for every trigger.
-                event = self._on_status(await subscription.next_status(after=delay, deadline=deadline), progress)
+                event = await self._on_status(await subscription.next_status(after=delay, deadline=deadline), progress)
             except DeadlineReached:
                 return await self._last_look(hook, which)
             except HeyGenTransientError as error:
-                self.log.warning("HeyGen video %s: transient error, still waiting: %s", self.video_id, error)
+                await write_log(
+                    self.log.warning, "HeyGen video %s: transient error, still waiting: %s", self.video_id, error
+                )
                 retry_after = POLL_RETRY_POLICY.capped_retry_after(error)
                 delay = max(self.poll_interval, retry_after or 0.0)
                 continue
@@ -122,11 +125,11 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 return event
             delay = self.poll_interval
 
-    def _on_status(self, status: VideoStatusResponse, progress: RenderProgress) -> VideoEvent | None:
+    async def _on_status(self, status: VideoStatusResponse, progress: RenderProgress) -> VideoEvent | None:
         """Log what a status says and return the event it ends the wait with, if any."""
         # On a change, else at most once a minute: a line per poll costs more CPU than the poll at scale.
         if (line := progress.line(status.service_status, time.time())) is not None:
-            self.log.info(line)
+            await write_log(self.log.info, line)
         if status.is_terminal:
             return VideoEvent.from_status(status)
         if status.awaiting_video_url:
@@ -151,7 +154,9 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         try:
             status = await hook.aget_video_status(self.video_id)
         except (HeyGenError, AirflowNotFoundException) as error:
-            self.log.warning("HeyGen video %s: last status check at the deadline failed: %s", self.video_id, error)
+            await write_log(
+                self.log.warning, "HeyGen video %s: last status check at the deadline failed: %s", self.video_id, error
+            )
         else:
             if status.is_terminal:
                 return VideoEvent.from_status(status)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import calendar
+from typing import Any
 
 import pytest
 
-from heygen_provider.progress import RenderProgress
+from heygen_provider.progress import LineBudget, RenderProgress
 
 START = float(calendar.timegm((2026, 11, 24, 9, 0, 0)))
 DEADLINE = START + 3600
 
 
-def _progress(**overrides: float | None) -> RenderProgress:
-    values: dict[str, float | None] = {"poll_interval": 30.0, "deadline": DEADLINE, "started": START}
+def _progress(**overrides: Any) -> RenderProgress:
+    values: dict[str, Any] = {"poll_interval": 30.0, "deadline": DEADLINE, "started": START}
     values.update(overrides)
     return RenderProgress("v1", **values)  # type: ignore[arg-type]
 
@@ -69,3 +70,50 @@ def test_a_passed_deadline_reads_as_in_zero_seconds() -> None:
     progress.line("processing", START)
 
     assert str(progress.line("processing", START + 90)).endswith("gives up at 09:00:30 UTC (in 0 s)")
+
+
+class TestSharedBudget:
+    """Progress lines of every wait in a process share a budget; status changes are never held back."""
+
+    def test_waits_due_together_share_the_budget(self) -> None:
+        budget = LineBudget(rate=0.001, burst=2)
+        waits = [_progress(budget=budget) for _ in range(5)]
+        for progress in waits:
+            progress.line("processing", START)
+
+        due = [progress.line("processing", START + 60) for progress in waits]
+
+        assert sum(line is not None for line in due) == 2
+        # Those left out ask again at their next poll, not a minute later.
+        assert [progress.is_quiet("processing", START + 65) for progress in waits] == [True] * 5
+
+    def test_a_status_change_is_logged_with_the_budget_spent(self) -> None:
+        budget = LineBudget(rate=0.001, burst=1)
+        first, second = _progress(budget=budget), _progress(budget=budget)
+        first.line("processing", START)
+        second.line("processing", START)
+        assert first.line("processing", START + 60) is not None
+
+        assert second.line("processing", START + 60) is None
+        changed = second.line("completed", START + 61)
+        assert changed == "HeyGen video v1 is completed (was processing); waited 1 min 01 s"
+
+    def test_asking_whether_a_wait_is_quiet_takes_nothing(self) -> None:
+        budget = LineBudget(rate=0.001, burst=1)
+        progress = _progress(budget=budget)
+        progress.line("processing", START)
+
+        assert [progress.is_quiet("processing", START + 60) for _ in range(10)] == [False] * 10
+        assert progress.line("processing", START + 60) is not None
+        assert progress.is_quiet("processing", START + 120)
+
+    def test_the_budget_refills_at_its_rate(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        clock = [1000.0]
+        monkeypatch.setattr("heygen_provider.progress.time.monotonic", lambda: clock[0])
+        budget = LineBudget(rate=2.0, burst=2)
+
+        assert [budget.take() for _ in range(3)] == [True, True, False]
+        clock[0] += 0.5
+        assert [budget.take() for _ in range(2)] == [True, False]
+        clock[0] += 100
+        assert [budget.take() for _ in range(3)] == [True, True, False]

@@ -6,11 +6,14 @@ loopback that answers the bulk call however a test needs (HeyGen's own answers, 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatus, bulk_statuses
 from heygen_provider.progress import RenderProgress
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from heygen_provider.triggers.log_lines import write_log
 
 BulkAnswer = Callable[[list[str]], web.Response]
 
@@ -270,3 +274,60 @@ class TestQuietPolls:
         # first status and the ended render), not one of each per poll.
         assert timers == ["deadline"]
         assert created == ["future", "future"]
+
+
+def test_a_log_line_stuck_in_a_full_pipe_never_blocks_the_event_loop(define_connection: Callable[..., str]) -> None:
+    # In Airflow's triggerer a line goes down a pipe the supervisor may be slow to read: the write
+    # blocks. Here it blocks until the loop has run five more steps, or gives up after 5 s.
+    entered, released = threading.Event(), threading.Event()
+    outcome: dict[str, bool] = {}
+
+    def stuck_write(message: str, *args: Any) -> None:
+        entered.set()
+        outcome.setdefault("loop_ran_while_the_line_was_stuck", released.wait(timeout=5))
+
+    server = BulkServer()
+    server.bulk = bulk_answers("processing", "completed")
+
+    async def run() -> VideoEvent:
+        runner, url = await serve(server)
+        define_connection(host=url, api_version=None)
+        trigger = HeyGenVideoStatusTrigger("v-1", poll_interval=0.05, end_time=time.time() + 20)
+        trigger._log = SimpleNamespace(info=stuck_write, warning=stuck_write)
+
+        async def other_work() -> None:
+            await asyncio.to_thread(entered.wait, 5)
+            for _ in range(5):
+                await asyncio.sleep(0.005)
+            released.set()
+
+        async def wait() -> VideoEvent:
+            async for event in trigger.run():
+                return VideoEvent.from_payload(event.payload)
+            raise AssertionError("no event")
+
+        try:
+            event, _ = await asyncio.gather(wait(), other_work())
+            return event
+        finally:
+            await close_shared_sessions()
+            await runner.cleanup()
+
+    assert asyncio.run(run()).status == "success"
+    assert outcome == {"loop_ran_while_the_line_was_stuck": True}
+
+
+def test_a_line_written_from_the_thread_keeps_the_trigger_context() -> None:
+    # Airflow routes a trigger's lines to its task's log file by context variables.
+    trigger_id: contextvars.ContextVar[int] = contextvars.ContextVar("trigger_id")
+    seen: list[tuple[int, str]] = []
+
+    async def one(number: int) -> None:
+        trigger_id.set(number)
+        await write_log(lambda message: seen.append((trigger_id.get(), message)), f"line of {number}")
+
+    async def run() -> None:
+        await asyncio.gather(*(one(number) for number in range(5)))
+
+    asyncio.run(run())
+    assert sorted(seen) == [(number, f"line of {number}") for number in range(5)]
