@@ -8,9 +8,9 @@ comparisons and a line is formatted only when it is logged.
 
 The signs of life of every wait in one process (a triggerer) share :data:`PROGRESS_LINES_PER_SECOND`.
 Airflow's triggerer supervisor reads at most 4 KiB of trigger logs per turn of its loop, and each turn
-queries every trigger it runs: at 10,000 triggers it drained about 70 lines a second on the benchmark
-machine, fewer than the 166 a second that a line a minute per trigger makes, and the runner's event
-loop then stalled for tens of seconds on full log pipes (``bench/real_triggerer.py``). So a thousand
+queries every trigger it runs: at 10,000 triggers it could not keep up with the 166 lines a second
+that a line a minute per trigger makes, and the runner's event loop stalled for tens of seconds on
+the full log pipe (``bench/real_triggerer.py``). So a thousand
 waits get their line every minute; ten thousand get one about every eight minutes. Status changes are
 always logged.
 """
