@@ -97,9 +97,9 @@ class Case:
 
     @property
     def warmup(self) -> float:
-        # Long enough for the loop to settle after creating every waiter; the first polls are already
-        # spread over [0, interval), so the poll rate is steady from the start.
-        return min(5.0, max(1.0, self.interval / 4))
+        # One whole interval and a little: every waiter has had its first status, which wakes a
+        # coalesced trigger once per wait (a status change), so the window measures the steady cycle.
+        return self.interval + 1.0
 
 
 def cases(quick: bool) -> list[Case]:
