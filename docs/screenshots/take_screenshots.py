@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-open",
         action="store_true",
-        help="leave the deployment running after the screenshots, until Ctrl-C (to look at the UI yourself)",
+        help="leave the deployment running after the screenshots (or their failure) until Ctrl-C, to look at the UI",
     )
     arguments = parser.parse_args(argv)
     # A SIGTERM, or the Ctrl-C a background job ignores by default, still tears the deployment down.
@@ -92,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         with deployment(scratch, arguments.render_seconds) as airflow:
             run_campaign(airflow, scratch)
             base_url = f"http://127.0.0.1:{airflow.port}"
-            take_screenshots(f"{base_url}/dags/{DAG_ID}/runs/{RUN_ID}", output, scratch)
-            if arguments.keep_open:
-                print(f"Airflow UI: {base_url}/dags/{DAG_ID}/runs/{RUN_ID} (Ctrl-C stops it)", flush=True)
-                _wait_for_interrupt()
+            try:
+                take_screenshots(f"{base_url}/dags/{DAG_ID}/runs/{RUN_ID}", output, scratch)
+            finally:
+                if arguments.keep_open:
+                    print(f"Airflow UI: {base_url}/dags/{DAG_ID}/runs/{RUN_ID} (Ctrl-C stops it)", flush=True)
+                    _wait_for_interrupt()
     for name in SCREENSHOTS.values():
         print(f"{output / name}: {(output / name).stat().st_size:,} bytes")
     return 0
@@ -176,10 +178,14 @@ def run_campaign(airflow: AirflowDeployment, scratch: Path) -> None:
         raise RuntimeError(f"unexpected run: {state}, generate tasks {generate}\n{airflow.diagnose()}")
 
 
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def write_rows_with_a_bad_one(path: Path) -> Path:
     """The example's rows with a third one whose render the emulator fails with 40119."""
-    with EXAMPLE_ROWS.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_rows(EXAMPLE_ROWS)
     rows.insert(BAD_ROW_INDEX, {**rows[0], "region": BAD_REGION, "manager": "Nemo"})
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -216,20 +222,21 @@ def take_screenshots(run_url: str, output: Path, scratch: Path) -> None:
             # The task group's page lists both tasks of every row, by label, in the CSV's order.
             open_page(page, f"{run_url}/tasks/group/render_row?sort=map_index", "Upstream Failed")
             bottom = max(_bottom(page.locator("table")), _bottom(page.get_by_test_id("task-every_row_stored")))
-            page.screenshot(path=str(output / SCREENSHOTS["grid"]), clip=_down_to(page, bottom))
+            shoot(page, output / SCREENSHOTS["grid"], bottom)
 
             _step("photographing a render's log")
             open_page(page, f"{run_url}/tasks/{GENERATE_TASK}/mapped/0", "is completed (was processing)")
             wrap_log_lines(page)
             bottom = _bottom(page.get_by_test_id("virtualized-list"))
-            page.screenshot(path=str(output / SCREENSHOTS["log"]), clip=_down_to(page, bottom))
+            shoot(page, output / SCREENSHOTS["log"], bottom)
 
             _step("photographing the summary")
             open_page(page, f"{run_url}/tasks/write_summary", "4 ready, 1 not")
             wrap_log_lines(page)
+            check_summary_lines(page, [row["region"] for row in read_rows(scratch / "figures.csv")])
             # Down to the per-row lines: the return value after them repeats them on one line.
             bottom = _top(page.get_by_text("Returned value was").first)
-            page.screenshot(path=str(output / SCREENSHOTS["summary"]), clip=_down_to(page, bottom))
+            shoot(page, output / SCREENSHOTS["summary"], bottom)
         finally:
             browser.close()
 
@@ -237,9 +244,31 @@ def take_screenshots(run_url: str, output: Path, scratch: Path) -> None:
 def open_page(page: Page, url: str, ready_text: str) -> None:
     """Go to ``url``, open every task group of the grid and wait until ``ready_text`` shows."""
     page.goto(url, wait_until="networkidle")
-    page.get_by_test_id("expand-all-button").click()
+    page.get_by_test_id("task-every_row_stored").wait_for()
+    # The UI remembers open groups; the button is disabled when every group is open already.
+    expand = page.get_by_test_id("expand-all-button")
+    if expand.is_enabled():
+        expand.click()
+    # The grid names a task "task-" and its id with dashes for dots.
+    page.get_by_test_id("task-" + GENERATE_TASK.replace(".", "-")).wait_for()
     page.get_by_text(ready_text).first.wait_for()
     page.wait_for_load_state("networkidle")
+
+
+def check_summary_lines(page: Page, regions: list[str]) -> None:
+    """Every row has its own log line, above the return value (which repeats them all on one line)."""
+    shown = page.get_by_test_id("virtualized-list").inner_text()
+    end = shown.index("Returned value was")
+    missing = [region for region in regions if shown.find(f"- Weekly figures: {region}: ", 0, end) < 0]
+    if missing:
+        raise RuntimeError(f"the summary's log shows no line for {missing} above its return value:\n{shown}")
+
+
+def shoot(page: Page, path: Path, bottom: float) -> None:
+    """The page from its top down to ``bottom``, with no pointer, focus ring or tooltip on it."""
+    page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)
+    page.evaluate("document.activeElement instanceof HTMLElement && document.activeElement.blur()")
+    page.screenshot(path=str(path), clip=_down_to(page, bottom), animations="disabled")
 
 
 def wrap_log_lines(page: Page) -> None:
