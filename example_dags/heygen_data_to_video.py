@@ -21,6 +21,7 @@ the remaining credit. The summary shows each estimate beside the actual duration
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 
+log = logging.getLogger(__name__)
 DATA_FILE = Path(__file__).parent / "data" / "weekly_figures.csv"
 DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos")
 # Renders take minutes, so 30 s polls cost little; the demo's emulator renders in seconds and polls faster.
@@ -217,7 +219,10 @@ with DAG(
         page.write_text(render_summary_html(outcomes, folder=folder, title=f"Weekly videos {day}"))
         location = without_connection(str(page))
         text = render_summary_text(outcomes, title=f"Weekly videos {day}: {location}")
-        print(text)
+        # Logged, not printed: Airflow stamps printed lines when it reads them, so in the UI a late
+        # one could land after the task's own "Done" line.
+        for line in text.splitlines():
+            log.info("%s", line)
         failed = [row["label"] for row in failed_rows(outcomes)]
         return {"page": location, "day": day, "text": text, "failed": failed}
 
