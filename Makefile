@@ -16,7 +16,7 @@ ifeq ($(UV),)
 UV := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/uv
 endif
 
-.PHONY: help uv venv venv-floor servers lint typecheck test test-unit test-floor demo docs bench lock clean
+.PHONY: help uv venv venv-floor servers lint typecheck test test-unit test-floor demo docs screenshots bench lock clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,7 @@ lint: venv  ## ruff lint and format check
 
 typecheck: venv  ## mypy
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy docs/screenshots/take_screenshots.py
 
 test-unit: venv servers  ## The test suite on the newest Airflow
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
@@ -62,6 +63,11 @@ test: lint typecheck docs test-unit test-floor  ## Everything CI runs: lint, typ
 docs: venv  ## Build the documentation site (warnings are errors)
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
+# Not part of `make test`: it needs Chromium and takes about five minutes. The PNGs are committed.
+screenshots: venv  ## Retake the campaign guide's screenshots (docs/_static/screenshots/) in a real Airflow deployment
+	@bash docs/screenshots/install-chromium.sh
+	$(VENV)/bin/python docs/screenshots/take_screenshots.py
+
 demo: venv  ## Run heygen_data_to_video end to end against the local emulator (or your real connection)
 	$(VENV)/bin/python example_dags/_demo.py --output demo-output
 
@@ -71,8 +77,8 @@ bench: venv  ## Run the benchmarks (under 10 minutes) and write bench/results/
 lock: uv  ## Re-resolve both locks after changing dependencies
 	echo 'apache-airflow>=3.3,<3.4' > .lock-latest.in
 	echo 'apache-airflow>=3.1,<3.2' > .lock-floor.in
-	"$(UV)" pip compile --quiet pyproject.toml .lock-latest.in --extra dev --python-version $(PYTHON_VERSION) --no-header --no-annotate -o $(LOCK)
-	"$(UV)" pip compile --quiet pyproject.toml .lock-floor.in --extra dev --python-version $(PYTHON_VERSION) --no-header --no-annotate -o $(FLOOR_LOCK)
+	"$(UV)" pip compile --quiet pyproject.toml .lock-latest.in --extra dev --extra screenshots --python-version $(PYTHON_VERSION) --no-header --no-annotate -o $(LOCK)
+	"$(UV)" pip compile --quiet pyproject.toml .lock-floor.in --extra dev --extra screenshots --python-version $(PYTHON_VERSION) --no-header --no-annotate -o $(FLOOR_LOCK)
 	rm -f .lock-latest.in .lock-floor.in
 
 clean:  ## Remove built environments and caches

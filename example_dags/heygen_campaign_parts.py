@@ -9,6 +9,7 @@ No DAG is defined here: each example imports these parts (the dags folder is on 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 from pathlib import Path
@@ -20,6 +21,7 @@ from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 
+log = logging.getLogger(__name__)
 DATA_FILE = Path(__file__).parent / "data" / "weekly_figures.csv"
 DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos")
 # Renders take minutes, so 30 s polls cost little; the demo's emulator renders in seconds and polls faster.
@@ -218,7 +220,10 @@ def write_summary_page(
     page.write_text(render_summary_html(outcomes, folder=folder, title=heading.format(day=day)))
     location = without_connection(str(page))
     text = render_summary_text(outcomes, title=f"{heading.format(day=day)}: {location}")
-    print(text)
+    # Logged, not printed: Airflow stamps printed lines when it reads them, so in the UI a late one
+    # could land after the task's own "Done" line.
+    for line in text.splitlines():
+        log.info("%s", line)
     failed = [row["label"] for row in failed_rows(outcomes)]
     return {"page": location, "day": day, "text": text, "failed": failed, "subject": subject.format(day=day)}
 
@@ -233,7 +238,7 @@ def notify(summary: dict[str, Any], params: dict[str, Any] | None = None) -> Non
 
     assert params is not None
     if not params.get("notify_to"):
-        print("No notify_to param: the summary is not e-mailed.")
+        log.info("No notify_to param: the summary is not e-mailed.")
         return
     missing = f", {len(summary['failed'])} missing" if summary["failed"] else ""
     body = f'<p><a href="{html.escape(summary["page"])}">Summary page</a></p><pre>{html.escape(summary["text"])}</pre>'

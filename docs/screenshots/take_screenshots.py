@@ -1,0 +1,322 @@
+"""
+The screenshots of the campaign pipeline guide (``docs/campaign-pipeline.rst``), taken from a real
+Airflow deployment: ``make screenshots``.
+
+It starts the local HeyGen emulator and Airflow (api-server, scheduler, dag-processor, triggerer) on
+loopback in a throwaway folder, triggers ``heygen_data_to_video`` with one row whose render fails with
+HeyGen's 40119, waits for the run to end, and photographs Airflow's own UI with headless Chromium
+(Debian's ``chromium`` package, driven by Playwright): the grid with the labelled mapped renders, one
+render's log, and the summary's log. The PNGs go to ``docs/_static/screenshots/``.
+
+Renders last a little over a minute, so that a log shows the once-a-minute progress line as well as the
+status changes; the whole script takes about five minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import FloatRect, Locator, Page, ViewportSize
+
+    from tests.deployment.airflow_deployment import AirflowDeployment
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+OUTPUT = REPOSITORY / "docs" / "_static" / "screenshots"
+DAG_ID = "heygen_data_to_video"
+#: The example's data and the region whose render the emulator fails with 40119 (video too long).
+EXAMPLE_ROWS = REPOSITORY / "example_dags" / "data" / "weekly_figures.csv"
+BAD_REGION = "Atlantis emulator:fail"
+BAD_ROW_INDEX = 2
+GENERATE_TASK = "render_row.generate_video"
+RUN_ID = "manual__screenshots"
+#: The image files, by what they show; docs/campaign-pipeline.rst shows each.
+SCREENSHOTS = {
+    "grid": "campaign-grid.png",
+    "log": "campaign-generate-log.png",
+    "summary": "campaign-summary.png",
+}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGUMENTS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+#: Wide enough for the task group's table without a cut column, tall enough for its ten rows; every
+#: image is cropped to its content.
+VIEWPORT: ViewportSize = {"width": 1600, "height": 1200}
+#: Milliseconds Playwright waits for a page's content.
+UI_TIMEOUT_MS = 60_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="where the PNGs go (default: %(default)s)")
+    parser.add_argument(
+        "--render-seconds",
+        type=float,
+        default=75.0,
+        help="how long each emulated render takes; over 60 s a log shows a progress line (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--keep-open",
+        action="store_true",
+        help="leave the deployment running after the screenshots (or their failure) until Ctrl-C, to look at the UI",
+    )
+    arguments = parser.parse_args(argv)
+    # A SIGTERM, or the Ctrl-C a background job ignores by default, still tears the deployment down.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    # Run as a script: the repository's packages (heygen_provider, tests.deployment) are next to docs/.
+    sys.path.insert(0, str(REPOSITORY))
+    output: Path = arguments.output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="heygen-screenshots-") as folder:
+        scratch = Path(folder)
+        with deployment(scratch, arguments.render_seconds) as airflow:
+            run_campaign(airflow, scratch)
+            base_url = f"http://127.0.0.1:{airflow.port}"
+            try:
+                take_screenshots(f"{base_url}/dags/{DAG_ID}/runs/{RUN_ID}", output, scratch)
+            finally:
+                if arguments.keep_open:
+                    print(f"Airflow UI: {base_url}/dags/{DAG_ID}/runs/{RUN_ID} (Ctrl-C stops it)", flush=True)
+                    _wait_for_interrupt()
+    for name in SCREENSHOTS.values():
+        print(f"{output / name}: {(output / name).stat().st_size:,} bytes")
+    return 0
+
+
+@contextmanager
+def deployment(scratch: Path, render_seconds: float) -> Iterator[AirflowDeployment]:
+    """The emulator and a LocalExecutor deployment of the campaign DAG only, torn down afterwards."""
+    from heygen_provider.testing.emulator import EmulatorSettings, HeyGenEmulator
+    from tests.deployment.airflow_deployment import COMPONENTS, AirflowDeployment
+    from tests.deployment.processes import free_port, wait_until
+
+    home, dags = scratch / "airflow-home", scratch / "dags"
+    home.mkdir()
+    # Only the campaign DAG: the dag-processor parses less and the UI lists nothing else.
+    dags.mkdir()
+    (dags / f"{DAG_ID}.py").symlink_to(REPOSITORY / "example_dags" / f"{DAG_ID}.py")
+    (dags / "data").symlink_to(EXAMPLE_ROWS.parent)
+    with HeyGenEmulator(EmulatorSettings(render_seconds=render_seconds), in_subprocess=True) as emulator:
+        env = {
+            **emulator.airflow_connection().env(),
+            "HEYGEN_POLL_INTERVAL": "5",
+            "HEYGEN_OUTPUT_URI": (scratch / "videos").as_uri(),
+        }
+        # The log servers' fixed default ports would clash with another deployment on this machine.
+        ports = {
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        }
+        airflow = AirflowDeployment(home, dags, env, config=ports)
+        try:
+            _step("migrating the metadata database")
+            airflow.cli("db", "migrate", timeout=300)
+            for component in COMPONENTS:
+                airflow.start(component)
+            _step("starting Airflow")
+            airflow.wait_healthy(("metadatabase", "scheduler", "triggerer", "dag_processor"))
+            wait_until(
+                lambda: bool(airflow.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=DAG_ID)),
+                120,
+                "the dag-processor to parse the DAG",
+                airflow.diagnose,
+            )
+            yield airflow
+        finally:
+            airflow.stop_all()
+
+
+def run_campaign(airflow: AirflowDeployment, scratch: Path) -> None:
+    """Trigger the campaign with a bad row and wait for every run to end."""
+    from tests.deployment.processes import wait_until
+
+    rows = write_rows_with_a_bad_one(scratch / "figures.csv")
+    conf = {"rows_uri": rows.as_uri(), "output_uri": (scratch / "videos").as_uri()}
+    # Unpausing also schedules last week's run (the bundled rows, all good): the grid shows a green
+    # week next to this week's red one.
+    airflow.cli("dags", "unpause", DAG_ID)
+    airflow.cli("dags", "trigger", DAG_ID, "--run-id", RUN_ID, "--conf", json.dumps(conf))
+    _step("waiting for both runs to end (a few minutes)")
+
+    def ended() -> bool:
+        airflow.assert_running()
+        states = [state for (state,) in airflow.query("SELECT state FROM dag_run WHERE dag_id = :d", d=DAG_ID)]
+        return bool(states) and all(state in ("success", "failed") for state in states)
+
+    wait_until(ended, 900, "the DAG runs to end", airflow.diagnose)
+    [(state,)] = airflow.query("SELECT state FROM dag_run WHERE run_id = :run_id", run_id=RUN_ID)
+    # The bad row must have failed alone: anything else would photograph a different story.
+    generate = dict(
+        airflow.query(
+            "SELECT map_index, state FROM task_instance WHERE run_id = :run_id AND task_id = :task_id",
+            run_id=RUN_ID,
+            task_id=GENERATE_TASK,
+        )
+    )
+    expected = {index: "failed" if index == BAD_ROW_INDEX else "success" for index in range(5)}
+    if state != "failed" or generate != expected:
+        raise RuntimeError(f"unexpected run: {state}, generate tasks {generate}\n{airflow.diagnose()}")
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows_with_a_bad_one(path: Path) -> Path:
+    """The example's rows with a third one whose render the emulator fails with 40119."""
+    rows = read_rows(EXAMPLE_ROWS)
+    rows.insert(BAD_ROW_INDEX, {**rows[0], "region": BAD_REGION, "manager": "Nemo"})
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def take_screenshots(run_url: str, output: Path, scratch: Path) -> None:
+    """
+    Photograph the grid, one render's log and the summary's log in Airflow's UI.
+
+    :param run_url: the UI's page of the DAG run.
+    :param output: the folder of the PNGs.
+    :param scratch: a throwaway folder, for the browser's profile.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(scratch / "chromium-profile"),
+            executable_path=CHROMIUM,
+            args=list(CHROMIUM_ARGUMENTS),
+            headless=True,
+            viewport=VIEWPORT,
+            color_scheme="light",
+            locale="en-US",
+            timezone_id="UTC",
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            _step("photographing the grid")
+            # The task group's page lists both tasks of every row, by label, in the CSV's order.
+            open_page(page, f"{run_url}/tasks/group/render_row?sort=map_index", "Upstream Failed")
+            bottom = max(_bottom(page.locator("table")), _bottom(page.get_by_test_id("task-every_row_stored")))
+            shoot(page, output / SCREENSHOTS["grid"], bottom)
+
+            _step("photographing a render's log")
+            open_page(page, f"{run_url}/tasks/{GENERATE_TASK}/mapped/0", "is completed (was processing)")
+            wrap_log_lines(page)
+            bottom = _bottom(page.get_by_test_id("virtualized-list"))
+            shoot(page, output / SCREENSHOTS["log"], bottom)
+
+            _step("photographing the summary")
+            open_page(page, f"{run_url}/tasks/write_summary", "4 ready, 1 not")
+            wrap_log_lines(page)
+            check_summary_lines(page, [row["region"] for row in read_rows(scratch / "figures.csv")])
+            # Down to the per-row lines: the return value after them repeats them on one line.
+            bottom = _top(page.get_by_text("Returned value was").first)
+            shoot(page, output / SCREENSHOTS["summary"], bottom)
+        finally:
+            browser.close()
+
+
+def open_page(page: Page, url: str, ready_text: str) -> None:
+    """Go to ``url``, open every task group of the grid and wait until ``ready_text`` shows."""
+    page.goto(url, wait_until="networkidle")
+    page.get_by_test_id("task-every_row_stored").wait_for()
+    # The UI remembers open groups; the button is disabled when every group is open already.
+    expand = page.get_by_test_id("expand-all-button")
+    if expand.is_enabled():
+        expand.click()
+    # The grid names a task "task-" and its id with dashes for dots.
+    page.get_by_test_id("task-" + GENERATE_TASK.replace(".", "-")).wait_for()
+    page.get_by_text(ready_text).first.wait_for()
+    page.wait_for_load_state("networkidle")
+
+
+def check_summary_lines(page: Page, regions: list[str]) -> None:
+    """Every row has its own log line, above the return value (which repeats them all on one line)."""
+    shown = page.get_by_test_id("virtualized-list").inner_text()
+    end = shown.index("Returned value was")
+    missing = [region for region in regions if shown.find(f"- Weekly figures: {region}: ", 0, end) < 0]
+    if missing:
+        raise RuntimeError(f"the summary's log shows no line for {missing} above its return value:\n{shown}")
+
+
+def shoot(page: Page, path: Path, bottom: float) -> None:
+    """The page from its top down to ``bottom``, with no pointer, focus ring or tooltip on it."""
+    page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)
+    page.evaluate("document.activeElement instanceof HTMLElement && document.activeElement.blur()")
+    page.screenshot(path=str(path), clip=_down_to(page, bottom), animations="disabled")
+
+
+def wrap_log_lines(page: Page) -> None:
+    """Long log lines wrapped rather than cut at the panel's edge (a setting the browser remembers)."""
+    page.get_by_test_id("log-settings-button").click()
+    wrap = page.get_by_role("menuitem", name=re.compile(r"^Wrap"))
+    if wrap.count():
+        wrap.click()
+    else:
+        page.keyboard.press("Escape")
+    page.get_by_role("menu").wait_for(state="hidden")
+
+
+def _down_to(page: Page, bottom: float) -> FloatRect:
+    """The whole width of the page, from its top down to ``bottom`` and a margin."""
+    height = bottom + 16
+    if height > VIEWPORT["height"]:
+        raise RuntimeError(f"the content ends at {bottom:.0f} px, below the {VIEWPORT['height']} px window")
+    return {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}
+
+
+def _bottom(locator: Locator) -> float:
+    box = locator.bounding_box()
+    if box is None:
+        raise RuntimeError(f"{locator} is not on the page")
+    return box["y"] + box["height"]
+
+
+def _top(locator: Locator) -> float:
+    box = locator.bounding_box()
+    if box is None:
+        raise RuntimeError(f"{locator} is not on the page")
+    return box["y"]
+
+
+def _step(text: str) -> None:
+    print(f"screenshots: {text} ...", flush=True)
+
+
+def _wait_for_interrupt() -> None:
+    with suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
+
+
+def _interrupt(signal_number: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())
