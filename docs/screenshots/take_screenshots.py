@@ -108,13 +108,14 @@ def deployment(scratch: Path, render_seconds: float) -> Iterator[AirflowDeployme
     """The emulator and a LocalExecutor deployment of the campaign DAG only, torn down afterwards."""
     from heygen_provider.testing.emulator import EmulatorSettings, HeyGenEmulator
     from tests.deployment.airflow_deployment import COMPONENTS, AirflowDeployment
-    from tests.deployment.processes import free_port, wait_until
+    from tests.deployment.processes import wait_until
 
     home, dags = scratch / "airflow-home", scratch / "dags"
     home.mkdir()
     # Only the campaign DAG: the dag-processor parses less and the UI lists nothing else.
     dags.mkdir()
-    (dags / f"{DAG_ID}.py").symlink_to(REPOSITORY / "example_dags" / f"{DAG_ID}.py")
+    for module in (DAG_ID, "heygen_campaign_parts"):  # the parts the campaign examples share
+        (dags / f"{module}.py").symlink_to(REPOSITORY / "example_dags" / f"{module}.py")
     (dags / "data").symlink_to(EXAMPLE_ROWS.parent)
     with HeyGenEmulator(EmulatorSettings(render_seconds=render_seconds), in_subprocess=True) as emulator:
         env = {
@@ -122,12 +123,7 @@ def deployment(scratch: Path, render_seconds: float) -> Iterator[AirflowDeployme
             "HEYGEN_POLL_INTERVAL": "5",
             "HEYGEN_OUTPUT_URI": (scratch / "videos").as_uri(),
         }
-        # The log servers' fixed default ports would clash with another deployment on this machine.
-        ports = {
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        }
-        airflow = AirflowDeployment(home, dags, env, config=ports)
+        airflow = AirflowDeployment(home, dags, env)
         try:
             _step("migrating the metadata database")
             airflow.cli("db", "migrate", timeout=300)

@@ -129,7 +129,9 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         """Log what a status says and return the event it ends the wait with, if any."""
         # On a change, else at most once a minute: a line per poll costs more CPU than the poll at scale.
         if (line := progress.line(status.service_status, time.time())) is not None:
-            await write_log(self.log.info, line)
+            # A failed or cancelled render is worth a warning in the task's log, not one more info line.
+            ended_badly = status.status.is_terminal and not status.is_success
+            await write_log(self.log.warning if ended_badly else self.log.info, line)
         if status.is_terminal:
             return VideoEvent.from_status(status)
         if status.awaiting_video_url:

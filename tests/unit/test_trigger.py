@@ -114,6 +114,19 @@ class TestEvents:
         event = only_event(make_trigger())
         assert (event["status"], event["code"], event["message"]) == ("failed", 40119, error["message"])
 
+    def test_a_failed_render_is_logged_as_a_warning(
+        self, status_server: StatusServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        status_server.script(
+            "vid-1", (200, status_body("vid-1", "processing")), (200, status_body("vid-1", "failed", error={}))
+        )
+        only_event(make_trigger())
+
+        lines = [line for line in capsys.readouterr().out.splitlines() if "HeyGen video vid-1 is" in line]
+        assert len(lines) == 2, lines
+        assert "[info" in lines[0] and "is processing" in lines[0]
+        assert "[warning" in lines[1] and "is failed (was processing)" in lines[1]
+
     def test_the_waiting_log_has_a_line_per_status_change_not_per_poll(
         self, status_server: StatusServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
