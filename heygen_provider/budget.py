@@ -207,9 +207,9 @@ def estimate_template(
     return _row(label, seconds, TEMPLATE_ENGINE, prices, words=words, assumed="")
 
 
-def invalid_row(label: str, error: HeyGenRequestValidationError) -> RowEstimate:
+def invalid_row(label: str, problems: Sequence[str]) -> RowEstimate:
     """A row that will fail before it is paid for: it is listed with its problems and costs nothing."""
-    return RowEstimate(label=label, seconds=0.0, cost_usd=0.0, engine="", problems=tuple(error.problems))
+    return RowEstimate(label=label, seconds=0.0, cost_usd=0.0, engine="", problems=tuple(problems))
 
 
 def remaining_credit(quota: RemainingQuota) -> tuple[float, str]:
@@ -289,7 +289,7 @@ def preflight_campaign(
             request = VideoGenerateRequest.from_params(params)
             hook.request_body(request)
         except HeyGenRequestValidationError as error:
-            estimates.append(invalid_row(label, error))
+            estimates.append(invalid_row(label, error.problems))
             continue
         estimates.append(estimate_request(label, request, table, words_per_minute=words_per_minute))
     return _judge(
@@ -331,24 +331,23 @@ def preflight_template_campaign(
     """
     from heygen_provider.hooks.heygen import HeyGenHook
     from heygen_provider.models.params import parse_structured_param
-    from heygen_provider.models.template import template_variables
+    from heygen_provider.models.template import parse_row, parse_template_id, template_variables
 
-    template_id = str(template_id or "").strip()
-    if not template_id:
-        raise HeyGenRequestValidationError(["template_id: must not be empty"])
     table = price_table(prices)
     hook = HeyGenHook(heygen_conn_id)
-    template = hook.get_template(template_id)
+    # Read and checked as the operator reads and checks them, by the same functions.
+    template = hook.get_template(parse_template_id(template_id))
     estimates = []
     for index, row in enumerate(rows):
         label = str(row.get("title") or f"row {index + 1}")
-        values = parse_structured_param("variables", row.get("variables"))
-        if not isinstance(values, Mapping):
-            estimates.append(invalid_row(label, HeyGenRequestValidationError(["variables: must be an object"])))
+        try:
+            values = parse_row(row.get("variables"))
+        except HeyGenRequestValidationError as error:
+            estimates.append(invalid_row(label, error.problems))
             continue
         variables, problems = template_variables(template, values, require_all=require_all_variables)
         if problems:
-            estimates.append(invalid_row(label, HeyGenRequestValidationError(problems)))
+            estimates.append(invalid_row(label, problems))
             continue
         scripts = template.scripts(parse_structured_param("scene_ids", row.get("scene_ids")))
         estimates.append(estimate_template(label, scripts, variables, table, words_per_minute=words_per_minute))

@@ -15,6 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from heygen_provider.exceptions import HeyGenRequestValidationError
+from heygen_provider.models.params import parse_structured_param
+
 #: The variable types HeyGen documents, and the property a plain row value becomes.
 PLAIN_VALUE_PROPERTY: dict[str, str] = {
     "text": "content",
@@ -118,6 +121,30 @@ class Template(BaseModel):
         by_id = {str(scene.get("scene_id")): scene for scene in self.scenes}
         chosen = [by_id[scene_id] for scene_id in scene_ids if scene_id in by_id] if scene_ids else self.scenes
         return [str(scene.get("script") or "") for scene in chosen]
+
+
+def parse_template_id(value: Any) -> str:
+    """
+    The ``template_id`` parameter as text.
+
+    :raises HeyGenRequestValidationError: when it is empty.
+    """
+    template_id = str(value or "").strip()
+    if not template_id:
+        raise HeyGenRequestValidationError(["template_id: must not be empty"])
+    return template_id
+
+
+def parse_row(value: Any) -> Mapping[str, Any]:
+    """
+    A row's ``variables`` parameter as an object (JSON or Python text of one is read too).
+
+    :raises HeyGenRequestValidationError: when it is not an object.
+    """
+    row = parse_structured_param("variables", value)
+    if not isinstance(row, Mapping):
+        raise HeyGenRequestValidationError([f"variables: must be an object (got {type(row).__name__})"])
+    return row
 
 
 def template_variables(

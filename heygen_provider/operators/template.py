@@ -104,15 +104,11 @@ class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
         """
         from heygen_provider.exceptions import HeyGenRequestValidationError, HeyGenTemplateVariablesError
         from heygen_provider.models.params import parse_structured_param
-        from heygen_provider.models.template import template_variables
+        from heygen_provider.models.template import parse_row, parse_template_id, template_variables
 
         problems: list[str] = []
-        template_id = str(self.template_id or "").strip()
-        if not template_id:
-            raise HeyGenRequestValidationError(["template_id: must not be empty"])
-        row = parse_structured_param("variables", self.variables)
-        if not isinstance(row, Mapping):
-            raise HeyGenRequestValidationError([f"variables: must be an object (got {type(row).__name__})"])
+        template_id = parse_template_id(self.template_id)
+        row = parse_row(self.variables)
         options = {
             "dimension": parse_structured_param("dimension", self.dimension),
             "scene_ids": parse_structured_param("scene_ids", self.scene_ids),
