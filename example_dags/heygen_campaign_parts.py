@@ -20,6 +20,7 @@ from airflow.sdk import Param, task
 from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
+from heygen_provider.operators.render import HeyGenRenderOperator
 
 log = logging.getLogger(__name__)
 DATA_FILE = Path(__file__).parent / "data" / "weekly_figures.csv"
@@ -149,11 +150,11 @@ def generate_video(title: Any, video_inputs: Any) -> HeyGenGenerateVideoOperator
     )
 
 
-def store_video(video: HeyGenGenerateVideoOperator, file_stem: Any, **kwargs: Any) -> HeyGenDownloadVideoOperator:
+def store_video(video: HeyGenRenderOperator, file_stem: Any, **kwargs: Any) -> HeyGenDownloadVideoOperator:
     """
     A row's rendered video, its thumbnail and captions, streamed to ``output_uri``/<day>/<file_stem>.*.
 
-    :param video: the row's render.
+    :param video: the row's render (a generate or a template operator).
     :param file_stem: the row's file name.
     :param kwargs: more operator arguments (``task_id``, default ``download_video``; ``outlets``).
     """

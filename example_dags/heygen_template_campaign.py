@@ -18,22 +18,17 @@ Against the bundled emulator the default template ``tpl_weekly_update`` exists; 
 from __future__ import annotations
 
 import csv
-import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Param, task, task_group
+from heygen_campaign_parts import POLL_INTERVAL, campaign_params, store_video
 
-from heygen_provider.links.heygen import XCOM_VIDEO_ID
-from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 
 DATA_FILE = Path(__file__).parent / "data" / "template_rows.csv"
-DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos")
-POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
-RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 
 with DAG(
     dag_id="heygen_template_campaign",
@@ -47,7 +42,8 @@ with DAG(
     tags=["heygen", "example"],
     params={
         "template_id": Param("tpl_weekly_update", type="string"),
-        "output_uri": Param(DEFAULT_OUTPUT_URI, type="string"),
+        # Where the videos go, as in the other campaigns: output_uri and its connection.
+        **{name: param for name, param in campaign_params().items() if name in ("output_uri", "output_conn_id")},
         "rows_uri": Param(
             None,
             type=["null", "string"],
@@ -97,14 +93,7 @@ with DAG(
             max_active_tis_per_dag=8,
             map_index_template="{{ task.title }}",
         )
-        HeyGenDownloadVideoOperator(
-            task_id="download_video",
-            video_id=video.output[XCOM_VIDEO_ID],
-            video=video.output,
-            destination="{{ params.output_uri }}/" + RUN_DAY,
-            file_stem=file_stem,
-            map_index_template="{{ task.file_stem }}",
-        )
+        store_video(video, file_stem)
 
     # [START howto_heygen_template_preflight]
     @task(retries=0)
