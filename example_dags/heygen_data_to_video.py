@@ -37,6 +37,8 @@ from heygen_campaign_parts import (
     write_summary_page,
 )
 
+from heygen_provider.links.heygen import link_to_summary_page
+
 #: One event per stored video: ``heygen_publish_new_videos`` is scheduled on it.
 STORED_VIDEOS = Asset("heygen_campaign_videos")
 
@@ -84,7 +86,7 @@ with DAG(
             outcomes, params, dag_run, heading="Weekly videos {day}", subject="Weekly videos {day}"
         )
 
-    summary = write_summary(requests)
+    summary = link_to_summary_page(write_summary(requests))
     rows >> summary
     # notify e-mails the summary through the smtp provider (see heygen_campaign_parts).
     notified = notify(summary)

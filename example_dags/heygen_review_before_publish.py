@@ -40,6 +40,7 @@ from heygen_campaign_parts import (
     write_summary_page,
 )
 
+from heygen_provider.links.heygen import link_to_summary_page
 from heygen_provider.notifications.review import review_body, review_subject, spoken_script
 
 try:
@@ -134,6 +135,6 @@ if ApprovalOperator is not None:
                 outcomes, params, dag_run, heading="Reviewed videos {day}", subject=f"Reviewed videos {{day}}: {counts}"
             )
 
-        summary = write_summary(requests)
+        summary = link_to_summary_page(write_summary(requests))
         rows >> summary
         notify(summary) >> every_row_stored(summary)

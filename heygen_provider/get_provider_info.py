@@ -53,5 +53,6 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "heygen_provider.links.heygen.HeyGenVideoLink",
             "heygen_provider.links.heygen.StoredVideoLink",
+            "heygen_provider.links.heygen.CampaignSummaryLink",
         ],
     }

@@ -1,5 +1,5 @@
 """
-The extra links of the provider's tasks: the video's page, and the stored video.
+The extra links of the provider's tasks: the video's page, the stored video, and a campaign's summary.
 
 Links are computed in the API server, which should not look up connections for them: the generate
 task pushes its video's page URL to XCom on the worker, where the connection is known, and the link
@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 from airflow.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
+    from airflow.sdk.definitions.xcom_arg import PlainXComArg
     from airflow.sdk.types import TaskInstanceKey
 
 HEYGEN_VIDEO_PAGE = "https://app.heygen.com/videos/{video_id}"
@@ -94,3 +95,36 @@ class StoredVideoLink(BaseOperatorLink):
         result = XCom.get_value(ti_key=ti_key, key="return_value")
         path = result.get("video_path") if isinstance(result, dict) else None
         return browsable_url(str(path)) if path else ""
+
+
+class CampaignSummaryLink(BaseOperatorLink):
+    """
+    Links a campaign's summary task to the page it wrote, from the ``page`` of its result in XCom.
+
+    TaskFlow tasks take no extra links as an argument; give one this link with
+    :func:`link_to_summary_page`.
+    """
+
+    name = "Campaign summary"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        result = XCom.get_value(ti_key=ti_key, key="return_value")
+        page = result.get("page") if isinstance(result, dict) else None
+        return browsable_url(str(page)) if page else ""
+
+
+def link_to_summary_page(summary: PlainXComArg) -> PlainXComArg:
+    """
+    Give the task behind ``summary`` the :class:`CampaignSummaryLink`, beside the links it has.
+
+    Airflow computes a task's links on the worker when the task ends and keeps them in XCom, so a link
+    set on a TaskFlow task when the DAG is defined is drawn like an operator's own.
+
+    :param summary: what a summary task returned: a mapping with the page's location under ``page``.
+    """
+    operator = summary.operator
+    if not any(isinstance(link, CampaignSummaryLink) for link in operator.operator_extra_links):
+        operator.operator_extra_links = (*operator.operator_extra_links, CampaignSummaryLink())
+    return summary

@@ -84,6 +84,33 @@ def task_states(dag_run: Any) -> dict[tuple[str, int], str]:
 CREATE_PATHS = ("/v3/videos", "/v2/video/generate")
 
 
+def xcom_value(dag_run: Any, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+    """What ``task_id`` pushed under ``key`` in ``dag_run``, read from the database as the API server would."""
+    import json
+
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        value = session.scalar(
+            select(XComModel.value).where(
+                XComModel.dag_id == dag_run.dag_id,
+                XComModel.run_id == dag_run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.map_index == map_index,
+                XComModel.key == key,
+            )
+        )
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        # The worker stores an extra link's URL as it is, not as JSON.
+        return value
+
+
 def video_posts(emulator: HeyGenEmulator) -> list[Any]:
     """Every create request, whatever the connection's API generation."""
     return [post for path in CREATE_PATHS for post in emulator.requests(method="POST", path=path)]

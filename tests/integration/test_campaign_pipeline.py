@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.conftest import task_states, video_posts
+from tests.integration.conftest import task_states, video_posts, xcom_value
 
 EXAMPLE_ROWS = Path(__file__).resolve().parents[2] / "example_dags" / "data" / "weekly_figures.csv"
 #: The emulator fails this row's render with HeyGen's 40119 (video too long for the plan).
@@ -82,6 +82,11 @@ def test_one_bad_row_costs_one_row(run_dag: Any, emulator: Any, rows_with_a_bad_
     assert all(f'href="{page}"' in summary for page in pages)
     bad_page = requests.get(f"{emulator.base_url}/videos/{bad_video['video_id']}", timeout=10)
     assert bad_page.status_code == 200 and "40119" in bad_page.text
+
+    # The summary task links to the page it wrote; the worker stores the link where the UI reads it.
+    assert xcom_value(dag_run, "write_summary", "_link_CampaignSummaryLink") == (day / "summary.html").as_uri()
+    stored = xcom_value(dag_run, DOWNLOAD, "_link_StoredVideoLink", map_index=0)
+    assert stored == (day / "north.mp4").as_uri()
 
 
 def test_mapped_tasks_are_labelled_by_what_they_render(

@@ -4,13 +4,12 @@ refused before it is paid for, and a retry that re-attaches instead of rendering
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import task_states
+from tests.integration.conftest import task_states, xcom_value
 
 TEMPLATE_PATH = "/v3/templates/tpl_weekly_update"
 GOOD_ROW = {
@@ -26,20 +25,8 @@ def template_posts(emulator: Any) -> list[Any]:
 
 
 def preflight_rows(dag_run: Any) -> list[dict[str, Any]]:
-    """The preflight task's estimate rows, from the run's XCom in the database."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        value = session.scalar(
-            select(XComModel.value).where(
-                XComModel.run_id == dag_run.run_id, XComModel.task_id == "preflight", XComModel.key == "rows"
-            )
-        )
-    # The task returns a dict, so TaskFlow also pushes each key (multiple_outputs).
-    rows = json.loads(value) if isinstance(value, str) else value
-    return list(rows)
+    """The preflight task's estimate rows: the task returns a dict, so TaskFlow also pushes each key."""
+    return list(xcom_value(dag_run, "preflight", "rows"))
 
 
 def write_rows(path: Path, rows: list[dict[str, str]]) -> str:

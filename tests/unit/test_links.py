@@ -9,7 +9,14 @@ import pytest
 import requests
 
 from heygen_provider.hooks.heygen import HeyGenHook
-from heygen_provider.links.heygen import StoredVideoLink, browsable_url, video_page_url, without_connection
+from heygen_provider.links.heygen import (
+    CampaignSummaryLink,
+    StoredVideoLink,
+    browsable_url,
+    link_to_summary_page,
+    video_page_url,
+    without_connection,
+)
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 
 SCENE = {
@@ -78,6 +85,47 @@ def test_the_download_task_links_to_the_video_it_stored(monkeypatch: pytest.Monk
     assert StoredVideoLink().get_link(operator, ti_key=SimpleNamespace()) == "file:///data/north.mp4"
     results.clear()
     assert StoredVideoLink().get_link(operator, ti_key=SimpleNamespace()) == ""
+
+
+def test_a_summary_task_links_to_the_page_it_wrote(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk import DAG, task
+    from airflow.sdk.execution_time.xcom import XCom
+
+    @task
+    def write_summary() -> dict[str, str]:
+        return {"page": "s3://aws_default@campaigns/2026-11-24/summary.html"}
+
+    with DAG(dag_id="summary_link", schedule=None):
+        summary = link_to_summary_page(write_summary())
+        # Linking twice (a DAG file that wraps an already linked task) gives one link.
+        link_to_summary_page(summary)
+    links = summary.operator.operator_extra_links
+    assert [type(link) for link in links] == [CampaignSummaryLink]
+
+    results: dict[str, Any] = {"return_value": {"page": "s3://aws_default@campaigns/2026-11-24/summary.html"}}
+    monkeypatch.setattr(XCom, "get_value", lambda **kwargs: results.get(kwargs["key"]))
+    expected = "https://s3.console.aws.amazon.com/s3/object/campaigns?prefix=2026-11-24/summary.html"
+    assert links[0].get_link(summary.operator, ti_key=SimpleNamespace()) == expected
+    for result in (None, {"text": "no page"}, "summary.html"):
+        results["return_value"] = result
+        assert links[0].get_link(summary.operator, ti_key=SimpleNamespace()) == ""
+
+
+def test_the_summary_link_survives_serialization() -> None:
+    from airflow.sdk import DAG, task
+    from airflow.serialization import serialized_objects
+
+    @task
+    def write_summary() -> dict[str, str]:
+        return {"page": "file:///data/summary.html"}
+
+    with DAG(dag_id="summary_link_serialized", schedule=None) as dag:
+        link_to_summary_page(write_summary())
+    # Airflow 3.3 renamed SerializedDAG to DagSerialization.
+    serializer = getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
+    [encoded] = [node["__var"] for node in serializer.to_dict(dag)["dag"]["tasks"]]
+    # The API server draws the link from XCom under this key, which the worker fills when the task ends.
+    assert encoded["_operator_extra_links"] == {"Campaign summary": "_link_CampaignSummaryLink"}
 
 
 @pytest.mark.parametrize(

@@ -105,4 +105,5 @@ class TestProviderInfo:
         assert get_provider_info()["extra-links"] == [
             "heygen_provider.links.heygen.HeyGenVideoLink",
             "heygen_provider.links.heygen.StoredVideoLink",
+            "heygen_provider.links.heygen.CampaignSummaryLink",
         ]
