@@ -321,8 +321,8 @@ def preflight_template_campaign(
     checks them, and each video is estimated from the template's scripts with the row's text in place.
 
     :param template_id: the template every row renders.
-    :param rows: the operator's parameters per row: ``variables`` (and ``title``, ``scene_ids``); other
-        keys are ignored.
+    :param rows: the operator's parameters per row: ``variables`` (and ``title``, ``dimension``,
+        ``scene_ids``, ``extra_fields``), each checked as the operator checks it; other keys are ignored.
     :param require_all_variables: as the operator's parameter of that name.
     :raises HeyGenBudgetExceededError: over ``max_cost`` or the remaining credit.
     :raises HeyGenRequestValidationError: ``template_id`` is empty.
@@ -330,8 +330,7 @@ def preflight_template_campaign(
     The other parameters are :func:`preflight_campaign`'s.
     """
     from heygen_provider.hooks.heygen import HeyGenHook
-    from heygen_provider.models.params import parse_structured_param
-    from heygen_provider.models.template import parse_row, parse_template_id, template_variables
+    from heygen_provider.models.template import check_template_row, parse_template_id
 
     table = price_table(prices)
     hook = HeyGenHook(heygen_conn_id)
@@ -340,17 +339,19 @@ def preflight_template_campaign(
     estimates = []
     for index, row in enumerate(rows):
         label = str(row.get("title") or f"row {index + 1}")
-        try:
-            values = parse_row(row.get("variables"))
-        except HeyGenRequestValidationError as error:
-            estimates.append(invalid_row(label, error.problems))
+        checked = check_template_row(
+            template,
+            variables=row.get("variables"),
+            dimension=row.get("dimension"),
+            scene_ids=row.get("scene_ids"),
+            extra_fields=row.get("extra_fields"),
+            require_all=require_all_variables,
+        )
+        if checked.all_problems:
+            estimates.append(invalid_row(label, checked.all_problems))
             continue
-        variables, problems = template_variables(template, values, require_all=require_all_variables)
-        if problems:
-            estimates.append(invalid_row(label, problems))
-            continue
-        scripts = template.scripts(parse_structured_param("scene_ids", row.get("scene_ids")))
-        estimates.append(estimate_template(label, scripts, variables, table, words_per_minute=words_per_minute))
+        scripts = template.scripts(checked.scene_ids)
+        estimates.append(estimate_template(label, scripts, checked.variables, table, words_per_minute=words_per_minute))
     return _judge(
         estimates,
         hook,

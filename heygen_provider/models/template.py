@@ -11,6 +11,7 @@ text variable, an ``https`` URL for a media one, an id for a character or a voic
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -145,6 +146,112 @@ def parse_row(value: Any) -> Mapping[str, Any]:
     if not isinstance(row, Mapping):
         raise HeyGenRequestValidationError([f"variables: must be an object (got {type(row).__name__})"])
     return row
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    """
+    One render's parameters checked against its template (:func:`check_template_row`): the generate
+    call's parts, and every problem found.
+
+    :param variables: the generate call's ``variables``, those that fit.
+    :param dimension: ``dimension`` as an object, or ``None``.
+    :param scene_ids: ``scene_ids`` as a list, or ``None``.
+    :param extra_fields: more fields of the generate call.
+    :param variable_problems: each missing, unknown or mistyped variable.
+    :param problems: what is wrong with the other parameters (or with ``variables`` as a whole).
+    """
+
+    variables: dict[str, Any]
+    dimension: Any
+    scene_ids: Any
+    extra_fields: Mapping[str, Any]
+    variable_problems: tuple[str, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def all_problems(self) -> tuple[str, ...]:
+        return self.variable_problems + self.problems
+
+
+def check_template_row(
+    template: Template,
+    *,
+    variables: Any,
+    dimension: Any = None,
+    scene_ids: Any = None,
+    extra_fields: Any = None,
+    require_all: bool = True,
+) -> TemplateRow:
+    """
+    Check one render of ``template`` as the operator's parameters give it (objects, or JSON text of
+    them); every problem is collected, none raised, so a campaign's preflight can list them all.
+
+    :param template: the template the row renders.
+    :param variables: the row's variables (see :func:`template_variables`).
+    :param dimension: ``{"width", "height"}``: even pixels from 128 to 4096.
+    :param scene_ids: the template's scenes to render, in order.
+    :param extra_fields: more fields of the generate call, an object.
+    :param require_all: as :func:`template_variables`'s.
+    """
+    problems: list[str] = []
+
+    def read(name: str, value: Any) -> Any:
+        try:
+            return parse_structured_param(name, value)
+        except HeyGenRequestValidationError as error:
+            problems.extend(error.problems)
+            return None
+
+    parsed_dimension = read("dimension", dimension)
+    parsed_scene_ids = read("scene_ids", scene_ids)
+    parsed_extra_fields = read("extra_fields", extra_fields)
+    problems += _option_problems(parsed_dimension, parsed_scene_ids, parsed_extra_fields or {})
+    problems += _scene_problems(template, parsed_scene_ids)
+    try:
+        row = parse_row(variables)
+    except HeyGenRequestValidationError as error:
+        problems[:0] = error.problems
+        checked: dict[str, Any] = {}
+        variable_problems: list[str] = []
+    else:
+        checked, variable_problems = template_variables(template, row, require_all=require_all)
+    return TemplateRow(
+        variables=checked,
+        dimension=parsed_dimension,
+        scene_ids=parsed_scene_ids,
+        extra_fields=parsed_extra_fields if isinstance(parsed_extra_fields, Mapping) else {},
+        variable_problems=tuple(variable_problems),
+        problems=tuple(problems),
+    )
+
+
+def _option_problems(dimension: Any, scene_ids: Any, extra_fields: Any) -> list[str]:
+    problems = []
+    if dimension is not None:
+        sides = dimension if isinstance(dimension, Mapping) else {}
+        for side in ("width", "height"):
+            value = sides.get(side)
+            if isinstance(value, bool) or not isinstance(value, int) or not 128 <= value <= 4096 or value % 2:
+                problems.append(f"dimension.{side}: must be an even number of pixels from 128 to 4096 (got {value!r})")
+    if scene_ids is not None and (
+        not isinstance(scene_ids, list) or not all(isinstance(item, str) and item for item in scene_ids)
+    ):
+        problems.append(f"scene_ids: must be a list of scene ids (got {scene_ids!r})"[:200])
+    if not isinstance(extra_fields, Mapping):
+        problems.append(f"extra_fields: must be an object (got {type(extra_fields).__name__})")
+    return problems
+
+
+def _scene_problems(template: Template, scene_ids: Any) -> list[str]:
+    if not isinstance(scene_ids, list) or not template.scenes:
+        return []
+    known = {str(scene.get("scene_id")) for scene in template.scenes}
+    return [
+        f"scene_ids[{index}]: template {template.id} has no scene {scene_id!r}"
+        for index, scene_id in enumerate(scene_ids)
+        if isinstance(scene_id, str) and scene_id not in known
+    ]
 
 
 def template_variables(

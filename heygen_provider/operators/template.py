@@ -22,7 +22,6 @@ from heygen_provider.operators.render import HeyGenRenderOperator
 if TYPE_CHECKING:
     from heygen_provider.hooks.heygen import HeyGenHook
     from heygen_provider.models import CreatedVideo
-    from heygen_provider.models.template import Template
 
 #: Options of ``POST /v3/templates/{template_id}`` besides ``variables`` (also this operator's parameters).
 TEMPLATE_OPTIONS = ("title", "caption", "callback_id", "callback_url", "dimension", "folder_id", "scene_ids")
@@ -103,35 +102,31 @@ class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
         :raises HeyGenRequestValidationError: for another bad parameter.
         """
         from heygen_provider.exceptions import HeyGenRequestValidationError, HeyGenTemplateVariablesError
-        from heygen_provider.models.params import parse_structured_param
-        from heygen_provider.models.template import parse_row, parse_template_id, template_variables
+        from heygen_provider.models.template import check_template_row, parse_template_id
 
-        problems: list[str] = []
         template_id = parse_template_id(self.template_id)
-        row = parse_row(self.variables)
-        options = {
-            "dimension": parse_structured_param("dimension", self.dimension),
-            "scene_ids": parse_structured_param("scene_ids", self.scene_ids),
-            "extra_fields": parse_structured_param("extra_fields", self.extra_fields) or {},
-        }
-        problems += _option_problems(options["dimension"], options["scene_ids"], options["extra_fields"])
-        template = hook.get_template(template_id)
-        variables, variable_problems = template_variables(template, row, require_all=self.require_all_variables)
-        problems += _scene_problems(template, options["scene_ids"])
-        if variable_problems:
-            raise HeyGenTemplateVariablesError(template_id, variable_problems + problems)
-        if problems:
-            raise HeyGenRequestValidationError(problems)
+        row = check_template_row(
+            hook.get_template(template_id),
+            variables=self.variables,
+            dimension=self.dimension,
+            scene_ids=self.scene_ids,
+            extra_fields=self.extra_fields,
+            require_all=self.require_all_variables,
+        )
+        if row.variable_problems:
+            raise HeyGenTemplateVariablesError(template_id, row.all_problems)
+        if row.problems:
+            raise HeyGenRequestValidationError(row.problems)
         body: dict[str, Any] = {
-            **options["extra_fields"],
-            "variables": variables,
+            **row.extra_fields,
+            "variables": row.variables,
             "title": self.title,
             "caption": self.caption,
             "callback_id": self.callback_id,
             "callback_url": self.callback_url,
-            "dimension": options["dimension"],
+            "dimension": row.dimension,
             "folder_id": self.folder_id,
-            "scene_ids": options["scene_ids"],
+            "scene_ids": row.scene_ids,
         }
         return TemplateRender(template_id, {name: value for name, value in body.items() if value is not None})
 
@@ -160,31 +155,3 @@ class TemplateRender:
 
     def create(self, hook: HeyGenHook, idempotency_key: str) -> CreatedVideo:
         return hook.create_template_video(self.template_id, self.body, idempotency_key=idempotency_key)
-
-
-def _option_problems(dimension: Any, scene_ids: Any, extra_fields: Any) -> list[str]:
-    problems = []
-    if dimension is not None:
-        sides = dimension if isinstance(dimension, Mapping) else {}
-        for side in ("width", "height"):
-            value = sides.get(side)
-            if isinstance(value, bool) or not isinstance(value, int) or not 128 <= value <= 4096 or value % 2:
-                problems.append(f"dimension.{side}: must be an even number of pixels from 128 to 4096 (got {value!r})")
-    if scene_ids is not None and (
-        not isinstance(scene_ids, list) or not all(isinstance(item, str) and item for item in scene_ids)
-    ):
-        problems.append(f"scene_ids: must be a list of scene ids (got {scene_ids!r})"[:200])
-    if not isinstance(extra_fields, Mapping):
-        problems.append(f"extra_fields: must be an object (got {type(extra_fields).__name__})")
-    return problems
-
-
-def _scene_problems(template: Template, scene_ids: Any) -> list[str]:
-    if not isinstance(scene_ids, list) or not template.scenes:
-        return []
-    known = {str(scene.get("scene_id")) for scene in template.scenes}
-    return [
-        f"scene_ids[{index}]: template {template.id} has no scene {scene_id!r}"
-        for index, scene_id in enumerate(scene_ids)
-        if isinstance(scene_id, str) and scene_id not in known
-    ]

@@ -162,3 +162,51 @@ class TestPreflightAgainstTheEmulator:
         assert west["label"] == "West" and "speed" in west["problems"][0]
         assert estimate.total_seconds == pytest.approx(60.0)
         assert "West: invalid, not counted" in estimate.describe()
+
+
+class TestTemplatePreflight:
+    """The template preflight refuses each row the operator would refuse, with the operator's words."""
+
+    VARIABLES = {
+        "manager_name": "Astrid Nilsen",
+        "region": "North",
+        "headline": "Revenue was up.",
+        "logo": "https://www.example.com/logos/north.png",
+    }
+
+    @pytest.fixture(autouse=True)
+    def _connection(self, heygen_connection: Any) -> None:
+        return None
+
+    @pytest.mark.parametrize(
+        ("fields", "problem"),
+        [
+            ({"scene_ids": ["scene_intro", "scene_outro"]}, "scene_ids[1]: template tpl_weekly_update has no scene"),
+            ({"scene_ids": '["scene_intro", 7]'}, "scene_ids: must be a list of scene ids"),
+            ({"dimension": {"width": 1281, "height": 720}}, "dimension.width: must be an even number of pixels"),
+            ({"dimension": "720p"}, "dimension: must be a list or object"),
+            ({"extra_fields": ["folder"]}, "extra_fields: must be an object"),
+            ({"variables": "[1, 2]"}, "variables: must be an object (got list)"),
+        ],
+    )
+    def test_a_row_the_operator_would_refuse_is_listed_and_not_counted(
+        self, heygen_emulator: Any, fields: dict[str, Any], problem: str
+    ) -> None:
+        from heygen_provider.budget import preflight_template_campaign
+        from heygen_provider.exceptions import HeyGenRequestValidationError
+        from heygen_provider.operators.template import HeyGenTemplateVideoOperator
+
+        good = {"title": "North", "variables": self.VARIABLES}
+        bad = {"title": "South", "variables": {**self.VARIABLES, "region": "South"}, **fields}
+        estimate = preflight_template_campaign("tpl_weekly_update", [good, bad])
+
+        north, south = estimate.as_json()["rows"]
+        assert north["problems"] == [] and north["seconds"] > 0
+        assert south["cost_usd"] == 0 and any(line.startswith(problem) for line in south["problems"]), south
+        assert estimate.total_seconds == pytest.approx(north["seconds"])
+        # The operator, given the same row, refuses it with the same problems and posts nothing.
+        operator = HeyGenTemplateVideoOperator(task_id="render", template_id="tpl_weekly_update", **bad)
+        with pytest.raises(HeyGenRequestValidationError) as refused:
+            operator.prepare_render(operator.hook)
+        assert refused.value.problems == south["problems"]
+        assert heygen_emulator.requests(method="POST") == []
