@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -70,3 +71,43 @@ def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     delays: list[float] = []
     monkeypatch.setattr("time.sleep", delays.append)
     yield delays
+
+
+@pytest.fixture
+def blocking_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """
+    Record every blocking call made on this thread (where the test runs its event loop): ``time.sleep``,
+    a synchronous HTTP request or connection lookup, and I/O on a socket that is not non-blocking.
+
+    asyncio's own sockets are non-blocking, so the loop's I/O passes; the calls still go through, so the
+    code under test behaves as it would, and the test asserts the list is empty. Deterministic, unlike
+    timing the loop's steps.
+    """
+    import socket
+    import threading
+
+    import requests
+
+    from heygen_provider.hooks.heygen import HeyGenHook
+
+    loop_thread = threading.get_ident()
+    calls: list[str] = []
+
+    def guarded(name: str, original: Any, *, socket_io: bool = False) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            on_loop = threading.get_ident() == loop_thread
+            if on_loop and (not socket_io or args[0].gettimeout() != 0.0):
+                calls.append(name)
+            return original(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr("time.sleep", guarded("time.sleep", time.sleep))
+    monkeypatch.setattr(requests.Session, "request", guarded("requests.Session.request", requests.Session.request))
+    # A classmethod: the bound original is called without the instance.
+    lookup = staticmethod(guarded("HeyGenHook.get_connection", HeyGenHook.get_connection))
+    monkeypatch.setattr(HeyGenHook, "get_connection", lookup)
+    for method in ("connect", "recv", "recv_into", "send", "sendall", "accept"):
+        original = getattr(socket.socket, method)
+        monkeypatch.setattr(socket.socket, method, guarded(f"socket.{method}", original, socket_io=True))
+    yield calls

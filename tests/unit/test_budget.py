@@ -5,7 +5,7 @@ account's credit read from the emulator over loopback (``GET /v3/users/me``) and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -167,7 +167,7 @@ class TestPreflightAgainstTheEmulator:
 class TestTemplatePreflight:
     """The template preflight refuses each row the operator would refuse, with the operator's words."""
 
-    VARIABLES = {
+    VARIABLES: ClassVar[dict[str, str]] = {
         "manager_name": "Astrid Nilsen",
         "region": "North",
         "headline": "Revenue was up.",

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib
 import json
-import logging
 import time
 from typing import Any, ClassVar
 
@@ -337,7 +335,7 @@ class TestRunContract:
         assert len(created) == 1
         assert len(status_server.polls()) == 40
 
-    def test_event_loop_is_never_blocked(self, status_server: StatusServer) -> None:
+    def test_event_loop_is_never_blocked(self, status_server: StatusServer, blocking_calls: list[str]) -> None:
         for n in range(10):
             status_server.script(
                 f"vid-{n}",
@@ -345,29 +343,6 @@ class TestRunContract:
                 (503, {"message": "busy"}),
                 (200, status_body(f"vid-{n}", "completed")),
             )
-        slow: list[str] = []
-        # Airflow's first async connection lookup in a process imports its supervisor module; a real
-        # triggerer has imported it long before any trigger runs, so warm it up outside the measurement.
-        asyncio.run(HeyGenHook().aget_settings())
-        cache.forget_settings()
-
-        class Collect(logging.Handler):
-            def emit(self, record: logging.LogRecord) -> None:
-                message = record.getMessage()
-                if "Executing" in message and "took" in message:
-                    slow.append(message)
-
-        handler = Collect(level=logging.WARNING)
-        asyncio_log = logging.getLogger("asyncio")
-        asyncio_log.addHandler(handler)
-        loop = asyncio.new_event_loop()
-        loop.set_debug(True)
-        # A blocking call in the trigger holds the loop for a whole request or sleep (the sync paths are
-        # also patched to raise). Garbage collection is off while the triggers run: late in the suite a full
-        # collection of the whole test process took 0.16 to 0.26 s inside one step, with no blocking code.
-        loop.slow_callback_duration = 0.25
-        gc.collect()
-        gc.disable()
 
         async def run_all() -> list[Any]:
             try:
@@ -378,14 +353,29 @@ class TestRunContract:
             finally:
                 await cache.close_shared_sessions()
 
-        try:
-            events = loop.run_until_complete(run_all())
-        finally:
-            gc.enable()
-            loop.close()
-            asyncio_log.removeHandler(handler)
+        # The connection lookup, the polls, the back-off after the 503 and the log lines all ran on the
+        # loop's thread without one blocking call.
+        events = asyncio.run(run_all())
         assert [e.payload["status"] for e in events] == ["success"] * 10
-        assert slow == []
+        assert blocking_calls == []
+
+    def test_the_guard_sees_blocking_calls_on_the_loop(
+        self, status_server: StatusServer, blocking_calls: list[str]
+    ) -> None:
+        import requests
+
+        async def block() -> None:
+            # What the guard is for: the calls a trigger must never make.
+            time.sleep(0)  # noqa: ASYNC251
+            requests.get(  # noqa: ASYNC210
+                f"{status_server.url}/missing", timeout=5
+            )
+            HeyGenHook().settings  # noqa: B018 - the synchronous connection lookup
+
+        asyncio.run(block())
+        assert {"time.sleep", "requests.Session.request", "socket.connect", "HeyGenHook.get_connection"} <= set(
+            blocking_calls
+        )
 
 
 class TestResultOrRaise:
