@@ -129,7 +129,10 @@ class RenderProgress:
     def _deadline_text(self, now: float) -> str:
         if self.deadline is None:
             return ", no deadline"
-        moment = time.strftime("%H:%M:%S UTC", time.gmtime(self.deadline))
+        deadline = time.gmtime(self.deadline)
+        # A wait may outlast the day (the default timeout is 24 h): then the time alone would mislead.
+        same_day = deadline[:3] == time.gmtime(now)[:3]
+        moment = time.strftime("%H:%M:%S UTC" if same_day else "%Y-%m-%d %H:%M:%S UTC", deadline)
         return f", gives up at {moment} (in {_duration(max(0.0, self.deadline - now))})"
 
 

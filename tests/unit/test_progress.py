@@ -72,6 +72,15 @@ def test_a_passed_deadline_reads_as_in_zero_seconds() -> None:
     assert str(progress.line("processing", START + 90)).endswith("gives up at 09:00:30 UTC (in 0 s)")
 
 
+def test_a_deadline_on_another_day_gives_its_date() -> None:
+    # The default timeout is 24 h: a wait started at 09:00 gives up the next day at 09:00.
+    progress = _progress(deadline=START + 24 * 3600)
+    progress.line("processing", START)
+
+    line = str(progress.line("processing", START + 60))
+    assert line.endswith("gives up at 2026-11-25 09:00:00 UTC (in 23 h 59 min)")
+
+
 class TestSharedBudget:
     """Progress lines of every wait in a process share a budget; status changes are never held back."""
 
