@@ -7,6 +7,10 @@ RSS, the number of asyncio tasks on the loop (one per running trigger, so start-
 late each 50 ms sleep woke up (loop lag) and how long each garbage collection took, by generation.
 The write (a few hundred bytes a second) goes through a thread, so the probe never blocks the loop.
 
+With ``freeze_at_tasks`` the probe also runs an experiment: once the loop holds that many tasks (every
+trigger has started) it collects and then freezes the garbage collector (``gc.freeze()``), what
+Airflow's runner could do after loading its triggers, so that full collections no longer walk them.
+
 The triggerer imports it by classpath (``loop_lag_trigger.LoopLagTrigger``) with ``bench/`` on
 ``PYTHONPATH``; it never fires an event.
 """
@@ -47,16 +51,19 @@ class LoopLagTrigger(BaseTrigger):
     :param path: the JSON-lines file to append to.
     :param period: seconds between lag samples.
     :param flush: seconds between records.
+    :param freeze_at_tasks: freeze the garbage collector once the loop holds this many tasks; 0: never.
     """
 
-    def __init__(self, path: str, period: float = 0.05, flush: float = 1.0) -> None:
+    def __init__(self, path: str, period: float = 0.05, flush: float = 1.0, freeze_at_tasks: int = 0) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.path = path
         self.period = period
         self.flush = flush
+        self.freeze_at_tasks = freeze_at_tasks
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return CLASSPATH, {"path": self.path, "period": self.period, "flush": self.flush}
+        kwargs = {"path": self.path, "period": self.period, "flush": self.flush}
+        return CLASSPATH, {**kwargs, "freeze_at_tasks": self.freeze_at_tasks}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         collections: list[tuple[int, float]] = []
@@ -71,6 +78,7 @@ class LoopLagTrigger(BaseTrigger):
         gc.callbacks.append(on_collection)
         lags: list[float] = []
         next_flush = time.monotonic() + self.flush
+        frozen = 0
         try:
             while True:
                 expected = time.monotonic() + self.period
@@ -80,13 +88,19 @@ class LoopLagTrigger(BaseTrigger):
                 if now < next_flush:
                     continue
                 next_flush = now + self.flush
+                tasks = len(asyncio.all_tasks())
+                if self.freeze_at_tasks and not frozen and tasks >= self.freeze_at_tasks:
+                    gc.collect()
+                    gc.freeze()
+                    frozen = gc.get_freeze_count()
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 record = {
                     "time": time.time(),
                     "pid": os.getpid(),
                     "cpu_s": usage.ru_utime + usage.ru_stime,
                     "rss_kib": _rss_kib(),
-                    "tasks": len(asyncio.all_tasks()),
+                    "tasks": tasks,
+                    "frozen_objects": frozen,
                     "lag_s": [round(lag, 4) for lag in lags],
                     "gc": [[generation, round(seconds, 4)] for generation, seconds in collections],
                 }

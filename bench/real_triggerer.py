@@ -66,9 +66,12 @@ PROVIDER_CLASSPATH = "heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger"
 DATETIME_CLASSPATH = "airflow.providers.standard.triggers.temporal.DateTimeTrigger"
 PROBE_CLASSPATH = "loop_lag_trigger.LoopLagTrigger"
 #: ``provider``: coalesced v3 polling; ``provider_per_video``: the same trigger on a ``legacy``
-#: connection, polled video by video as before coalescing; ``datetime``: Airflow's idle cost.
-VARIANTS = ("datetime", "provider", "provider_per_video")
+#: connection, polled video by video as before coalescing; ``datetime``: Airflow's idle cost. A
+#: ``_gc_frozen`` variant (run only when named in ``HEYGEN_BENCH_VARIANTS``) is the same with the
+#: runner's garbage collector frozen once every trigger has started (see :mod:`loop_lag_trigger`).
+VARIANTS = ("datetime", "provider", "provider_per_video", "datetime_gc_frozen", "provider_gc_frozen")
 IDLE = "datetime"
+FROZEN = "_gc_frozen"
 CPU_RATIO_GOAL = 1.5
 LAG_P99_GOAL_MS = 100.0
 STALL_GOAL_MS = 500.0
@@ -76,7 +79,7 @@ STARTUP_TIMEOUT = 900.0
 #: Set to 1 to add the 10,000-trigger case: Airflow starts about 25 triggers a second here, so each
 #: 10,000 run takes about 9 minutes and two of them do not fit in ``make bench``.
 LARGE_VARIABLE = "HEYGEN_BENCH_LARGE"
-#: Comma-separated variants to run (default: every variant of each case), e.g. ``provider``.
+#: Comma-separated variants to run at each case's N instead of the case's own (e.g. ``provider``).
 VARIANTS_VARIABLE = "HEYGEN_BENCH_VARIANTS"
 #: Set to 1 to keep each run's ``AIRFLOW_HOME`` (triggerer log, trigger logs, probe records).
 KEEP_VARIABLE = "HEYGEN_BENCH_KEEP"
@@ -132,8 +135,10 @@ def populate(arguments: argparse.Namespace) -> None:
     far_future = now + datetime.timedelta(days=365)
     end_time = time.time() + 24 * 3600
 
+    idle = arguments.variant.removesuffix(FROZEN) == IDLE
+
     def kwargs_of(video_id: str) -> dict[str, Any]:
-        if arguments.variant == IDLE:
+        if idle:
             return {"moment": far_future, "end_from_trigger": False}
         return {
             "video_id": video_id,
@@ -142,7 +147,7 @@ def populate(arguments: argparse.Namespace) -> None:
             "end_time": end_time,
         }
 
-    classpath = DATETIME_CLASSPATH if arguments.variant == IDLE else PROVIDER_CLASSPATH
+    classpath = DATETIME_CLASSPATH if idle else PROVIDER_CLASSPATH
     with create_session() as session:
         session.add(DagBundleModel(name="bench"))
         session.flush()
@@ -163,7 +168,8 @@ def populate(arguments: argparse.Namespace) -> None:
         )
         session.add(run)
         # The probe first (and weightiest), so it starts before the triggers it watches.
-        probe = Trigger(classpath=PROBE_CLASSPATH, kwargs={"path": arguments.probe})
+        freeze_at_tasks = len(video_ids) + 1 if arguments.variant.endswith(FROZEN) else 0
+        probe = Trigger(classpath=PROBE_CLASSPATH, kwargs={"path": arguments.probe, "freeze_at_tasks": freeze_at_tasks})
         triggers = [Trigger(classpath=classpath, kwargs=kwargs_of(video_id)) for video_id in video_ids]
         session.add(probe)
         session.flush()
@@ -223,8 +229,9 @@ def run(quick: bool = False) -> Report:
             video_ids = create_videos(emulator.base_url, emulator.api_key, max(case.n for case in plan))
             ids_path = scratch / "ids.json"
             ids_path.write_text(json.dumps(video_ids))
-            only = set(filter(None, os.environ.get(VARIANTS_VARIABLE, "").split(","))) or set(VARIANTS)
-            runs_planned = [(c, v) for c in plan for v in c.variants if v in only]
+            only = set(filter(None, os.environ.get(VARIANTS_VARIABLE, "").split(",")))
+            # Named variants replace each case's own, in the order of VARIANTS.
+            runs_planned = [(c, v) for c in plan for v in ([v for v in VARIANTS if v in only] if only else c.variants)]
             for number, (case, variant) in enumerate(runs_planned):
                 home = scratch / f"run-{number}"
                 home.mkdir()
@@ -379,6 +386,7 @@ def summarise(
         "per_video_gets": single,
         "requests_per_video_cycle": (bulk + single) / (case.n * (end - start) / case.interval),
         "tasks": last["tasks"],
+        "gc_frozen_objects": last.get("frozen_objects", 0),
     }
 
 
