@@ -21,12 +21,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+_log = logging.getLogger(__name__)
 
 STATE_STORE_KEY = "heygen_video"
 VARIABLE_PREFIX = "heygen_provider.submission."
@@ -114,7 +117,12 @@ class VariableRecord:
     def load(self) -> Submission | None:
         from airflow.sdk import Variable
 
-        return _parse(Variable.get(self.key, default=None, deserialize_json=True))
+        submission = _parse(Variable.get(self.key, default=None, deserialize_json=True))
+        if submission is None:
+            # Airflow 3.1 logs the lookup's miss at error level ("Variable not found"), which on a first
+            # try would read as a failure.
+            _log.info("No earlier submission recorded in Variable %s: this is the first submit.", self.key)
+        return submission
 
     def save(self, submission: Submission) -> None:
         from airflow.sdk import Variable

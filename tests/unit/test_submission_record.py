@@ -56,6 +56,19 @@ class TestVariableRecord:
         assert fake_variables.deleted == [record.key]
         assert record.load() is None
 
+    def test_a_first_try_says_why_airflow_logged_a_missing_variable(
+        self, fake_variables: FakeVariables, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        record = VariableRecord(VARIABLE_PREFIX + "d.t.-1.r")
+        with caplog.at_level("INFO", logger="heygen_provider.operators.submission_record"):
+            record.load()
+            record.save(SUBMISSION)
+            record.load()
+        [line] = [entry for entry in caplog.records if entry.name == "heygen_provider.operators.submission_record"]
+        assert line.levelname == "INFO"
+        expected = f"No earlier submission recorded in Variable {record.key}: this is the first submit."
+        assert line.getMessage() == expected
+
 
 class TestChoice:
     def test_the_state_store_when_the_context_has_one(self) -> None:
