@@ -1,9 +1,9 @@
 """
 The extra links of the provider's tasks: the video's page, the stored video, and a campaign's summary.
 
-Links are computed in the API server, which should not look up connections for them: the generate
-task pushes its video's page URL to XCom on the worker, where the connection is known, and the link
-reads it back.
+Airflow 3 computes a task's links on the worker when the task ends and keeps them in XCom, where the
+API server reads them. Each link reads what its task pushed rather than looking anything up: the
+generate task pushes its video's page URL next to the video id, while the connection is at hand.
 """
 
 from __future__ import annotations
