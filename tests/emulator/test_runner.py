@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import signal
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
@@ -36,6 +41,43 @@ def test_subprocess_emulator_is_controlled_through_the_admin_api() -> None:
         base_url = emulator.base_url
     with pytest.raises(EmulatorAdminError):
         EmulatorClient(base_url, timeout=1).health()
+
+
+def test_a_subprocess_emulator_stops_when_its_parent_is_killed() -> None:
+    # The parent starts an emulator, prints its pid and waits to be SIGKILLed, which runs no clean-up.
+    parent_code = (
+        "import sys, time\n"
+        "from heygen_provider.testing.emulator import HeyGenEmulator\n"
+        "emulator = HeyGenEmulator(in_subprocess=True).start()\n"
+        "print(emulator.pid, emulator.base_url, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid_text, base_url = parent.stdout.readline().split()
+    emulator_pid = int(pid_text)
+    try:
+        assert httpx.get(f"{base_url}/_emulator/health", timeout=5).status_code == 200
+        parent.kill()
+        parent.wait()
+        # A liveness bound, not a speed goal: without the fix the emulator never exits.
+        deadline = time.monotonic() + 20
+        while _is_alive(emulator_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _is_alive(emulator_pid), "the emulator outlived its SIGKILLed parent"
+    finally:
+        parent.kill()
+        if _is_alive(emulator_pid):
+            os.kill(emulator_pid, signal.SIGKILL)
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        # Reaped by init once orphaned; a zombie still answers kill(0), so read its state too.
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def test_emulators_pick_distinct_free_ports() -> None:

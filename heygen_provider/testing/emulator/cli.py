@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -68,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--conn-id", default=DEFAULT_CONN_ID, help="Airflow connection id to print")
     parser.add_argument("--settings-json", default=None, help="all settings as JSON (used by the Python API)")
+    parser.add_argument(
+        "--exit-on-stdin-eof",
+        action="store_true",
+        help="stop when standard input closes, as it does when the process that started the emulator dies",
+    )
     return parser
 
 
@@ -98,13 +104,16 @@ def settings_from_arguments(arguments: argparse.Namespace) -> EmulatorSettings:
     return EmulatorSettings.from_dict(values)
 
 
-async def serve(settings: EmulatorSettings, host: str, port: int, conn_id: str) -> None:
+async def serve(
+    settings: EmulatorSettings, host: str, port: int, conn_id: str, *, exit_on_stdin_eof: bool = False
+) -> None:
     """Serve until SIGINT or SIGTERM, after printing the URL and the Airflow connection.
 
     :param settings: the emulator settings.
     :param host: the address to bind.
     :param port: the port to bind.
     :param conn_id: the Airflow connection id to print.
+    :param exit_on_stdin_eof: also stop when standard input closes.
     """
     app = EmulatorApp(settings)
     server = WebServer(emulator_handler(app.handle, app.open_stream))
@@ -120,10 +129,30 @@ async def serve(settings: EmulatorSettings, host: str, port: int, conn_id: str) 
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopped.set)
+    if exit_on_stdin_eof:
+        _stop_on_eof(loop, sys.stdin.fileno(), stopped)
     try:
         await stopped.wait()
     finally:
         await server.close()
+
+
+def _stop_on_eof(loop: asyncio.AbstractEventLoop, descriptor: int, stopped: asyncio.Event) -> None:
+    # A parent killed with SIGKILL cannot stop its emulator, but the kernel closes the parent's end of
+    # this pipe whatever way it dies, so end of file is the one signal that always comes.
+    def read() -> None:
+        try:
+            data = os.read(descriptor, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(descriptor)
+            stopped.set()
+
+    os.set_blocking(descriptor, False)
+    loop.add_reader(descriptor, read)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,7 +170,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as problem:
         parser.error(str(problem))
     try:
-        asyncio.run(serve(settings, arguments.host, arguments.port, arguments.conn_id))
+        asyncio.run(
+            serve(
+                settings,
+                arguments.host,
+                arguments.port,
+                arguments.conn_id,
+                exit_on_stdin_eof=arguments.exit_on_stdin_eof,
+            )
+        )
     except OSError as error:
         print(f"heygen-emulator: cannot listen on {arguments.host}:{arguments.port}: {error}", file=sys.stderr)
         return 1

@@ -178,10 +178,15 @@ class HeyGenEmulator(EmulatorClient):
             "--settings-json",
             json.dumps(self.settings.to_dict()),
             "--allow-non-loopback",
+            "--exit-on-stdin-eof",
         ]
         # Kept open for the life of the subprocess, to explain a failed start; closed by stop().
         self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        # Its standard input is a pipe only this process writes to: if this process dies, even by SIGKILL,
+        # the pipe closes and the emulator stops instead of holding its port for ever.
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True
+        )
         self._process = process
         assert process.stdout is not None
         deadline = time.monotonic() + self.startup_timeout
@@ -216,8 +221,9 @@ class HeyGenEmulator(EmulatorClient):
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-            if self._process.stdout is not None:
-                self._process.stdout.close()
+            for pipe in (self._process.stdin, self._process.stdout):
+                if pipe is not None:
+                    pipe.close()
         if self._stderr is not None:
             self._stderr.close()
         self._thread = self._loop = self._process = self._stderr = self.app = None
