@@ -25,6 +25,7 @@ second on this machine, so the 10,000 case is opt-in (``HEYGEN_BENCH_LARGE=1``).
     .venv/bin/python bench/real_triggerer.py [--quick]
     HEYGEN_BENCH_LARGE=1 .venv/bin/python bench/real_triggerer.py   # adds N = 10,000 (about 25 minutes more)
     HEYGEN_BENCH_LARGE=only .venv/bin/python bench/real_triggerer.py   # N = 10,000 alone
+    HEYGEN_BENCH_LARGE=5000 .venv/bin/python bench/real_triggerer.py   # another N alone, same window
 """
 
 from __future__ import annotations
@@ -68,16 +69,28 @@ PROBE_CLASSPATH = "loop_lag_trigger.LoopLagTrigger"
 #: ``provider``: coalesced v3 polling; ``provider_per_video``: the same trigger on a ``legacy``
 #: connection, polled video by video as before coalescing; ``datetime``: Airflow's idle cost. A
 #: ``_gc_frozen`` variant (run only when named in ``HEYGEN_BENCH_VARIANTS``) is the same with the
-#: runner's garbage collector frozen once every trigger has started (see :mod:`loop_lag_trigger`).
-VARIANTS = ("datetime", "provider", "provider_per_video", "datetime_gc_frozen", "provider_gc_frozen")
+#: runner's garbage collector frozen once every trigger has started; a ``_cleanup_patched`` one runs
+#: Airflow's runner with its once-a-second clean-up pass patched not to copy and yield over every
+#: trigger (see :mod:`loop_lag_trigger`). Both are experiments on Airflow, not on the provider.
+VARIANTS = (
+    "datetime",
+    "provider",
+    "provider_per_video",
+    "datetime_gc_frozen",
+    "provider_gc_frozen",
+    "datetime_cleanup_patched",
+    "provider_cleanup_patched",
+)
 IDLE = "datetime"
 FROZEN = "_gc_frozen"
+CLEANUP_PATCHED = "_cleanup_patched"
 CPU_RATIO_GOAL = 1.5
 LAG_P99_GOAL_MS = 100.0
 STALL_GOAL_MS = 500.0
 STARTUP_TIMEOUT = 900.0
 #: Set to 1 to add the 10,000-trigger case: Airflow starts about 25 triggers a second here, so each
-#: 10,000 run takes about 9 minutes and two of them do not fit in ``make bench``.
+#: 10,000 run takes about 9 minutes and two of them do not fit in ``make bench``. ``only`` runs just
+#: that case; a number runs that N alone with the large case's window (how stalls grow with N).
 LARGE_VARIABLE = "HEYGEN_BENCH_LARGE"
 #: Comma-separated variants to run at each case's N instead of the case's own (e.g. ``provider``).
 VARIANTS_VARIABLE = "HEYGEN_BENCH_VARIANTS"
@@ -98,17 +111,23 @@ class Case(triggerer_scale.Case):
 def cases(quick: bool) -> list[Case]:
     """
     ``--quick``: 200 triggers; ``make bench``: 1,000; with ``HEYGEN_BENCH_LARGE=1`` also 10,000, with
-    ``HEYGEN_BENCH_LARGE=only`` just 10,000.
+    ``HEYGEN_BENCH_LARGE=only`` just 10,000, with a number just that N (same window as 10,000).
     """
     if quick:
         return [Case(200, 5.0, 10.0, ("datetime", "provider"), headline=True)]
     large = os.environ.get(LARGE_VARIABLE, "")
+    if large.isdigit() and large not in ("0", "1"):
+        return [_large_case(int(large))]
     plan = [] if large == "only" else [Case(1000, 30.0, 30.0, VARIANTS, headline=not large)]
     if large in ("1", "only"):
-        # Eight poll cycles: full garbage collections come every few cycles at most, and one in the
-        # window is what the stall goal is about.
-        plan.append(Case(10_000, 30.0, 240.0, ("datetime", "provider"), headline=True))
+        plan.append(_large_case(10_000))
     return plan
+
+
+def _large_case(n: int) -> Case:
+    # Eight poll cycles: full garbage collections come every few cycles at most, and one in the
+    # window is what the stall goal is about.
+    return Case(n, 30.0, 240.0, ("datetime", "provider"), headline=True)
 
 
 # -- worker: make the deferred task instances through the ORM ----------------------------------------
@@ -135,7 +154,7 @@ def populate(arguments: argparse.Namespace) -> None:
     far_future = now + datetime.timedelta(days=365)
     end_time = time.time() + 24 * 3600
 
-    idle = arguments.variant.removesuffix(FROZEN) == IDLE
+    idle = arguments.variant.removesuffix(FROZEN).removesuffix(CLEANUP_PATCHED) == IDLE
 
     def kwargs_of(video_id: str) -> dict[str, Any]:
         if idle:
@@ -169,7 +188,12 @@ def populate(arguments: argparse.Namespace) -> None:
         session.add(run)
         # The probe first (and weightiest), so it starts before the triggers it watches.
         freeze_at_tasks = len(video_ids) + 1 if arguments.variant.endswith(FROZEN) else 0
-        probe = Trigger(classpath=PROBE_CLASSPATH, kwargs={"path": arguments.probe, "freeze_at_tasks": freeze_at_tasks})
+        probe_kwargs = {
+            "path": arguments.probe,
+            "freeze_at_tasks": freeze_at_tasks,
+            "patch_cleanup": arguments.variant.endswith(CLEANUP_PATCHED),
+        }
+        probe = Trigger(classpath=PROBE_CLASSPATH, kwargs=probe_kwargs)
         triggers = [Trigger(classpath=classpath, kwargs=kwargs_of(video_id)) for video_id in video_ids]
         session.add(probe)
         session.flush()
@@ -387,6 +411,7 @@ def summarise(
         "requests_per_video_cycle": (bulk + single) / (case.n * (end - start) / case.interval),
         "tasks": last["tasks"],
         "gc_frozen_objects": last.get("frozen_objects", 0),
+        "patched_cleanup_calls": last.get("patched_cleanup_calls", 0),
     }
 
 
