@@ -113,7 +113,10 @@ class HeyGenRateLimitError(HeyGenAPIError, HeyGenTransientError):
 
 
 class HeyGenBadRequestError(HeyGenAPIError, AirflowFailException):
-    """400, 422 or 424: HeyGen rejected the parameters. The same request would be rejected again."""
+    """
+    400, 413, 422 or 424: HeyGen rejected the parameters (or, 413 ``payload_too_large``, the body's size).
+    The same request would be rejected again.
+    """
 
 
 class HeyGenServerError(HeyGenAPIError, HeyGenTransientError):
@@ -288,6 +291,8 @@ _STATUS_CLASSES: dict[int, type[HeyGenAPIError]] = {
     403: HeyGenAuthenticationError,
     404: HeyGenNotFoundError,
     409: HeyGenRequestInProgressError,
+    # v3's payload_too_large: the same body is refused again, so an Airflow retry cannot mend it.
+    413: HeyGenBadRequestError,
     422: HeyGenBadRequestError,
     424: HeyGenBadRequestError,
     429: HeyGenRateLimitError,

@@ -18,6 +18,7 @@ from heygen_provider.exceptions import (
     HeyGenRateLimitError,
     HeyGenRequestInProgressError,
     HeyGenServerError,
+    is_retryable,
     parse_response,
 )
 from tests.unit.conftest import API_KEY
@@ -135,6 +136,7 @@ class TestErrorClasses:
         ("status_code", "error_class"),
         [
             (400, HeyGenBadRequestError),
+            (413, HeyGenBadRequestError),
             (422, HeyGenBadRequestError),
             (424, HeyGenBadRequestError),
             (401, HeyGenAuthenticationError),
@@ -153,6 +155,11 @@ class TestErrorClasses:
     )
     def test_class_per_http_status(self, status_code: int, error_class: type[HeyGenAPIError]) -> None:
         assert type(error_of(status_code, body(V3_ERROR))) is error_class
+
+    def test_payload_too_large_is_not_retried_by_airflow(self) -> None:
+        # HeyGen v3 answers 413 payload_too_large for a body over its limit: deterministic, like a 400.
+        error = error_of(413, body({"error": {"code": "payload_too_large", "message": "Request body too large"}}))
+        assert not is_retryable(error)
 
     def test_every_api_error_is_a_heygen_error(self) -> None:
         assert isinstance(error_of(429, body(V3_ERROR)), HeyGenError)
