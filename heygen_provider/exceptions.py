@@ -312,6 +312,7 @@ def parse_response(
     *,
     secrets: Iterable[str] = (),
     retry_after: float | None = None,
+    envelope: bool = False,
 ) -> Any:
     """
     Return the ``data`` of a successful HeyGen answer, or raise the matching :class:`HeyGenAPIError`.
@@ -323,12 +324,14 @@ def parse_response(
     :param body: the raw response body.
     :param secrets: strings to blank out of any message (the API key), in case a body echoes them.
     :param retry_after: seconds from a ``Retry-After`` header, kept on rate-limit errors.
+    :param envelope: return the whole answer object, not its ``data``: a v3 listing's ``has_more`` and
+        ``next_token`` sit beside ``data``.
     """
     payload = _load_json(body)
     if status_code < 400 and isinstance(payload, dict):
         code, message = _error_fields(payload)
         if code is None and message is None:
-            if "data" in payload:
+            if "data" in payload and not envelope:
                 return payload["data"]
             return payload
     elif status_code < 400:

@@ -58,6 +58,8 @@ class ApiGeneration:
         the generation has none (status triggers then poll per video).
     :param template: path of a template (``GET`` reads it, ``POST`` renders it, paid), with a
         ``{template_id}`` placeholder; ``None`` where the generation has no templates in this provider.
+    :param paged_lists: the avatar and voice lists come in pages (``has_more``, ``next_token``, asked
+        for again with ``token``), as v3's listings do.
     """
 
     name: ApiVersion
@@ -69,6 +71,7 @@ class ApiGeneration:
     idempotent_creates: bool
     bulk_status: str | None = None
     template: str | None = None
+    paged_lists: bool = False
 
     def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
         """Path and query parameters of the status call for ``video_id``."""
@@ -160,6 +163,7 @@ V3 = ApiGeneration(
     idempotent_creates=True,
     bulk_status="/v3/videos/statuses",
     template="/v3/templates/{template_id}",
+    paged_lists=True,
 )
 LEGACY = ApiGeneration(
     name="legacy",

@@ -28,6 +28,9 @@ from heygen_provider.hooks.calls import describe_failure, final_error, read_answ
 from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
 
+#: Pages a listing is read to at most (50 looks or 100 voices a page): a bound on a cursor that never ends.
+MAX_LIST_PAGES = 200
+
 if TYPE_CHECKING:
     import requests
     from airflow.sdk import ObjectStoragePath
@@ -127,6 +130,7 @@ class HeyGenHook(BaseHook):
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         timeout: float | None = None,
+        envelope: bool = False,
     ) -> Any:
         """
         One API call with the retry policy.
@@ -135,6 +139,7 @@ class HeyGenHook(BaseHook):
         :param headers: headers besides authentication (e.g. ``Idempotency-Key``).
         :param idempotent: sending the request twice does the work once (default: by method).
         :param timeout: seconds allowed for the answer, instead of the connection's request timeout.
+        :param envelope: return the whole answer object, not its ``data`` (a listing's paging fields).
         """
         import requests
 
@@ -159,7 +164,7 @@ class HeyGenHook(BaseHook):
                     stream=True,
                 )
                 content = _read_before(response, deadline, read_timeout)
-                return read_answer(response.status_code, content, response.headers, settings.secrets)
+                return read_answer(response.status_code, content, response.headers, settings.secrets, envelope=envelope)
             except requests.RequestException as failure:
                 error: HeyGenError = transport_error(method, _requests_failure(failure), describe_failure(failure))
             except HeyGenAPIError as answer_error:
@@ -303,14 +308,42 @@ class HeyGenHook(BaseHook):
         return _status_from(video_id, self._request("GET", path, params=params))
 
     def list_avatars(self) -> AvatarList:
-        """The account's avatars (on v3, its avatar looks: a look's id is an ``avatar_id``)."""
+        """The account's avatars (on v3, its avatar looks: a look's id is an ``avatar_id``), every page."""
         api = self.settings.api
-        return api.avatars_from(self._request("GET", api.avatars))
+        return api.avatars_from(self._listing(api.avatars))
 
     def list_voices(self) -> VoiceList:
-        """The voices the account may use."""
+        """The voices the account may use, every page."""
         api = self.settings.api
-        return api.voices_from(self._request("GET", api.voices))
+        return api.voices_from(self._listing(api.voices))
+
+    def _listing(self, path: str) -> Any:
+        """
+        A list call's ``data``; on a paged generation, every page's items in order.
+
+        v3 answers ``{"data": [...], "has_more", "next_token"}`` and gives the next page for
+        ``token=<next_token>``; the first page alone would leave out most of HeyGen's public looks and voices.
+        """
+        if not self.settings.api.paged_lists:
+            return self._request("GET", path)
+        items: list[Any] = []
+        seen: set[str] = set()
+        token: str | None = None
+        while True:
+            page = self._request("GET", path, params={"token": token} if token else None, envelope=True)
+            data = page.get("data", page) if isinstance(page, dict) else page
+            if not isinstance(data, list) or not isinstance(page, dict):
+                # Not a listing: the models read an odd answer as before; pages read so far are kept.
+                return items or data
+            items.extend(data)
+            token = page.get("next_token")
+            # A cursor seen before would loop for ever; HeyGen's cursors only move forward.
+            if not page.get("has_more") or not isinstance(token, str) or not token or token in seen:
+                return items
+            if len(seen) >= MAX_LIST_PAGES:
+                self.log.warning("HeyGen %s: stopped after %d pages", path, MAX_LIST_PAGES)
+                return items
+            seen.add(token)
 
     def get_remaining_quota(self) -> RemainingQuota:
         """What the account has left (``GET /v3/users/me`` on v3, ``/v2/user/remaining_quota`` on legacy)."""

@@ -169,6 +169,49 @@ class TestStatusAndLookups:
         assert [voice.voice_id for voice in hook.list_voices().voices] == ["v-1"]
 
     @pytest.mark.parametrize(
+        ("path", "read", "first", "second"),
+        [
+            (
+                "/v3/avatars/looks",
+                lambda hook: [avatar.avatar_id for avatar in hook.list_avatars().avatars],
+                {"id": "look-1", "name": "A", "avatar_type": "photo_avatar"},
+                {"id": "look-2", "name": "B", "avatar_type": "studio_avatar"},
+            ),
+            (
+                "/v3/voices",
+                lambda hook: [voice.voice_id for voice in hook.list_voices().voices],
+                {"voice_id": "look-1", "name": "A"},
+                {"voice_id": "look-2", "name": "B"},
+            ),
+        ],
+        ids=["looks", "voices"],
+    )
+    def test_every_page_of_a_listing_is_read(
+        self,
+        hook: HeyGenHook,
+        requests_mock: Any,
+        path: str,
+        read: Callable[[HeyGenHook], list[str]],
+        first: dict[str, Any],
+        second: dict[str, Any],
+    ) -> None:
+        # v3 listings are paged: has_more and next_token beside data, the next page asked for with token.
+        def page(request: Any, context: Any) -> dict[str, Any]:
+            if request.qs.get("token") == ["cursor-2"]:
+                return {"data": [second], "has_more": False, "next_token": None}
+            return {"data": [first], "has_more": True, "next_token": "cursor-2"}
+
+        requests_mock.get(f"{BASE_URL}{path}", json=page)
+        assert read(hook) == ["look-1", "look-2"]
+        assert [request.qs.get("token") for request in requests_mock.request_history] == [None, ["cursor-2"]]
+
+    def test_a_cursor_that_repeats_ends_the_listing(self, hook: HeyGenHook, requests_mock: Any) -> None:
+        looping = {"data": [{"voice_id": "v-1", "name": "A"}], "has_more": True, "next_token": "same"}
+        requests_mock.get(f"{BASE_URL}/v3/voices", json=looping)
+        assert [voice.voice_id for voice in hook.list_voices().voices] == ["v-1", "v-1"]
+        assert requests_mock.call_count == 2
+
+    @pytest.mark.parametrize(
         ("user", "remaining"),
         [
             ({"billing_type": "usage_based", "usage_based": {"remaining_credits": 42}}, "42 credits"),
