@@ -10,6 +10,7 @@ connection settings, retry policy, error parser and models.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
@@ -28,6 +29,8 @@ from heygen_provider.hooks.calls import describe_failure, final_error, read_answ
 from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
 
+#: HeyGen's rule for an ``Idempotency-Key``: 1 to 255 characters of ``[A-Za-z0-9_:.-]``.
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.\-]{1,255}")
 #: Pages a listing is read to at most (50 looks or 100 voices a page): a bound on a cursor that never ends.
 MAX_LIST_PAGES = 200
 
@@ -195,11 +198,12 @@ class HeyGenHook(BaseHook):
             An ``image_path`` still in it is uploaded first (:meth:`upload_images`).
         :param idempotency_key: 1 to 255 characters of ``[A-Za-z0-9_:.-]``, the same for every attempt
             of the same render.
-        :raises HeyGenRequestValidationError: before any HTTP call, when the request breaks a rule.
+        :raises HeyGenRequestValidationError: before any HTTP call, when the request (or the key) breaks a rule.
         :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable ``video_id``.
         """
         from heygen_provider.models import VideoGenerateRequest
 
+        check_idempotency_key(idempotency_key)
         if not isinstance(request, VideoGenerateRequest):
             request = VideoGenerateRequest.from_params(request)
         api = self.settings.api
@@ -234,8 +238,10 @@ class HeyGenHook(BaseHook):
             :class:`~heygen_provider.operators.template.HeyGenTemplateVideoOperator` checks the variables
             against :meth:`get_template` first.
         :raises HeyGenConnectionError: on a ``legacy`` connection, before any call.
+        :raises HeyGenRequestValidationError: before any call, when ``idempotency_key`` breaks HeyGen's rule.
         :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable video id.
         """
+        check_idempotency_key(idempotency_key)
         return self._create(self._template_path(template_id), dict(body), idempotency_key)
 
     def _template_path(self, template_id: str) -> str:
@@ -450,6 +456,26 @@ class HeyGenHook(BaseHook):
         settings = await self.aget_settings()
         path, params = settings.api.bulk_status_request(video_ids)
         return bulk_statuses(await self._arequest("GET", path, settings=settings, params=params), video_ids)
+
+
+def check_idempotency_key(key: str | None) -> None:
+    """
+    Refuse an ``Idempotency-Key`` HeyGen would refuse, before any call.
+
+    An empty key matters most: it sends no header yet would mark the create safe to re-send, and a
+    re-sent keyless create after a 5xx is a second paid render.
+
+    :param key: the key, or ``None`` for none.
+    :raises HeyGenRequestValidationError: naming ``idempotency_key`` and HeyGen's rule.
+    """
+    if key is None or (isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key)):
+        return
+    from heygen_provider.exceptions import HeyGenRequestValidationError
+
+    shown = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
+    raise HeyGenRequestValidationError(
+        [f"idempotency_key: must be 1 to 255 characters of letters, digits, _ : . and - (got {shown})"]
+    )
 
 
 def _settings_from(conn_id: str, connection: Any) -> HeyGenConnectionSettings:

@@ -85,6 +85,18 @@ class TestCreate:
         keys = [request.headers["Idempotency-Key"] for request in requests_mock.request_history]
         assert keys == [KEY, KEY]
 
+    @pytest.mark.parametrize("key", ["", "has space", "k" * 256, "slash/in/key", "é"])
+    def test_a_key_heygen_would_refuse_is_refused_before_any_call(
+        self, hook: HeyGenHook, requests_mock: Any, key: str
+    ) -> None:
+        # HeyGen takes 1-255 characters of [A-Za-z0-9_:.-]. An empty key would send no header yet mark the
+        # create safe to re-send: a 5xx would then be followed by a second, keyless, paid create.
+        with pytest.raises(HeyGenRequestValidationError, match=r"idempotency_key: must be 1 to 255 characters"):
+            hook.create_video({"video_inputs": [SCENE]}, idempotency_key=key)
+        with pytest.raises(HeyGenRequestValidationError, match=r"idempotency_key"):
+            hook.create_template_video("tpl-1", {"variables": {}}, idempotency_key=key)
+        assert requests_mock.call_count == 0
+
     def test_without_a_key_a_create_that_may_have_reached_heygen_is_not_sent_again(
         self, hook: HeyGenHook, requests_mock: Any
     ) -> None:
@@ -291,6 +303,22 @@ class TestUploads:
         raw = b"".join(iter(lambda: upload.body.read(65536), b"")) if hasattr(upload.body, "read") else upload.body
         assert self.PNG in raw and b'name="file"; filename="face.png"' in raw
         assert json.loads(create.body)["image"] == {"type": "asset_id", "asset_id": "asset-9"}
+
+    def test_a_long_render_key_still_gives_upload_keys_heygen_accepts(
+        self, hook: HeyGenHook, requests_mock: Any, tmp_path: Path
+    ) -> None:
+        photo = tmp_path / "face.png"
+        photo.write_bytes(self.PNG)
+        requests_mock.post(f"{BASE_URL}/v3/assets", json={"data": {"asset_id": "asset-9"}})
+        requests_mock.post(f"{BASE_URL}/v3/videos", json=CREATED)
+        scene = {"character": {"type": "image", "image_path": str(photo)}, "voice": SCENE["voice"]}
+        long_key = "k" * 255  # the longest key HeyGen takes; ":asset:<digest>" appended would pass 255
+
+        hook.create_video({"video_inputs": [scene]}, idempotency_key=long_key)
+
+        upload, create = requests_mock.request_history
+        assert len(upload.headers["Idempotency-Key"]) <= 255
+        assert create.headers["Idempotency-Key"] == long_key
 
     def test_a_file_that_is_not_a_jpeg_or_png_is_refused_before_any_call(
         self, hook: HeyGenHook, requests_mock: Any, tmp_path: Path
