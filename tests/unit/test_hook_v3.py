@@ -267,6 +267,28 @@ class TestLegacyRetired:
         assert "api_version to 'v3'" in str(caught.value)
         assert requests_mock.call_count == 1
 
+    def test_a_redirect_on_a_legacy_path_says_how_to_switch(self, legacy: HeyGenHook, requests_mock: Any) -> None:
+        # A retired path may send callers to a page about the retirement; the key never follows.
+        requests_mock.post(
+            f"{BASE_URL}/v2/video/generate", status_code=301, headers={"Location": "https://docs.heygen.com/v3"}
+        )
+        with pytest.raises(HeyGenLegacyApiRetiredError) as caught:
+            legacy.create_video({"video_inputs": [SCENE]})
+        assert "may have retired its legacy API" in str(caught.value)
+        assert "docs.heygen.com" in str(caught.value)
+        assert requests_mock.call_count == 1
+
+    def test_an_html_page_in_a_2xx_on_a_legacy_path_says_how_to_switch(
+        self, legacy: HeyGenHook, requests_mock: Any
+    ) -> None:
+        requests_mock.get(
+            f"{BASE_URL}/v1/video_status.get", text="<html><title>This API has moved to v3</title></html>"
+        )
+        with pytest.raises(HeyGenMalformedResponseError) as caught:
+            legacy.get_video_status("vid-x")
+        assert "This API has moved to v3" in str(caught.value)
+        assert "api_version to 'v3'" in str(caught.value)
+
     def test_heygens_own_404_for_an_unknown_video_stays_not_found(self, legacy: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.get(f"{BASE_URL}/v1/video_status.get", status_code=404, json={"code": 404, "message": "nope"})
         with pytest.raises(HeyGenNotFoundError) as caught:
