@@ -10,6 +10,7 @@ connection settings, retry policy, error parser and models.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -387,9 +388,9 @@ class HeyGenHook(BaseHook):
         except Exception as error:
             return False, str(error)
         remaining = (
-            f"{quota.remaining_credits:g} credits"
-            if quota.unit == "credits"
-            else (f"{quota.remaining_credits:g} {quota.unit}")
+            "no spending cap (usage-based billing), nothing"
+            if math.isinf(quota.remaining_credits)
+            else f"{quota.remaining_credits:g} {quota.unit}"
         )
         return True, f"Connected to HeyGen (API {api_version}): {remaining} remaining."
 

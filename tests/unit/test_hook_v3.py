@@ -232,8 +232,19 @@ class TestStatusAndLookups:
                 "7 credits",
             ),
             ({"billing_type": "wallet", "wallet": {"remaining_balance": 12.5, "currency": "USD"}}, "12.5 USD"),
+            (
+                {
+                    "billing_type": "usage_based",
+                    "usage_based": {"remaining_credits": None, "spending_cap_usd": 50, "spending_current_usd": 12.5},
+                },
+                "37.5 usd",
+            ),
+            (
+                {"billing_type": "usage_based", "usage_based": {"remaining_credits": None, "spending_cap_usd": None}},
+                "no spending cap (usage-based billing), nothing",
+            ),
         ],
-        ids=["usage", "subscription", "wallet"],
+        ids=["usage", "subscription", "wallet", "usage-capped", "usage-uncapped"],
     )
     def test_test_connection_reads_the_account(
         self, hook: HeyGenHook, requests_mock: Any, user: dict[str, Any], remaining: str
