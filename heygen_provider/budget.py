@@ -391,4 +391,6 @@ def _row(
 
 
 def _amount(amount: float, unit: str) -> str:
+    if math.isinf(amount):
+        return "no spending cap"  # usage-based billing without a cap
     return f"${amount:.2f}" if unit == "USD" else f"{amount:g} credits"

@@ -59,6 +59,7 @@ class HeyGenAPIError(HeyGenError):
     :param message: HeyGen's message, or a description of the body when it was not HeyGen's.
     :param retry_after: seconds the server asked to wait, for rate limits.
     :param heygen_body: the body was one of HeyGen's JSON envelopes (not a proxy's page or a bare 404).
+    :param param: the request field v3 names in its error (``error.param``), if any.
     """
 
     def __init__(
@@ -69,15 +70,20 @@ class HeyGenAPIError(HeyGenError):
         code: str | int | None = None,
         retry_after: float | None = None,
         heygen_body: bool = False,
+        param: str | None = None,
     ) -> None:
         self.http_status = status_code
         self.code = code
+        self.param = param
         self.message = message
         self.retry_after = retry_after
         self.heygen_body = heygen_body
         details = [f"HTTP {status_code}"] if status_code is not None else []
         if code is not None:
             details.append(f"code {code}")
+        if param:
+            # v3 says which field it refused only here; its message often does not name it.
+            details.append(f"param {param}")
         prefix = f"HeyGen API error ({', '.join(details)})" if details else "HeyGen API error"
         super().__init__(f"{prefix}: {message}")
 
@@ -107,7 +113,10 @@ class HeyGenRateLimitError(HeyGenAPIError, HeyGenTransientError):
 
 
 class HeyGenBadRequestError(HeyGenAPIError, AirflowFailException):
-    """400, 422 or 424: HeyGen rejected the parameters. The same request would be rejected again."""
+    """
+    400, 413, 422 or 424: HeyGen rejected the parameters (or, 413 ``payload_too_large``, the body's size).
+    The same request would be rejected again.
+    """
 
 
 class HeyGenServerError(HeyGenAPIError, HeyGenTransientError):
@@ -282,6 +291,8 @@ _STATUS_CLASSES: dict[int, type[HeyGenAPIError]] = {
     403: HeyGenAuthenticationError,
     404: HeyGenNotFoundError,
     409: HeyGenRequestInProgressError,
+    # v3's payload_too_large: the same body is refused again, so an Airflow retry cannot mend it.
+    413: HeyGenBadRequestError,
     422: HeyGenBadRequestError,
     424: HeyGenBadRequestError,
     429: HeyGenRateLimitError,
@@ -301,6 +312,7 @@ def parse_response(
     *,
     secrets: Iterable[str] = (),
     retry_after: float | None = None,
+    envelope: bool = False,
 ) -> Any:
     """
     Return the ``data`` of a successful HeyGen answer, or raise the matching :class:`HeyGenAPIError`.
@@ -312,12 +324,14 @@ def parse_response(
     :param body: the raw response body.
     :param secrets: strings to blank out of any message (the API key), in case a body echoes them.
     :param retry_after: seconds from a ``Retry-After`` header, kept on rate-limit errors.
+    :param envelope: return the whole answer object, not its ``data``: a v3 listing's ``has_more`` and
+        ``next_token`` sit beside ``data``.
     """
     payload = _load_json(body)
     if status_code < 400 and isinstance(payload, dict):
         code, message = _error_fields(payload)
         if code is None and message is None:
-            if "data" in payload:
+            if "data" in payload and not envelope:
                 return payload["data"]
             return payload
     elif status_code < 400:
@@ -334,7 +348,10 @@ def parse_response(
     error_class = error_class_for_status(status_code) if status_code >= 400 else HeyGenAPIError
     return_code = _redact(str(code), secrets) if isinstance(code, str) else code
     heygen_body = isinstance(payload, dict) and (code is not None or message is not None)
-    raise error_class(text, status_code=status_code, code=return_code, retry_after=retry_after, heygen_body=heygen_body)
+    param = _error_param(payload, secrets)
+    raise error_class(
+        text, status_code=status_code, code=return_code, retry_after=retry_after, heygen_body=heygen_body, param=param
+    )
 
 
 def _load_json(body: bytes) -> Any:
@@ -357,6 +374,13 @@ def _error_fields(payload: dict[str, Any]) -> tuple[str | int | None, str | None
     if "data" not in payload and ("message" in payload or "msg" in payload):
         return None, _as_text(payload.get("message") or payload.get("msg"))
     return None, None
+
+
+def _error_param(payload: Any, secrets: Iterable[str]) -> str | None:
+    """The field a v3 error names (``{"error": {"param": ...}}``), redacted and kept short."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    param = error.get("param") if isinstance(error, dict) else None
+    return _redact(param[:100], secrets) if isinstance(param, str) and param.strip() else None
 
 
 def _as_text(value: Any) -> str | None:

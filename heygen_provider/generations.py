@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from heygen_provider.exceptions import HeyGenAPIError, HeyGenLegacyApiRetiredError
+from heygen_provider.exceptions import HeyGenAPIError, HeyGenLegacyApiRetiredError, HeyGenMalformedResponseError
 
 if TYPE_CHECKING:
     from heygen_provider.models import AvatarList, RemainingQuota, VideoGenerateRequest, VoiceList
@@ -58,6 +58,8 @@ class ApiGeneration:
         the generation has none (status triggers then poll per video).
     :param template: path of a template (``GET`` reads it, ``POST`` renders it, paid), with a
         ``{template_id}`` placeholder; ``None`` where the generation has no templates in this provider.
+    :param paged_lists: the avatar and voice lists come in pages (``has_more``, ``next_token``, asked
+        for again with ``token``), as v3's listings do.
     """
 
     name: ApiVersion
@@ -69,6 +71,7 @@ class ApiGeneration:
     idempotent_creates: bool
     bulk_status: str | None = None
     template: str | None = None
+    paged_lists: bool = False
 
     def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
         """Path and query parameters of the status call for ``video_id``."""
@@ -134,20 +137,33 @@ class ApiGeneration:
     def explain(self, error: HeyGenAPIError, path: str) -> HeyGenAPIError:
         """
         ``error`` as the user should read it. On ``legacy``, a path HeyGen no longer serves (a 405 or
-        410, or a 404 that is not HeyGen's own answer about a video) says that HeyGen may have retired
-        its legacy API and how to switch.
+        410, a 404 that is not HeyGen's own answer about a video, or a redirect) says that HeyGen may have
+        retired its legacy API and how to switch; so does a 2xx page that is not HeyGen's JSON, which stays
+        an unreadable answer (a captive portal is possible too).
         """
-        if self.name != "legacy" or error.http_status not in _RETIRED_STATUSES:
+        if self.name != "legacy" or error.http_status is None:
             return error
-        if error.http_status == 404 and error.heygen_body and path != self.create_video:
+        status = error.http_status
+        if status < 300 and isinstance(error, HeyGenMalformedResponseError) and not error.heygen_body:
+            return HeyGenMalformedResponseError(
+                f"{error.message}. {_retired_hint(status, path)}", status_code=status, retry_after=error.retry_after
+            )
+        # A retired path may redirect to a page about the retirement; redirects are never followed.
+        if status not in _RETIRED_STATUSES and not 300 <= status < 400:
+            return error
+        if status == 404 and error.heygen_body and path != self.create_video:
             return error
         return HeyGenLegacyApiRetiredError(
-            f"HeyGen answered HTTP {error.http_status} on the legacy path {path}: HeyGen may have retired its "
-            "legacy API (announced for 2026-10-31). Set the connection's extra api_version to 'v3' (the "
-            f"default) to use HeyGen's current API. HeyGen said: {error.message}",
-            status_code=error.http_status,
-            code=error.code,
+            f"{_retired_hint(status, path)} HeyGen said: {error.message}", status_code=status, code=error.code
         )
+
+
+def _retired_hint(status: int, path: str) -> str:
+    return (
+        f"HeyGen answered HTTP {status} on the legacy path {path}: HeyGen may have retired its legacy API "
+        "(announced for 2026-10-31). Set the connection's extra api_version to 'v3' (the default) to use "
+        "HeyGen's current API."
+    )
 
 
 V3 = ApiGeneration(
@@ -160,6 +176,7 @@ V3 = ApiGeneration(
     idempotent_creates=True,
     bulk_status="/v3/videos/statuses",
     template="/v3/templates/{template_id}",
+    paged_lists=True,
 )
 LEGACY = ApiGeneration(
     name="legacy",

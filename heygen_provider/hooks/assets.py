@@ -53,7 +53,7 @@ def upload_images(
         path = paths[index]
         if path in uploaded:
             continue
-        key = f"{idempotency_key}:asset:{_digest(path)}" if idempotency_key else None
+        key = _derived_key(idempotency_key, f"asset:{_digest(path)}") if idempotency_key else None
         uploaded[path] = _upload(hook, file, content_type, size, key)
     scenes = [
         scene.model_copy(
@@ -72,6 +72,15 @@ def upload_images(
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _derived_key(key: str, suffix: str) -> str:
+    """
+    ``key:suffix``, within HeyGen's 255 characters: a long render key is replaced by its digest, so a
+    key the create accepts never makes an upload key HeyGen refuses.
+    """
+    derived = f"{key}:{suffix}"
+    return derived if len(derived) <= 255 else f"{hashlib.sha256(key.encode()).hexdigest()}:{suffix}"
 
 
 def _storage_path(path: str) -> ObjectStoragePath:
@@ -124,7 +133,7 @@ def _upload(hook: HeyGenHook, file: ObjectStoragePath, content_type: str, size: 
         "POST",
         f"{ASSETS_PATH}/{asset_id}/complete",
         json_body={},
-        headers={"Idempotency-Key": f"{key}:complete"} if key else None,
+        headers={"Idempotency-Key": _derived_key(key, "complete")} if key else None,
         idempotent=True,  # completing an upload is idempotent by HeyGen's contract
     )
     return _asset_id(completed)

@@ -16,9 +16,13 @@ from heygen_provider.exceptions import HeyGenAPIError, HeyGenError, HeyGenTransp
 from heygen_provider.retry import RetryState, TransportFailure, parse_retry_after
 
 
-def read_answer(status_code: int, body: bytes, headers: Mapping[str, str], secrets: Iterable[str]) -> Any:
+def read_answer(
+    status_code: int, body: bytes, headers: Mapping[str, str], secrets: Iterable[str], *, envelope: bool = False
+) -> Any:
     """
     HeyGen's data from an HTTP answer.
+
+    :param envelope: return the whole answer object, not its ``data`` (see :func:`parse_response`).
 
     :raises HeyGenAPIError: of the class the answer calls for, with ``Retry-After`` kept on it.
     """
@@ -30,7 +34,7 @@ def read_answer(status_code: int, body: bytes, headers: Mapping[str, str], secre
             status_code=status_code,
         )
     retry_after = parse_retry_after(headers.get("Retry-After"))
-    return parse_response(status_code, body, secrets=secrets, retry_after=retry_after)
+    return parse_response(status_code, body, secrets=secrets, retry_after=retry_after, envelope=envelope)
 
 
 def describe_failure(failure: BaseException) -> str:

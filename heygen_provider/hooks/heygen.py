@@ -10,6 +10,8 @@ connection settings, retry policy, error parser and models.
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
@@ -27,6 +29,11 @@ from heygen_provider.hooks import cache
 from heygen_provider.hooks.calls import describe_failure, final_error, read_answer, transport_error
 from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
+
+#: HeyGen's rule for an ``Idempotency-Key``: 1 to 255 characters of ``[A-Za-z0-9_:.-]``.
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.\-]{1,255}")
+#: Pages a listing is read to at most (50 looks or 100 voices a page): a bound on a cursor that never ends.
+MAX_LIST_PAGES = 200
 
 if TYPE_CHECKING:
     import requests
@@ -127,6 +134,7 @@ class HeyGenHook(BaseHook):
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         timeout: float | None = None,
+        envelope: bool = False,
     ) -> Any:
         """
         One API call with the retry policy.
@@ -135,6 +143,7 @@ class HeyGenHook(BaseHook):
         :param headers: headers besides authentication (e.g. ``Idempotency-Key``).
         :param idempotent: sending the request twice does the work once (default: by method).
         :param timeout: seconds allowed for the answer, instead of the connection's request timeout.
+        :param envelope: return the whole answer object, not its ``data`` (a listing's paging fields).
         """
         import requests
 
@@ -159,7 +168,7 @@ class HeyGenHook(BaseHook):
                     stream=True,
                 )
                 content = _read_before(response, deadline, read_timeout)
-                return read_answer(response.status_code, content, response.headers, settings.secrets)
+                return read_answer(response.status_code, content, response.headers, settings.secrets, envelope=envelope)
             except requests.RequestException as failure:
                 error: HeyGenError = transport_error(method, _requests_failure(failure), describe_failure(failure))
             except HeyGenAPIError as answer_error:
@@ -190,11 +199,12 @@ class HeyGenHook(BaseHook):
             An ``image_path`` still in it is uploaded first (:meth:`upload_images`).
         :param idempotency_key: 1 to 255 characters of ``[A-Za-z0-9_:.-]``, the same for every attempt
             of the same render.
-        :raises HeyGenRequestValidationError: before any HTTP call, when the request breaks a rule.
+        :raises HeyGenRequestValidationError: before any HTTP call, when the request (or the key) breaks a rule.
         :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable ``video_id``.
         """
         from heygen_provider.models import VideoGenerateRequest
 
+        check_idempotency_key(idempotency_key)
         if not isinstance(request, VideoGenerateRequest):
             request = VideoGenerateRequest.from_params(request)
         api = self.settings.api
@@ -229,8 +239,10 @@ class HeyGenHook(BaseHook):
             :class:`~heygen_provider.operators.template.HeyGenTemplateVideoOperator` checks the variables
             against :meth:`get_template` first.
         :raises HeyGenConnectionError: on a ``legacy`` connection, before any call.
+        :raises HeyGenRequestValidationError: before any call, when ``idempotency_key`` breaks HeyGen's rule.
         :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable video id.
         """
+        check_idempotency_key(idempotency_key)
         return self._create(self._template_path(template_id), dict(body), idempotency_key)
 
     def _template_path(self, template_id: str) -> str:
@@ -303,14 +315,42 @@ class HeyGenHook(BaseHook):
         return _status_from(video_id, self._request("GET", path, params=params))
 
     def list_avatars(self) -> AvatarList:
-        """The account's avatars (on v3, its avatar looks: a look's id is an ``avatar_id``)."""
+        """The account's avatars (on v3, its avatar looks: a look's id is an ``avatar_id``), every page."""
         api = self.settings.api
-        return api.avatars_from(self._request("GET", api.avatars))
+        return api.avatars_from(self._listing(api.avatars))
 
     def list_voices(self) -> VoiceList:
-        """The voices the account may use."""
+        """The voices the account may use, every page."""
         api = self.settings.api
-        return api.voices_from(self._request("GET", api.voices))
+        return api.voices_from(self._listing(api.voices))
+
+    def _listing(self, path: str) -> Any:
+        """
+        A list call's ``data``; on a paged generation, every page's items in order.
+
+        v3 answers ``{"data": [...], "has_more", "next_token"}`` and gives the next page for
+        ``token=<next_token>``; the first page alone would leave out most of HeyGen's public looks and voices.
+        """
+        if not self.settings.api.paged_lists:
+            return self._request("GET", path)
+        items: list[Any] = []
+        seen: set[str] = set()
+        token: str | None = None
+        while True:
+            page = self._request("GET", path, params={"token": token} if token else None, envelope=True)
+            data = page.get("data", page) if isinstance(page, dict) else page
+            if not isinstance(data, list) or not isinstance(page, dict):
+                # Not a listing: the models read an odd answer as before; pages read so far are kept.
+                return items or data
+            items.extend(data)
+            token = page.get("next_token")
+            # A cursor seen before would loop for ever; HeyGen's cursors only move forward.
+            if not page.get("has_more") or not isinstance(token, str) or not token or token in seen:
+                return items
+            if len(seen) >= MAX_LIST_PAGES:
+                self.log.warning("HeyGen %s: stopped after %d pages", path, MAX_LIST_PAGES)
+                return items
+            seen.add(token)
 
     def get_remaining_quota(self) -> RemainingQuota:
         """What the account has left (``GET /v3/users/me`` on v3, ``/v2/user/remaining_quota`` on legacy)."""
@@ -348,9 +388,9 @@ class HeyGenHook(BaseHook):
         except Exception as error:
             return False, str(error)
         remaining = (
-            f"{quota.remaining_credits:g} credits"
-            if quota.unit == "credits"
-            else (f"{quota.remaining_credits:g} {quota.unit}")
+            "no spending cap (usage-based billing), nothing"
+            if math.isinf(quota.remaining_credits)
+            else f"{quota.remaining_credits:g} {quota.unit}"
         )
         return True, f"Connected to HeyGen (API {api_version}): {remaining} remaining."
 
@@ -417,6 +457,26 @@ class HeyGenHook(BaseHook):
         settings = await self.aget_settings()
         path, params = settings.api.bulk_status_request(video_ids)
         return bulk_statuses(await self._arequest("GET", path, settings=settings, params=params), video_ids)
+
+
+def check_idempotency_key(key: str | None) -> None:
+    """
+    Refuse an ``Idempotency-Key`` HeyGen would refuse, before any call.
+
+    An empty key matters most: it sends no header yet would mark the create safe to re-send, and a
+    re-sent keyless create after a 5xx is a second paid render.
+
+    :param key: the key, or ``None`` for none.
+    :raises HeyGenRequestValidationError: naming ``idempotency_key`` and HeyGen's rule.
+    """
+    if key is None or (isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key)):
+        return
+    from heygen_provider.exceptions import HeyGenRequestValidationError
+
+    shown = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
+    raise HeyGenRequestValidationError(
+        [f"idempotency_key: must be 1 to 255 characters of letters, digits, _ : . and - (got {shown})"]
+    )
 
 
 def _settings_from(conn_id: str, connection: Any) -> HeyGenConnectionSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictStr
@@ -86,7 +87,8 @@ class VoiceList(_Answer):
 class RemainingQuota(_Answer):
     """
     What the account has left: the answer of ``GET /v2/user/remaining_quota`` (HeyGen counts 60 quota
-    units per credit), or of ``GET /v3/users/me`` (credits, or a prepaid balance in ``unit`` USD).
+    units per credit), or of ``GET /v3/users/me`` (credits, or a prepaid balance in ``unit`` USD; on
+    usage-based billing the spending cap's headroom in USD, infinite without a cap).
     """
 
     remaining_quota: float
@@ -106,6 +108,12 @@ class RemainingQuota(_Answer):
         wallet = user.get("wallet") or {}
         if isinstance(usage, dict) and _number(usage.get("remaining_credits")) is not None:
             remaining, unit = _number(usage.get("remaining_credits")), "credits"
+        elif isinstance(usage, dict) and (usage or user.get("billing_type") == "usage_based"):
+            # Metered billing: without included credits what is left is the spending cap's headroom, and
+            # without a cap nothing runs out. Read as 0 credits, every budget check would refuse.
+            cap = _number(usage.get("spending_cap_usd"))
+            spent = _number(usage.get("spending_current_usd")) or 0.0
+            remaining, unit = (math.inf, "usd") if cap is None else (max(0.0, cap - spent), "usd")
         elif isinstance(subscription, dict) and subscription:
             remaining = sum(
                 _number((pool or {}).get("remaining")) or 0.0

@@ -76,7 +76,9 @@ class _Translation:
             if getattr(request, name) is not None:
                 body[name] = getattr(request, name)
         if request.caption:
-            body["caption"] = {"file_format": "srt"}
+            # The spec's caption means captions on the video (legacy makes a captioned copy beside the SRT).
+            # v3 returns only the SRT unless style is set; "default" adds captioned_video_url.
+            body["caption"] = {"file_format": "srt", "style": "default"}
         body.update(request.extra_fields)
         return body
 

@@ -18,6 +18,7 @@ from heygen_provider.budget import (
     estimate_template,
     preflight_campaign,
     price_table,
+    remaining_credit,
     spoken_seconds,
 )
 from heygen_provider.exceptions import HeyGenBudgetExceededError
@@ -125,6 +126,26 @@ class TestRefusal:
         check_budget(estimate_of(3.0, remaining=(1.0, "credits")))  # 60 s of video, one credit
         with pytest.raises(HeyGenBudgetExceededError, match=r"needs about 1\.2 credits"):
             check_budget(estimate_of(3.6, remaining=(1.0, "credits")))
+
+
+class TestUsageBasedBilling:
+    """GET /v3/users/me on metered billing: remaining_credits may be null, with or without a spending cap."""
+
+    @staticmethod
+    def remaining(usage: dict[str, Any]) -> tuple[float, str]:
+        from heygen_provider.models import RemainingQuota
+
+        return remaining_credit(RemainingQuota.from_v3_user({"billing_type": "usage_based", "usage_based": usage}))
+
+    def test_without_a_cap_nothing_is_refused_for_credit(self) -> None:
+        remaining = self.remaining({"remaining_credits": None, "spending_cap_usd": None})
+        check_budget(estimate_of(300.0, remaining=remaining))  # was refused: read as 0 credits
+
+    def test_a_cap_leaves_its_headroom_in_usd(self) -> None:
+        remaining = self.remaining({"spending_cap_usd": 20.0, "spending_current_usd": 16.0})
+        assert remaining == (4.0, "USD")
+        with pytest.raises(HeyGenBudgetExceededError, match=r"remaining balance of \$4\.00"):
+            check_budget(estimate_of(5.0, remaining=remaining))
 
 
 class TestPreflightAgainstTheEmulator:

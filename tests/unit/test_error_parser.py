@@ -18,6 +18,7 @@ from heygen_provider.exceptions import (
     HeyGenRateLimitError,
     HeyGenRequestInProgressError,
     HeyGenServerError,
+    is_retryable,
     parse_response,
 )
 from tests.unit.conftest import API_KEY
@@ -91,7 +92,11 @@ class TestErrorShapes:
             (401, V1_UNAUTHORIZED, "HeyGen API error (HTTP 401, code 400112): Unauthorized"),
             (400, V2_ERROR, "HeyGen API error (HTTP 400, code invalid_parameter): avatar_id is invalid"),
             (404, V2_TEXT_ERROR, "HeyGen API error (HTTP 404): Video not found"),
-            (402, V3_ERROR, "HeyGen API error (HTTP 402, code insufficient_credit): Not enough credits"),
+            (
+                402,
+                V3_ERROR,
+                "HeyGen API error (HTTP 402, code insufficient_credit, param video_inputs): Not enough credits",
+            ),
         ],
         ids=["v1", "v2", "v2-text", "v3"],
     )
@@ -99,6 +104,19 @@ class TestErrorShapes:
         self, status_code: int, payload: dict[str, Any], text: str
     ) -> None:
         assert str(error_of(status_code, body(payload))) == text
+
+    def test_the_v3_param_names_the_refused_field(self) -> None:
+        # v3's message often omits the field; error.param is where HeyGen says which one it refused.
+        payload = {"error": {"code": "invalid_parameter", "message": "value too long", "param": "script"}}
+        error = error_of(400, body(payload))
+        assert (error.message, error.param) == ("value too long", "script")
+        assert str(error) == "HeyGen API error (HTTP 400, code invalid_parameter, param script): value too long"
+
+    @pytest.mark.parametrize("param", [None, "", 7, {"field": "script"}])
+    def test_an_odd_or_missing_param_is_left_out(self, param: Any) -> None:
+        error = error_of(400, body({"error": {"code": "invalid_parameter", "message": "bad", "param": param}}))
+        assert error.param is None
+        assert str(error) == "HeyGen API error (HTTP 400, code invalid_parameter): bad"
 
     def test_error_envelope_inside_http_200_raises(self) -> None:
         error = error_of(200, body(V2_ERROR))
@@ -118,6 +136,7 @@ class TestErrorClasses:
         ("status_code", "error_class"),
         [
             (400, HeyGenBadRequestError),
+            (413, HeyGenBadRequestError),
             (422, HeyGenBadRequestError),
             (424, HeyGenBadRequestError),
             (401, HeyGenAuthenticationError),
@@ -136,6 +155,11 @@ class TestErrorClasses:
     )
     def test_class_per_http_status(self, status_code: int, error_class: type[HeyGenAPIError]) -> None:
         assert type(error_of(status_code, body(V3_ERROR))) is error_class
+
+    def test_payload_too_large_is_not_retried_by_airflow(self) -> None:
+        # HeyGen v3 answers 413 payload_too_large for a body over its limit: deterministic, like a 400.
+        error = error_of(413, body({"error": {"code": "payload_too_large", "message": "Request body too large"}}))
+        assert not is_retryable(error)
 
     def test_every_api_error_is_a_heygen_error(self) -> None:
         assert isinstance(error_of(429, body(V3_ERROR)), HeyGenError)

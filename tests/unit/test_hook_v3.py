@@ -85,6 +85,18 @@ class TestCreate:
         keys = [request.headers["Idempotency-Key"] for request in requests_mock.request_history]
         assert keys == [KEY, KEY]
 
+    @pytest.mark.parametrize("key", ["", "has space", "k" * 256, "slash/in/key", "é"])
+    def test_a_key_heygen_would_refuse_is_refused_before_any_call(
+        self, hook: HeyGenHook, requests_mock: Any, key: str
+    ) -> None:
+        # HeyGen takes 1-255 characters of [A-Za-z0-9_:.-]. An empty key would send no header yet mark the
+        # create safe to re-send: a 5xx would then be followed by a second, keyless, paid create.
+        with pytest.raises(HeyGenRequestValidationError, match=r"idempotency_key: must be 1 to 255 characters"):
+            hook.create_video({"video_inputs": [SCENE]}, idempotency_key=key)
+        with pytest.raises(HeyGenRequestValidationError, match=r"idempotency_key"):
+            hook.create_template_video("tpl-1", {"variables": {}}, idempotency_key=key)
+        assert requests_mock.call_count == 0
+
     def test_without_a_key_a_create_that_may_have_reached_heygen_is_not_sent_again(
         self, hook: HeyGenHook, requests_mock: Any
     ) -> None:
@@ -169,6 +181,49 @@ class TestStatusAndLookups:
         assert [voice.voice_id for voice in hook.list_voices().voices] == ["v-1"]
 
     @pytest.mark.parametrize(
+        ("path", "read", "first", "second"),
+        [
+            (
+                "/v3/avatars/looks",
+                lambda hook: [avatar.avatar_id for avatar in hook.list_avatars().avatars],
+                {"id": "look-1", "name": "A", "avatar_type": "photo_avatar"},
+                {"id": "look-2", "name": "B", "avatar_type": "studio_avatar"},
+            ),
+            (
+                "/v3/voices",
+                lambda hook: [voice.voice_id for voice in hook.list_voices().voices],
+                {"voice_id": "look-1", "name": "A"},
+                {"voice_id": "look-2", "name": "B"},
+            ),
+        ],
+        ids=["looks", "voices"],
+    )
+    def test_every_page_of_a_listing_is_read(
+        self,
+        hook: HeyGenHook,
+        requests_mock: Any,
+        path: str,
+        read: Callable[[HeyGenHook], list[str]],
+        first: dict[str, Any],
+        second: dict[str, Any],
+    ) -> None:
+        # v3 listings are paged: has_more and next_token beside data, the next page asked for with token.
+        def page(request: Any, context: Any) -> dict[str, Any]:
+            if request.qs.get("token") == ["cursor-2"]:
+                return {"data": [second], "has_more": False, "next_token": None}
+            return {"data": [first], "has_more": True, "next_token": "cursor-2"}
+
+        requests_mock.get(f"{BASE_URL}{path}", json=page)
+        assert read(hook) == ["look-1", "look-2"]
+        assert [request.qs.get("token") for request in requests_mock.request_history] == [None, ["cursor-2"]]
+
+    def test_a_cursor_that_repeats_ends_the_listing(self, hook: HeyGenHook, requests_mock: Any) -> None:
+        looping = {"data": [{"voice_id": "v-1", "name": "A"}], "has_more": True, "next_token": "same"}
+        requests_mock.get(f"{BASE_URL}/v3/voices", json=looping)
+        assert [voice.voice_id for voice in hook.list_voices().voices] == ["v-1", "v-1"]
+        assert requests_mock.call_count == 2
+
+    @pytest.mark.parametrize(
         ("user", "remaining"),
         [
             ({"billing_type": "usage_based", "usage_based": {"remaining_credits": 42}}, "42 credits"),
@@ -177,8 +232,19 @@ class TestStatusAndLookups:
                 "7 credits",
             ),
             ({"billing_type": "wallet", "wallet": {"remaining_balance": 12.5, "currency": "USD"}}, "12.5 USD"),
+            (
+                {
+                    "billing_type": "usage_based",
+                    "usage_based": {"remaining_credits": None, "spending_cap_usd": 50, "spending_current_usd": 12.5},
+                },
+                "37.5 usd",
+            ),
+            (
+                {"billing_type": "usage_based", "usage_based": {"remaining_credits": None, "spending_cap_usd": None}},
+                "no spending cap (usage-based billing), nothing",
+            ),
         ],
-        ids=["usage", "subscription", "wallet"],
+        ids=["usage", "subscription", "wallet", "usage-capped", "usage-uncapped"],
     )
     def test_test_connection_reads_the_account(
         self, hook: HeyGenHook, requests_mock: Any, user: dict[str, Any], remaining: str
@@ -211,6 +277,28 @@ class TestLegacyRetired:
         assert "may have retired its legacy API" in str(caught.value)
         assert "api_version to 'v3'" in str(caught.value)
         assert requests_mock.call_count == 1
+
+    def test_a_redirect_on_a_legacy_path_says_how_to_switch(self, legacy: HeyGenHook, requests_mock: Any) -> None:
+        # A retired path may send callers to a page about the retirement; the key never follows.
+        requests_mock.post(
+            f"{BASE_URL}/v2/video/generate", status_code=301, headers={"Location": "https://docs.heygen.com/v3"}
+        )
+        with pytest.raises(HeyGenLegacyApiRetiredError) as caught:
+            legacy.create_video({"video_inputs": [SCENE]})
+        assert "may have retired its legacy API" in str(caught.value)
+        assert "docs.heygen.com" in str(caught.value)
+        assert requests_mock.call_count == 1
+
+    def test_an_html_page_in_a_2xx_on_a_legacy_path_says_how_to_switch(
+        self, legacy: HeyGenHook, requests_mock: Any
+    ) -> None:
+        requests_mock.get(
+            f"{BASE_URL}/v1/video_status.get", text="<html><title>This API has moved to v3</title></html>"
+        )
+        with pytest.raises(HeyGenMalformedResponseError) as caught:
+            legacy.get_video_status("vid-x")
+        assert "This API has moved to v3" in str(caught.value)
+        assert "api_version to 'v3'" in str(caught.value)
 
     def test_heygens_own_404_for_an_unknown_video_stays_not_found(self, legacy: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.get(f"{BASE_URL}/v1/video_status.get", status_code=404, json={"code": 404, "message": "nope"})
@@ -248,6 +336,22 @@ class TestUploads:
         raw = b"".join(iter(lambda: upload.body.read(65536), b"")) if hasattr(upload.body, "read") else upload.body
         assert self.PNG in raw and b'name="file"; filename="face.png"' in raw
         assert json.loads(create.body)["image"] == {"type": "asset_id", "asset_id": "asset-9"}
+
+    def test_a_long_render_key_still_gives_upload_keys_heygen_accepts(
+        self, hook: HeyGenHook, requests_mock: Any, tmp_path: Path
+    ) -> None:
+        photo = tmp_path / "face.png"
+        photo.write_bytes(self.PNG)
+        requests_mock.post(f"{BASE_URL}/v3/assets", json={"data": {"asset_id": "asset-9"}})
+        requests_mock.post(f"{BASE_URL}/v3/videos", json=CREATED)
+        scene = {"character": {"type": "image", "image_path": str(photo)}, "voice": SCENE["voice"]}
+        long_key = "k" * 255  # the longest key HeyGen takes; ":asset:<digest>" appended would pass 255
+
+        hook.create_video({"video_inputs": [scene]}, idempotency_key=long_key)
+
+        upload, create = requests_mock.request_history
+        assert len(upload.headers["Idempotency-Key"]) <= 255
+        assert create.headers["Idempotency-Key"] == long_key
 
     def test_a_file_that_is_not_a_jpeg_or_png_is_refused_before_any_call(
         self, hook: HeyGenHook, requests_mock: Any, tmp_path: Path

@@ -80,7 +80,7 @@ TRANSLATIONS: list[tuple[str, VideoGenerateRequest, dict[str, Any]]] = [
         request(resolution="1080p", aspect_ratio="4:5"),
         {"resolution": "1080p", "aspect_ratio": "4:5"},
     ),
-    ("caption", request(caption=True), {"caption": {"file_format": "srt"}}),
+    ("caption", request(caption=True), {"caption": {"file_format": "srt", "style": "default"}}),
     (
         "colour background",
         request(scene(background={"type": "color", "value": "#1A2B3C"})),
@@ -168,7 +168,7 @@ def test_two_scenes_become_one_studio_video() -> None:
         "resolution": "1080p",
         "aspect_ratio": "16:9",
         "title": "Two",
-        "caption": {"file_format": "srt"},
+        "caption": {"file_format": "srt", "style": "default"},
     }
 
 
