@@ -212,8 +212,14 @@ def invalid_row(label: str, problems: Sequence[str]) -> RowEstimate:
     return RowEstimate(label=label, seconds=0.0, cost_usd=0.0, engine="", problems=tuple(problems))
 
 
-def remaining_credit(quota: RemainingQuota) -> tuple[float, str]:
-    """What ``GET /v3/users/me`` (or the legacy quota call) says is left, as ``(amount, "USD" | "credits")``."""
+def remaining_credit(quota: RemainingQuota) -> tuple[float, str] | None:
+    """
+    What ``GET /v3/users/me`` (or the legacy quota call) says is left, as ``(amount, "USD" | "credits")``;
+    ``None`` when nothing runs out (usage-based billing without a spending cap).
+    """
+    if math.isinf(quota.remaining_credits):
+        # No limit to check against; an infinite amount would also reach XCom as non-standard JSON.
+        return None
     if quota.unit.lower() == "usd":
         return quota.remaining_credits, "USD"
     return quota.remaining_credits, "credits"
@@ -391,6 +397,4 @@ def _row(
 
 
 def _amount(amount: float, unit: str) -> str:
-    if math.isinf(amount):
-        return "no spending cap"  # usage-based billing without a cap
     return f"${amount:.2f}" if unit == "USD" else f"{amount:g} credits"

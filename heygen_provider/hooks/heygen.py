@@ -387,12 +387,9 @@ class HeyGenHook(BaseHook):
             api_version = self.settings.api_version
         except Exception as error:
             return False, str(error)
-        remaining = (
-            "no spending cap (usage-based billing), nothing"
-            if math.isinf(quota.remaining_credits)
-            else f"{quota.remaining_credits:g} {quota.unit}"
-        )
-        return True, f"Connected to HeyGen (API {api_version}): {remaining} remaining."
+        if math.isinf(quota.remaining_credits):
+            return True, f"Connected to HeyGen (API {api_version}): usage-based billing with no spending cap."
+        return True, f"Connected to HeyGen (API {api_version}): {quota.remaining_credits:g} {quota.unit} remaining."
 
     # -- async (triggerer) ----------------------------------------------------------------------------
 

@@ -113,7 +113,7 @@ class RemainingQuota(_Answer):
             # without a cap nothing runs out. Read as 0 credits, every budget check would refuse.
             cap = _number(usage.get("spending_cap_usd"))
             spent = _number(usage.get("spending_current_usd")) or 0.0
-            remaining, unit = (math.inf, "usd") if cap is None else (max(0.0, cap - spent), "usd")
+            remaining, unit = (math.inf, "USD") if cap is None else (max(0.0, cap - spent), "USD")
         elif isinstance(subscription, dict) and subscription:
             remaining = sum(
                 _number((pool or {}).get("remaining")) or 0.0

@@ -5,6 +5,7 @@ account's credit read from the emulator over loopback (``GET /v3/users/me``) and
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import pytest
@@ -132,14 +133,17 @@ class TestUsageBasedBilling:
     """GET /v3/users/me on metered billing: remaining_credits may be null, with or without a spending cap."""
 
     @staticmethod
-    def remaining(usage: dict[str, Any]) -> tuple[float, str]:
+    def remaining(usage: dict[str, Any]) -> tuple[float, str] | None:
         from heygen_provider.models import RemainingQuota
 
         return remaining_credit(RemainingQuota.from_v3_user({"billing_type": "usage_based", "usage_based": usage}))
 
     def test_without_a_cap_nothing_is_refused_for_credit(self) -> None:
         remaining = self.remaining({"remaining_credits": None, "spending_cap_usd": None})
-        check_budget(estimate_of(300.0, remaining=remaining))  # was refused: read as 0 credits
+        assert remaining is None  # no limit, and no infinity to reach XCom's JSON
+        estimate = estimate_of(300.0, remaining=remaining)
+        check_budget(estimate)  # was refused: read as 0 credits
+        assert json.loads(json.dumps(estimate.as_json(), allow_nan=False))["remaining"] is None
 
     def test_a_cap_leaves_its_headroom_in_usd(self) -> None:
         remaining = self.remaining({"spending_cap_usd": 20.0, "spending_current_usd": 16.0})

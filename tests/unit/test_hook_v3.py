@@ -226,22 +226,25 @@ class TestStatusAndLookups:
     @pytest.mark.parametrize(
         ("user", "remaining"),
         [
-            ({"billing_type": "usage_based", "usage_based": {"remaining_credits": 42}}, "42 credits"),
+            ({"billing_type": "usage_based", "usage_based": {"remaining_credits": 42}}, "42 credits remaining"),
             (
                 {"billing_type": "subscription", "subscription": {"credits": {"premium_credits": {"remaining": 7}}}},
-                "7 credits",
+                "7 credits remaining",
             ),
-            ({"billing_type": "wallet", "wallet": {"remaining_balance": 12.5, "currency": "USD"}}, "12.5 USD"),
+            (
+                {"billing_type": "wallet", "wallet": {"remaining_balance": 12.5, "currency": "USD"}},
+                "12.5 USD remaining",
+            ),
             (
                 {
                     "billing_type": "usage_based",
                     "usage_based": {"remaining_credits": None, "spending_cap_usd": 50, "spending_current_usd": 12.5},
                 },
-                "37.5 usd",
+                "37.5 USD remaining",
             ),
             (
                 {"billing_type": "usage_based", "usage_based": {"remaining_credits": None, "spending_cap_usd": None}},
-                "no spending cap (usage-based billing), nothing",
+                "usage-based billing with no spending cap",
             ),
         ],
         ids=["usage", "subscription", "wallet", "usage-capped", "usage-uncapped"],
@@ -250,7 +253,7 @@ class TestStatusAndLookups:
         self, hook: HeyGenHook, requests_mock: Any, user: dict[str, Any], remaining: str
     ) -> None:
         requests_mock.get(f"{BASE_URL}/v3/users/me", json={"data": user})
-        assert hook.test_connection() == (True, f"Connected to HeyGen (API v3): {remaining} remaining.")
+        assert hook.test_connection() == (True, f"Connected to HeyGen (API v3): {remaining}.")
 
 
 class TestLegacyRetired:
