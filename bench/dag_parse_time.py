@@ -41,6 +41,8 @@ import airflow.sdk
 sdk_done = time.perf_counter()
 before = set(sys.modules)
 if target.endswith(".py"):
+    # As Airflow's DAG processor does: the DAG folder is importable, for modules shared by DAG files.
+    sys.path.insert(0, target.rsplit("/", 1)[0])
     spec = importlib.util.spec_from_file_location("bench_dag_file", target)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
