@@ -22,7 +22,8 @@ def read_answer(
     """
     HeyGen's data from an HTTP answer.
 
-    :param envelope: return the whole answer object, not its ``data`` (see :func:`parse_response`).
+    :param envelope: return the whole answer object, not its ``data`` (see
+        :func:`~heygen_provider.exceptions.parse_response`).
 
     :raises HeyGenAPIError: of the class the answer calls for, with ``Retry-After`` kept on it.
     """
