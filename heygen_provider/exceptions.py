@@ -126,6 +126,9 @@ class HeyGenServerError(HeyGenAPIError, HeyGenTransientError):
 class HeyGenMalformedResponseError(HeyGenServerError):
     """A 2xx answer that is not HeyGen's JSON (a truncated body, a captive portal): retried for GETs only."""
 
+    #: The body was a web page (it began with ``<``), not a cut-off or garbled JSON answer.
+    web_page: bool = False
+
 
 #: Status checks a ``completed`` answer without a ``video_url`` gets before the wait ends with an error.
 VIDEO_URL_CHECKS = 5
@@ -336,9 +339,11 @@ def parse_response(
             return payload
     elif status_code < 400:
         # A 2xx that is not a JSON object is no HeyGen answer (a captive portal, a truncated body).
-        raise HeyGenMalformedResponseError(
+        malformed = HeyGenMalformedResponseError(
             _describe_non_json(body, secrets), status_code=status_code, retry_after=retry_after
         )
+        malformed.web_page = body.lstrip()[:1] == b"<"
+        raise malformed
     elif isinstance(payload, dict):
         code, message = _error_fields(payload)
     else:

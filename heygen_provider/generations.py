@@ -144,10 +144,13 @@ class ApiGeneration:
         if self.name != "legacy" or error.http_status is None:
             return error
         status = error.http_status
-        if status < 300 and isinstance(error, HeyGenMalformedResponseError) and not error.heygen_body:
-            return HeyGenMalformedResponseError(
+        # A web page, not a cut-off JSON answer (a network fault, which says nothing about retirement).
+        if status < 300 and isinstance(error, HeyGenMalformedResponseError) and error.web_page:
+            explained = HeyGenMalformedResponseError(
                 f"{error.message}. {_retired_hint(status, path)}", status_code=status, retry_after=error.retry_after
             )
+            explained.web_page = True
+            return explained
         # A retired path may redirect to a page about the retirement; redirects are never followed.
         if status not in _RETIRED_STATUSES and not 300 <= status < 400:
             return error

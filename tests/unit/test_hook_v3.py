@@ -303,6 +303,15 @@ class TestLegacyRetired:
         assert "This API has moved to v3" in str(caught.value)
         assert "api_version to 'v3'" in str(caught.value)
 
+    def test_a_cut_off_json_answer_on_a_legacy_path_says_nothing_of_retirement(
+        self, legacy: HeyGenHook, requests_mock: Any
+    ) -> None:
+        # A truncated body is a network fault: pointing at a retired API would send the user the wrong way.
+        requests_mock.get(f"{BASE_URL}/v1/video_status.get", text='{"code": 100, "data": {"video_id": "vid-')
+        with pytest.raises(HeyGenMalformedResponseError) as caught:
+            legacy.get_video_status("vid-x")
+        assert "legacy API" not in str(caught.value)
+
     def test_heygens_own_404_for_an_unknown_video_stays_not_found(self, legacy: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.get(f"{BASE_URL}/v1/video_status.get", status_code=404, json={"code": 404, "message": "nope"})
         with pytest.raises(HeyGenNotFoundError) as caught:
