@@ -80,7 +80,11 @@ def _derived_key(key: str, suffix: str) -> str:
     key the create accepts never makes an upload key HeyGen refuses.
     """
     derived = f"{key}:{suffix}"
-    return derived if len(derived) <= 255 else f"{hashlib.sha256(key.encode()).hexdigest()}:{suffix}"
+    from heygen_provider.hooks.heygen import IDEMPOTENCY_KEY_MAX_LENGTH
+
+    if len(derived) <= IDEMPOTENCY_KEY_MAX_LENGTH:
+        return derived
+    return f"{hashlib.sha256(key.encode()).hexdigest()}:{suffix}"
 
 
 def _storage_path(path: str) -> ObjectStoragePath:

@@ -31,7 +31,8 @@ from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
 
 #: HeyGen's rule for an ``Idempotency-Key``: 1 to 255 characters of ``[A-Za-z0-9_:.-]``.
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.\-]{1,255}")
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_:.\-]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
 #: Pages a listing is read to at most (50 looks or 100 voices a page): a bound on a cursor that never ends.
 MAX_LIST_PAGES = 200
 
