@@ -149,7 +149,7 @@ class LoopLagTrigger(BaseTrigger):
                 if self.freeze_at_tasks and not frozen and tasks >= self.freeze_at_tasks:
                     gc.collect()
                     gc.freeze()
-                    frozen = gc.get_freeze_count()
+                    frozen = 1
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 record = {
                     "time": time.time(),
@@ -157,7 +157,8 @@ class LoopLagTrigger(BaseTrigger):
                     "cpu_s": usage.ru_utime + usage.ru_stime,
                     "rss_kib": _rss_kib(),
                     "tasks": tasks,
-                    "frozen_objects": frozen,
+                    # The probe's own freeze or the provider's ``freeze_triggerer_heap`` setting.
+                    "frozen_objects": gc.get_freeze_count(),
                     # Proof that the runner calls the patched pass: it counts its calls.
                     "patched_cleanup_calls": _patched_calls[0],
                     "lag_s": [round(lag, 4) for lag in lags],

@@ -50,6 +50,25 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": CONNECTION_EXTRA_FIELDS,
             }
         ],
+        "config": {
+            "heygen": {
+                "description": "Settings of the HeyGen provider.",
+                "options": {
+                    "freeze_triggerer_heap": {
+                        "description": (
+                            "Freeze the garbage collector's heap in triggerer processes while HeyGen "
+                            "triggers wait, so that full collections no longer walk every waiting "
+                            "trigger's objects (a stall of about a second at 10,000 triggers). A choice "
+                            "for the whole triggerer process; see the deployment guide."
+                        ),
+                        "version_added": __version__,
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    }
+                },
+            }
+        },
         "extra-links": [
             "heygen_provider.links.heygen.HeyGenVideoLink",
             "heygen_provider.links.heygen.StoredVideoLink",

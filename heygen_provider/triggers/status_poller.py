@@ -38,6 +38,7 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.progress import RenderProgress
 from heygen_provider.retry import RetryPolicy
+from heygen_provider.triggers.heap import heap_freezer
 
 #: One attempt per call: the poller and the triggers wait out transient faults, within their deadlines.
 POLL_RETRY_POLICY = RetryPolicy(attempts=1)
@@ -303,7 +304,9 @@ async def status_subscription(
 
     :param progress: the trigger's progress lines (see :class:`Subscription`).
 
-    The last trigger to leave stops the poller, so a loop that ends leaves no task behind.
+    The last trigger to leave stops the poller, so a loop that ends leaves no task behind. With
+    ``[heygen] freeze_triggerer_heap`` on, the wait also counts in the loop's
+    :class:`~heygen_provider.triggers.heap.HeapFreezer`.
     """
     loop = asyncio.get_running_loop()
     pollers = _pollers.setdefault(loop, {})
@@ -312,10 +315,15 @@ async def status_subscription(
         poller = pollers[conn_id] = StatusPoller(conn_id)
     poller.users += 1
     subscription = Subscription(poller, video_id, interval, progress)
+    freezer = heap_freezer()
+    if freezer is not None:
+        freezer.join()
     try:
         yield subscription
     finally:
         subscription.leave()
+        if freezer is not None:
+            freezer.leave()
         poller.users -= 1
         if poller.users == 0:
             poller.close()

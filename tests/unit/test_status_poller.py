@@ -331,3 +331,31 @@ def test_a_line_written_from_the_thread_keeps_the_trigger_context() -> None:
 
     asyncio.run(run())
     assert sorted(seen) == [(number, f"line of {number}") for number in range(5)]
+
+
+def test_with_the_heap_setting_on_waiting_triggers_freeze_the_heap_until_they_end(
+    define_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from heygen_provider.triggers import heap
+
+    monkeypatch.setenv("AIRFLOW__HEYGEN__FREEZE_TRIGGERER_HEAP", "True")
+    monkeypatch.setattr(heap, "FREEZE_CHECK_INTERVAL", 0.02)
+    gc.unfreeze()
+    frozen_while_waiting: list[int] = []
+    answer = bulk_answers(*["processing"] * 8, "completed")
+
+    def sample_then_answer(ids: list[str]) -> web.Response:
+        frozen_while_waiting.append(gc.get_freeze_count())
+        return answer(ids)
+
+    server = BulkServer()
+    server.bulk = sample_then_answer
+    try:
+        events = wait_on(server, define_connection, ["v1", "v2", "v3"], poll_interval=0.05)
+        assert [event.status for event in events] == ["success"] * 3
+        assert max(frozen_while_waiting) > 0
+        assert gc.get_freeze_count() == 0  # the last trigger to end thawed it
+    finally:
+        gc.unfreeze()

@@ -1,0 +1,98 @@
+"""
+Opt-in: keep a large triggerer's long-lived heap out of the garbage collector's full passes.
+
+A triggerer waiting on 10,000 renders holds about a million objects, most of them Airflow's bookkeeping
+for each trigger. Every 30 to 50 s the collector walks all of them in one full pass and the event loop
+stalls for about a second (``docs/benchmarks.rst``), whatever the triggers do. ``gc.freeze()`` moves
+every object tracked at that moment into a permanent generation that no pass walks; new objects are
+still collected as usual, and an object freed by its reference count leaves the permanent generation.
+
+This is a choice for the whole process, so it is off unless the deployment turns it on with
+``[heygen] freeze_triggerer_heap = True`` (``AIRFLOW__HEYGEN__FREEZE_TRIGGERER_HEAP=True``). When on,
+every ``check_interval`` seconds in which more HeyGen triggers wait than at the last freeze, the
+young generations are collected (a few milliseconds) and the heap is frozen again; both calls take
+the same short time whatever the heap's size. Reference cycles that become garbage while frozen are
+not collected until a thaw: when half the triggers of the last freeze have left, the heap is thawed,
+and it is frozen again only after the collector's next full pass, so what the finished renders left
+behind is freed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+
+#: How often a freezer looks at the number of waiting triggers.
+FREEZE_CHECK_INTERVAL = 10.0
+
+_freezers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeapFreezer] = weakref.WeakKeyDictionary()
+
+
+def freeze_enabled() -> bool:
+    """``[heygen] freeze_triggerer_heap``: Airflow's configuration, already in memory, so no I/O."""
+    from airflow.configuration import conf
+
+    return conf.getboolean("heygen", "freeze_triggerer_heap", fallback=False)
+
+
+class HeapFreezer:
+    """
+    Freezes the garbage collector's heap while HeyGen triggers wait on one event loop.
+
+    :param check_interval: seconds between looks at the number of waiting triggers; must be positive.
+    """
+
+    def __init__(self, check_interval: float = FREEZE_CHECK_INTERVAL) -> None:
+        if check_interval <= 0:
+            raise ValueError(f"check_interval must be positive, got {check_interval!r}")
+        self.check_interval = check_interval
+        self.waiting = 0
+        #: Triggers waiting at the last freeze; 0 while the heap is not frozen by this freezer.
+        self.frozen_with = 0
+        #: The collector's count of full passes at the last thaw; no freeze until it grows.
+        self._full_passes_at_thaw: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def join(self) -> None:
+        self.waiting += 1
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    def leave(self) -> None:
+        self.waiting -= 1
+        if self.frozen_with and self.waiting * 2 <= self.frozen_with:
+            self._thaw()
+        if self.waiting == 0 and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_interval)
+            if self.waiting > self.frozen_with and self._collected_since_thaw():
+                # Young garbage goes first, so that only live objects and old garbage are frozen.
+                gc.collect(1)
+                gc.freeze()
+                self.frozen_with = self.waiting
+
+    def _thaw(self) -> None:
+        gc.unfreeze()
+        self.frozen_with = 0
+        self._full_passes_at_thaw = _full_passes()
+
+    def _collected_since_thaw(self) -> bool:
+        return self._full_passes_at_thaw is None or _full_passes() > self._full_passes_at_thaw
+
+
+def _full_passes() -> int:
+    return int(gc.get_stats()[-1]["collections"])
+
+
+def heap_freezer() -> HeapFreezer | None:
+    """The running loop's freezer when ``[heygen] freeze_triggerer_heap`` is on, else None."""
+    loop = asyncio.get_running_loop()
+    freezer = _freezers.get(loop)
+    if freezer is None and freeze_enabled():
+        freezer = _freezers[loop] = HeapFreezer(FREEZE_CHECK_INTERVAL)
+    return freezer
