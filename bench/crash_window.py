@@ -57,7 +57,7 @@ def worker(arguments: argparse.Namespace) -> None:
     from airflow.utils.db import resetdb
 
     from heygen_provider.hooks.heygen import HeyGenHook
-    from heygen_provider.operators import heygen as operator_module
+    from heygen_provider.operators import render as operator_module
     from heygen_provider.testing.dagbag import load_dag_bag
 
     resetdb()
