@@ -136,6 +136,7 @@ class LoopLagTrigger(BaseTrigger):
         lags: list[float] = []
         next_flush = time.monotonic() + self.flush
         frozen = 0
+        frozen_objects = records = 0
         try:
             while True:
                 expected = time.monotonic() + self.period
@@ -150,6 +151,11 @@ class LoopLagTrigger(BaseTrigger):
                     gc.collect()
                     gc.freeze()
                     frozen = 1
+                # The probe's own freeze or the provider's ``freeze_triggerer_heap`` setting. Counting walks
+                # every frozen object (about 30 ms at 10,000 triggers), so only every 30th record.
+                if records % 30 == 0:
+                    frozen_objects = gc.get_freeze_count()
+                records += 1
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 record = {
                     "time": time.time(),
@@ -157,8 +163,7 @@ class LoopLagTrigger(BaseTrigger):
                     "cpu_s": usage.ru_utime + usage.ru_stime,
                     "rss_kib": _rss_kib(),
                     "tasks": tasks,
-                    # The probe's own freeze or the provider's ``freeze_triggerer_heap`` setting.
-                    "frozen_objects": gc.get_freeze_count(),
+                    "frozen_objects": frozen_objects,
                     # Proof that the runner calls the patched pass: it counts its calls.
                     "patched_cleanup_calls": _patched_calls[0],
                     "lag_s": [round(lag, 4) for lag in lags],
