@@ -135,7 +135,7 @@ class LoopLagTrigger(BaseTrigger):
         gc.callbacks.append(on_collection)
         lags: list[float] = []
         next_flush = time.monotonic() + self.flush
-        frozen = 0
+        frozen = False
         frozen_objects = records = 0
         try:
             while True:
@@ -150,7 +150,7 @@ class LoopLagTrigger(BaseTrigger):
                 if self.freeze_at_tasks and not frozen and tasks >= self.freeze_at_tasks:
                     gc.collect()
                     gc.freeze()
-                    frozen = 1
+                    frozen = True
                 # The probe's own freeze or the provider's ``freeze_triggerer_heap`` setting. Counting walks
                 # every frozen object (about 30 ms at 10,000 triggers), so only every 30th record.
                 if records % 30 == 0:

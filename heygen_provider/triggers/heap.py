@@ -26,7 +26,8 @@ import weakref
 #: How often a freezer looks at the number of waiting triggers.
 FREEZE_CHECK_INTERVAL = 10.0
 
-_freezers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeapFreezer] = weakref.WeakKeyDictionary()
+#: Each loop's freezer, or None where the setting is off: the setting is read once per loop, not per trigger.
+_freezers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeapFreezer | None] = weakref.WeakKeyDictionary()
 
 
 def freeze_enabled() -> bool:
@@ -92,7 +93,6 @@ def _full_passes() -> int:
 def heap_freezer() -> HeapFreezer | None:
     """The running loop's freezer when ``[heygen] freeze_triggerer_heap`` is on, else None."""
     loop = asyncio.get_running_loop()
-    freezer = _freezers.get(loop)
-    if freezer is None and freeze_enabled():
-        freezer = _freezers[loop] = HeapFreezer(FREEZE_CHECK_INTERVAL)
-    return freezer
+    if loop not in _freezers:
+        _freezers[loop] = HeapFreezer(FREEZE_CHECK_INTERVAL) if freeze_enabled() else None
+    return _freezers[loop]

@@ -308,6 +308,8 @@ async def status_subscription(
     ``[heygen] freeze_triggerer_heap`` on, the wait also counts in the loop's
     :class:`~heygen_provider.triggers.heap.HeapFreezer`.
     """
+    # Before the poller counts this wait: a bad setting value then fails the trigger, not the poller's count.
+    freezer = heap_freezer()
     loop = asyncio.get_running_loop()
     pollers = _pollers.setdefault(loop, {})
     poller = pollers.get(conn_id)
@@ -315,7 +317,6 @@ async def status_subscription(
         poller = pollers[conn_id] = StatusPoller(conn_id)
     poller.users += 1
     subscription = Subscription(poller, video_id, interval, progress)
-    freezer = heap_freezer()
     if freezer is not None:
         freezer.join()
     try:

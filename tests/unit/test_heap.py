@@ -1,4 +1,4 @@
-"""The opt-in heap freezer: when it freezes, when it thaws, and that it leaves the process as it found it."""
+"""The opt-in heap freezer: when it freezes, when it thaws, and that the last trigger to leave thaws it."""
 
 from __future__ import annotations
 
@@ -154,3 +154,17 @@ def test_young_garbage_is_collected_before_a_freeze() -> None:
         freezer.leave()
 
     asyncio.run(run())
+
+
+def test_a_bad_setting_value_fails_the_wait_and_leaves_no_poller_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    from heygen_provider.triggers import status_poller
+
+    monkeypatch.setenv(SETTING, "maybe")
+
+    async def run() -> dict[str, object]:
+        with pytest.raises(Exception, match="freeze_triggerer_heap"):
+            async with status_poller.status_subscription("heygen_default", "v1", 1.0):
+                pass
+        return dict(status_poller._pollers.get(asyncio.get_running_loop(), {}))
+
+    assert asyncio.run(run()) == {}
