@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, task
 
+from heygen_provider.file_names import run_folder, unique_file_stems
 from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
@@ -27,8 +27,6 @@ DATA_FILE = Path(__file__).parent / "data" / "weekly_figures.csv"
 DEFAULT_OUTPUT_URI = os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos")
 # Renders take minutes, so 30 s polls cost little; the demo's emulator renders in seconds and polls faster.
 POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
-# Manually triggered runs have no logical date in Airflow 3 (so no {{ ds }}): fall back to run_after.
-RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 #: What every row's render shares: passed to the operator and to the preflight estimate alike.
 RENDER_DEFAULTS: dict[str, Any] = {"dimension": "720p", "caption": True}
 
@@ -46,7 +44,9 @@ def rows_from_csv(rows_uri: str | None = None) -> list[dict[str, str]]:
 def requests_from_rows(rows: list[dict[str, str]], *, avatar_id: str, voice_id: str) -> list[dict[str, Any]]:
     """One request per row: the scene's script is written from the row's figures."""
     requests = []
-    for row in rows:
+    # The files are named after the row (north.mp4, north.jpg, ...), never two rows alike.
+    file_stems = unique_file_stems(row["region"] for row in rows)
+    for row, file_stem in zip(rows, file_stems, strict=True):
         change = float(row["change_pct"])
         trend = f"up {change:.1f} percent" if change >= 0 else f"down {abs(change):.1f} percent"
         script = (
@@ -57,8 +57,7 @@ def requests_from_rows(rows: list[dict[str, str]], *, avatar_id: str, voice_id: 
         requests.append(
             {
                 "title": f"Weekly figures: {row['region']}",
-                # The files are named after the row: north.mp4, north.jpg, ...
-                "file_stem": re.sub(r"[^a-z0-9]+", "-", row["region"].lower()).strip("-") or "region",
+                "file_stem": file_stem,
                 "video_inputs": [
                     {
                         "character": {"type": "avatar", "avatar_id": avatar_id},
@@ -114,6 +113,18 @@ def read_rows(params: dict[str, Any] | None = None) -> list[dict[str, str]]:
 
 
 @task
+def storage_folder(params: dict[str, Any] | None = None, dag_run: Any = None) -> str:
+    """
+    Where this run stores its videos and summary: ``<output_uri>/<day>/<run>``, a folder of its own, so
+    two runs of one day (a scheduled and a manual one) never write over each other's files.
+    """
+    assert params is not None
+    # Manually triggered runs have no logical date in Airflow 3: their day is the one they ran after.
+    day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
+    return f"{str(params['output_uri']).rstrip('/')}/{run_folder(dag_run.run_id, day)}"
+
+
+@task
 def build_requests(rows: list[dict[str, str]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One request per row: the scene's script is written from the row's figures."""
     assert params is not None
@@ -150,19 +161,20 @@ def generate_video(title: Any, video_inputs: Any) -> HeyGenGenerateVideoOperator
     )
 
 
-def store_video(video: HeyGenRenderOperator, file_stem: Any, **kwargs: Any) -> HeyGenDownloadVideoOperator:
+def store_video(video: HeyGenRenderOperator, file_stem: Any, folder: Any, **kwargs: Any) -> HeyGenDownloadVideoOperator:
     """
-    A row's rendered video, its thumbnail and captions, streamed to ``output_uri``/<day>/<file_stem>.*.
+    A row's rendered video, its thumbnail and captions, streamed to ``<folder>/<file_stem>.*``.
 
     :param video: the row's render (a generate or a template operator).
-    :param file_stem: the row's file name.
+    :param file_stem: the row's file name, unique within the run (:func:`requests_from_rows`).
+    :param folder: the run's folder (:func:`storage_folder`'s output).
     :param kwargs: more operator arguments (``task_id``, default ``download_video``; ``outlets``).
     """
     kwargs.setdefault("task_id", "download_video")
     return HeyGenDownloadVideoOperator(
         video_id=video.output[XCOM_VIDEO_ID],
         video=video.output,
-        destination="{{ params.output_uri }}/" + RUN_DAY,
+        destination=folder,
         destination_conn_id="{{ params.output_conn_id or '' }}",
         file_stem=file_stem,
         map_index_template="{{ task.file_stem }}",
@@ -196,14 +208,21 @@ def row_outcomes(ti: Any, requests: list[dict[str, Any]], *, group: str, store_t
 
 
 def write_summary_page(
-    outcomes: list[dict[str, Any]], params: dict[str, Any], dag_run: Any, *, heading: str, subject: str
+    outcomes: list[dict[str, Any]],
+    params: dict[str, Any],
+    dag_run: Any,
+    folder_uri: str,
+    *,
+    heading: str,
+    subject: str,
 ) -> dict[str, Any]:
     """
     Write ``summary.html`` beside the videos and return what ``notify`` and ``every_row_stored`` need.
 
     :param outcomes: one per row (:func:`~heygen_provider.notifications.outcomes.collect_row_outcomes`).
-    :param params: the run's params (``output_uri``, ``output_conn_id``).
-    :param dag_run: the run (its day names the folder).
+    :param params: the run's params (``output_conn_id``).
+    :param dag_run: the run (its day is in the heading).
+    :param folder_uri: the run's folder (:func:`storage_folder`'s output).
     :param heading: the page's title, ``{day}`` replaced by the run's day.
     :param subject: the e-mail's subject, ``{day}`` replaced by the run's day.
     """
@@ -214,7 +233,7 @@ def write_summary_page(
     from heygen_provider.notifications.summary import render_summary_html, render_summary_text
 
     day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
-    folder = ObjectStoragePath(f"{params['output_uri']}/{day}", conn_id=params["output_conn_id"] or None)
+    folder = ObjectStoragePath(folder_uri, conn_id=params["output_conn_id"] or None)
     # Nothing may have been stored yet (every row failed, or the preflight refused the run).
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "summary.html"

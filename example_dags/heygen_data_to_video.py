@@ -33,6 +33,7 @@ from heygen_campaign_parts import (
     preflight,
     read_rows,
     row_outcomes,
+    storage_folder,
     store_video,
     write_summary_page,
 )
@@ -61,8 +62,9 @@ with DAG(
     def render_row(title: str, video_inputs: list[dict[str, Any]], file_stem: str) -> None:
         """One row: render its video, then store it. A failed render stops only its own row."""
         video = generate_video(title, video_inputs)
-        store_video(video, file_stem, outlets=[STORED_VIDEOS])
+        store_video(video, file_stem, folder, outlets=[STORED_VIDEOS])
 
+    folder = storage_folder()
     requests = build_requests(read_rows())
     rows = render_row.expand_kwargs(requests)
     preflight(requests) >> rows
@@ -72,6 +74,7 @@ with DAG(
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def write_summary(
         requests: list[dict[str, Any]],
+        folder: str,
         params: dict[str, Any] | None = None,
         dag_run: Any = None,
         ti: Any = None,
@@ -83,10 +86,10 @@ with DAG(
         assert params is not None
         outcomes = row_outcomes(ti, requests, group="render_row", store_task="download_video")
         return write_summary_page(
-            outcomes, params, dag_run, heading="Weekly videos {day}", subject="Weekly videos {day}"
+            outcomes, params, dag_run, folder, heading="Weekly videos {day}", subject="Weekly videos {day}"
         )
 
-    summary = link_to_summary_page(write_summary(requests))
+    summary = link_to_summary_page(write_summary(requests, folder))
     rows >> summary
     # notify e-mails the summary through the smtp provider (see heygen_campaign_parts).
     notified = notify(summary)

@@ -36,6 +36,7 @@ from heygen_campaign_parts import (
     preflight,
     read_rows,
     row_outcomes,
+    storage_folder,
     store_video,
     write_summary_page,
 )
@@ -108,8 +109,9 @@ if ApprovalOperator is not None:
             # "Reject" skips this row's publish step. Not left to the ApprovalOperator's own skip: on
             # Airflow 3.3 it does not reach a task inside the same mapped task group.
             video >> review
-            approved(review.output) >> store_video(video, file_stem, task_id="publish_video")
+            approved(review.output) >> store_video(video, file_stem, folder, task_id="publish_video")
 
+        folder = storage_folder()
         requests = build_requests(read_rows())
         rows = review_row.expand_kwargs(requests)
         preflight(requests) >> rows
@@ -118,6 +120,7 @@ if ApprovalOperator is not None:
         @task(trigger_rule=TriggerRule.ALL_DONE)
         def write_summary(
             requests: list[dict[str, Any]],
+            folder: str,
             params: dict[str, Any] | None = None,
             dag_run: Any = None,
             ti: Any = None,
@@ -132,9 +135,14 @@ if ApprovalOperator is not None:
             statuses = [row["status"] for row in outcomes]
             counts = f"{statuses.count(PUBLISHED)} published, {statuses.count(REJECTED)} rejected"
             return write_summary_page(
-                outcomes, params, dag_run, heading="Reviewed videos {day}", subject=f"Reviewed videos {{day}}: {counts}"
+                outcomes,
+                params,
+                dag_run,
+                folder,
+                heading="Reviewed videos {day}",
+                subject=f"Reviewed videos {{day}}: {counts}",
             )
 
-        summary = link_to_summary_page(write_summary(requests))
+        summary = link_to_summary_page(write_summary(requests, folder))
         rows >> summary
         notify(summary) >> every_row_stored(summary)

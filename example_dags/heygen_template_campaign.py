@@ -18,14 +18,14 @@ Against the bundled emulator the default template ``tpl_weekly_update`` exists; 
 from __future__ import annotations
 
 import csv
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Param, task, task_group
-from heygen_campaign_parts import POLL_INTERVAL, campaign_params, store_video
+from heygen_campaign_parts import POLL_INTERVAL, campaign_params, storage_folder, store_video
 
+from heygen_provider.file_names import unique_file_stems
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 
 DATA_FILE = Path(__file__).parent / "data" / "template_rows.csv"
@@ -67,13 +67,11 @@ with DAG(
         source = ObjectStoragePath(params["rows_uri"]) if params.get("rows_uri") else DATA_FILE
         with source.open("r", newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
+        # Files named after the row's region, never two rows alike (north.mp4, north-2.mp4, row-3.mp4).
+        file_stems = unique_file_stems(row.get("region") or "" for row in rows)
         return [
-            {
-                "variables": row,
-                "title": f"Weekly update: {row.get('region') or index + 1}",
-                "file_stem": re.sub(r"[^a-z0-9]+", "-", str(row.get("region") or index).lower()).strip("-") or "row",
-            }
-            for index, row in enumerate(rows)
+            {"variables": row, "title": f"Weekly update: {row.get('region') or index + 1}", "file_stem": file_stem}
+            for index, (row, file_stem) in enumerate(zip(rows, file_stems, strict=True))
         ]
 
     # [END howto_heygen_template_rows]
@@ -93,7 +91,7 @@ with DAG(
             max_active_tis_per_dag=8,
             map_index_template="{{ task.title }}",
         )
-        store_video(video, file_stem)
+        store_video(video, file_stem, folder)
 
     # [START howto_heygen_template_preflight]
     @task(retries=0)
@@ -105,6 +103,7 @@ with DAG(
         estimate = preflight_template_campaign(params["template_id"], rows, max_cost=params.get("max_cost"))
         return estimate.as_json()
 
+    folder = storage_folder()
     rows = read_rows()
     preflight(rows) >> render_row.expand_kwargs(rows)
     # [END howto_heygen_template_preflight]

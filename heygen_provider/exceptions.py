@@ -251,6 +251,13 @@ class HeyGenDownloadNameError(HeyGenError, AirflowFailException, ValueError):
     """``video_id`` or ``file_stem`` cannot name a file inside the destination; raised before any call."""
 
 
+class HeyGenDownloadConflictError(HeyGenDownloadError, AirflowFailException):
+    """
+    The destination holds another video's file (or one nothing says is this video's); it is not replaced.
+    Not retried: a retry would find the same file.
+    """
+
+
 #: HeyGen's failure codes of renders that would fail the same way again: the input (too long, blocked
 #: words, unknown avatar or voice), the plan and the credit. Compared as lower-case text.
 DETERMINISTIC_RENDER_CODES = frozenset(

@@ -359,12 +359,21 @@ class HeyGenHook(BaseHook):
         return api.account_from(self._request("GET", api.account))
 
     def download_media(
-        self, url: str, destination: ObjectStoragePath, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+        self,
+        url: str,
+        destination: ObjectStoragePath,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        video_id: str | None = None,
     ) -> DownloadResult:
         """
         Stream a media URL from a status answer to ``destination``, atomically and in constant memory.
 
         The request carries no API key: media live on HeyGen's CDN, not on the API host.
+
+        :param video_id: the video the media belong to: ``destination`` holding another video's file (or
+            a file no download of this video stored) is refused with
+            :class:`~heygen_provider.exceptions.HeyGenDownloadConflictError`, before any byte is fetched.
 
         :raises MediaUrlExpired: when the signed URL has expired; ask :meth:`get_video_status` for a
             fresh one.
@@ -379,6 +388,7 @@ class HeyGenHook(BaseHook):
             retry_policy=self.retry_policy or settings.retry_policy,
             timeout=(settings.connect_timeout, settings.request_timeout),
             chunk_size=chunk_size,
+            video_id=video_id,
         )
 
     def test_connection(self) -> tuple[bool, str]:

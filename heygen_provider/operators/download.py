@@ -159,11 +159,11 @@ class HeyGenDownloadVideoOperator(BaseOperator):
         from heygen_provider.exceptions import MediaUrlExpired
 
         try:
-            return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size), urls
+            return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size, video_id=self.video_id), urls
         except MediaUrlExpired:
             self.log.info("Signed %s has expired; asking HeyGen for a fresh one", url_key)
         urls = self._fresh_urls(hook)
-        return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size), urls
+        return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size, video_id=self.video_id), urls
 
     def _fresh_urls(self, hook: HeyGenHook) -> dict[str, Any]:
         from heygen_provider.exceptions import HeyGenRenderError

@@ -96,9 +96,6 @@ class HeyGenRenderOperator(BaseOperator):
         timeout: float | timedelta = DEFAULT_RENDER_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        from heygen_provider.operators.submission_record import with_record_cleanup
-
-        kwargs["on_success_callback"] = with_record_cleanup(kwargs.get("on_success_callback"))
         super().__init__(**kwargs)
         self.heygen_conn_id = heygen_conn_id
         self.wait_for_completion = wait_for_completion
@@ -173,7 +170,7 @@ class HeyGenRenderOperator(BaseOperator):
             return event.result
         result = {**event.result_or_raise(), "title": self.title or None}
         self.log.info("HeyGen video %s is ready: %s", event.video_id, result.get("video_url"))
-        # The record stays until Airflow has recorded the success (forget_submission, a success callback).
+        # The record outlives the success, so clearing this task re-attaches to the video it paid for.
         return result
 
     def _reattach_or_submit(

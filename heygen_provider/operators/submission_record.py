@@ -2,10 +2,13 @@
 Where a task remembers the video it submitted, so a retry re-attaches instead of paying again.
 
 * Airflow 3.3+: the task state store (``context["task_state_store"]``), made for resumable jobs.
-* Airflow 3.1 and 3.2: an Airflow Variable per task instance, deleted by a success callback once Airflow
-  has recorded the task instance's success (never inside ``execute``: a failure after it returns, say in
-  ``post_execute`` or the XCom push, leads to a retry that must still find the record). It lives in the
-  metadata database, so it survives worker crashes, retries and re-deferrals alike.
+* Airflow 3.1 and 3.2: an Airflow Variable per task instance. It lives in the metadata database, so it
+  survives worker crashes, retries and re-deferrals alike.
+
+Both are kept after the task succeeds, on every version: a try that fails after ``execute`` returned
+(``post_execute``, the XCom push, a lost worker) and a task cleared after its success re-attach to the
+video it paid for, as Airflow 3.3's own resumable jobs do, instead of paying again once HeyGen's 24-hour
+idempotency window has passed. A new render on purpose is a new DAG run (or a changed request).
 
 The record holds the video id, a fingerprint of the request and the HeyGen asset ids of the photos it
 uploaded: a retry re-attaches only to a video of the same request (so a task cleared after its inputs
@@ -22,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -88,7 +90,7 @@ class SubmissionRecord(Protocol):
 
 
 class StateStoreRecord:
-    """Airflow 3.3+: the task state store, kept after success for inspection (Airflow's own retention)."""
+    """Airflow 3.3+: the task state store, scoped to the task instance (Airflow's own retention)."""
 
     description = "the task state store"
 
@@ -102,12 +104,11 @@ class StateStoreRecord:
         self._store.set(STATE_STORE_KEY, submission.as_json())
 
     def forget(self) -> None:
-        # The store is scoped to this task instance and expires by Airflow's retention settings.
-        return None
+        self._store.delete(STATE_STORE_KEY)
 
 
 class VariableRecord:
-    """Airflow 3.1 and 3.2: one Airflow Variable per task instance, deleted on success."""
+    """Airflow 3.1 and 3.2: one Airflow Variable per task instance, kept after success."""
 
     description = "an Airflow Variable"
 
@@ -130,7 +131,8 @@ class VariableRecord:
         Variable.set(
             self.key,
             submission.as_json(),
-            description="HeyGen video submitted by this task instance; removed when the task succeeds.",
+            description="HeyGen video submitted by this task instance: clearing the task re-attaches to it. "
+            "Delete it to let a cleared task render again.",
             serialize_json=True,
         )
 
@@ -155,18 +157,13 @@ def submission_record_for(context: Context) -> SubmissionRecord:
 
 def forget_submission(context: Context) -> None:
     """
-    A task's ``on_success_callback``: Airflow runs it after it has recorded the success, so no later try
-    of this task instance will need the record. Only housekeeping: a record left behind (a worker lost
-    right after the success) just lets a cleared task re-attach to its video.
+    Delete the running task instance's record, so that its next try (a clear) renders again instead of
+    re-attaching. The operators never call it: use it, say, in your own ``on_success_callback`` to bring
+    back "a cleared success pays again", knowing that a try failing after ``execute`` returned then pays
+    again too once HeyGen's 24-hour idempotency window has passed.
     """
     with contextlib.suppress(Exception):
         submission_record_for(context).forget()
-
-
-def with_record_cleanup(callbacks: Any) -> list[Callable[[Context], None]]:
-    """``on_success_callback`` as given (``None``, one callable or a list), with :func:`forget_submission`."""
-    given = [] if callbacks is None else list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
-    return given if forget_submission in given else [*given, forget_submission]
 
 
 def _parse(value: Any) -> Submission | None:

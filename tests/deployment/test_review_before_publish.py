@@ -160,14 +160,15 @@ def test_only_the_approved_video_is_published_and_the_rejected_one_is_reported(
 
     # Exactly the approved video (with its thumbnail and captions) and the summary page were stored.
     objects = s3_server.objects(bucket)
-    [day] = {key.split("/")[1] for key in objects}
-    # (The download keeps each file's ETag beside it, as a hidden ".<name>.etag" object.)
+    [(day, run)] = {tuple(key.split("/")[1:3]) for key in objects}
+    folder = f"reviewed/{day}/{run}"
+    # (The download keeps each file's ETag beside it, as a hidden ".<name>.heygen.json" object.)
     visible = sorted(key for key in objects if not key.rsplit("/", 1)[1].startswith("."))
-    assert visible == [f"reviewed/{day}/north{suffix}" for suffix in (".jpg", ".mp4", ".srt")] + [
-        f"reviewed/{day}/summary.html"
-    ], objects
+    assert visible == [f"{folder}/north{suffix}" for suffix in (".jpg", ".mp4", ".srt")] + [f"{folder}/summary.html"], (
+        objects
+    )
     assert not [key for key in objects if "south" in key], objects
-    assert objects[f"reviewed/{day}/north.mp4"] > 1000
+    assert objects[f"{folder}/north.mp4"] > 1000
 
     [message] = smtp_server.messages
     assert message["Subject"] == f"Reviewed videos {day}: 1 published, 1 rejected"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,15 @@ def param_defaults(dagbag: Any) -> dict[str, dict[str, Any]]:
 def run_dag(dagbag: Any, emulator: HeyGenEmulator, param_defaults: dict[str, dict[str, Any]]) -> Any:
     """Run a DAG with ``dag.test()`` and return its DAG run."""
 
-    def run(dag_id: str, **conf: Any) -> Any:
+    def run(dag_id: str, *, logical_date: datetime | None = None, **conf: Any) -> Any:
         dag = dagbag.get_dag(dag_id)
         assert dag is not None, dagbag.import_errors
         # dag.test() runs tasks in this process, where a run's conf is written into the DAG's own Param
         # objects: every run states every param, or it would inherit the previous run's values.
-        return dag.test(run_conf={**param_defaults.get(dag_id, {}), **conf} or None)
+        run_conf = {**param_defaults.get(dag_id, {}), **conf} or None
+        if logical_date is None:
+            return dag.test(run_conf=run_conf)
+        return dag.test(run_conf=run_conf, logical_date=logical_date)
 
     return run
 
@@ -128,4 +132,11 @@ def legacy(emulator: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) -> HeyGenE
 def output_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "videos"
     monkeypatch.setenv("HEYGEN_OUTPUT_URI", folder.as_uri())
+    return folder
+
+
+def stored_run_folder(output: Path) -> Path:
+    """The one run's folder below a campaign's local ``output_uri``: ``<day>/<run>``."""
+    [day] = list(output.iterdir())
+    [folder] = list(day.iterdir())
     return folder

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import task_states, video_posts
+from tests.integration.conftest import stored_run_folder, task_states, video_posts
 
 
 def test_over_max_cost_the_run_stops_before_any_render(run_dag: Any, emulator: Any, tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_within_budget_the_summary_shows_estimate_against_actual(run_dag: Any, e
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     assert len(video_posts(emulator)) == 4
-    [day] = list(output.iterdir())
+    day = stored_run_folder(output)
     summary = (day / "summary.html").read_text()
     shown = re.findall(r"(\d+) s \(estimated (\d+) s, \$(\d+\.\d\d)\)", summary)
     assert len(shown) == 4, summary

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.conftest import task_states, video_posts, xcom_value
+from tests.integration.conftest import stored_run_folder, task_states, video_posts, xcom_value
 
 EXAMPLE_ROWS = Path(__file__).resolve().parents[2] / "example_dags" / "data" / "weekly_figures.csv"
 #: The emulator fails this row's render with HeyGen's 40119 (video too long for the plan).
@@ -62,7 +62,7 @@ def test_one_bad_row_costs_one_row(run_dag: Any, emulator: Any, rows_with_a_bad_
     # The good rows were stored anyway; only the bad row's download did not run.
     download = _instances(dag_run, DOWNLOAD)
     assert str(download[2].state) == "upstream_failed"
-    [day] = list(output.iterdir())
+    day = stored_run_folder(output)
     assert sorted(path.name for path in day.glob("*.mp4")) == ["east.mp4", "north.mp4", "south.mp4", "west.mp4"]
     for video in day.glob("*.mp4"):
         assert video.read_bytes()[4:8] == b"ftyp", video

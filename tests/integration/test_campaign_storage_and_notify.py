@@ -58,15 +58,16 @@ def test_videos_are_stored_in_s3_and_the_summary_is_mailed(
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     objects = s3_server.objects(bucket)
-    [day] = {key.split("/")[1] for key in objects}
+    [(day, run)] = {tuple(key.split("/")[1:3]) for key in objects}
+    folder = f"weekly/{day}/{run}"
     for region in REGIONS:
         # The emulator's MP4s have a known size; thumbnails and captions are stored beside them.
-        assert objects[f"weekly/{day}/{region}.mp4"] > 1000, objects
-        assert objects[f"weekly/{day}/{region}.jpg"] > 0
-    assert objects[f"weekly/{day}/summary.html"] > 0
+        assert objects[f"{folder}/{region}.mp4"] > 1000, objects
+        assert objects[f"{folder}/{region}.jpg"] > 0
+    assert objects[f"{folder}/summary.html"] > 0
     assert not [key for key in objects if key.endswith(".part")], "no temporary objects left"
-    body = s3_server.client().get_object(Bucket=bucket, Key=f"weekly/{day}/north.mp4")["Body"].read()
-    assert body[4:8] == b"ftyp" and len(body) == objects[f"weekly/{day}/north.mp4"]
+    body = s3_server.client().get_object(Bucket=bucket, Key=f"{folder}/north.mp4")["Body"].read()
+    assert body[4:8] == b"ftyp" and len(body) == objects[f"{folder}/north.mp4"]
 
     [message] = smtp_server.messages
     assert message["Subject"] == f"Weekly videos {day}"
@@ -76,9 +77,9 @@ def test_videos_are_stored_in_s3_and_the_summary_is_mailed(
     for video in emulator.videos():
         line = next(line for line in text.splitlines() if line.startswith(f"- {video['title']}: success"))
         region = video["title"].split(": ")[1].lower()
-        assert f"s3://{bucket}/weekly/{day}/{region}.mp4" in line
+        assert f"s3://{bucket}/{folder}/{region}.mp4" in line
         assert f"{emulator.base_url}/videos/{video['video_id']}" in line
-    assert f'href="s3://{bucket}/weekly/{day}/summary.html"' in text
+    assert f'href="s3://{bucket}/{folder}/summary.html"' in text
 
 
 def test_an_interrupted_upload_leaves_no_object(

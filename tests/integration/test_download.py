@@ -47,8 +47,10 @@ def test_stores_video_thumbnail_and_captions_with_verified_sizes(
     assert (tmp_path / f"{video_id}.jpg").read_bytes()[:2] == b"\xff\xd8"
     assert (tmp_path / f"{video_id}.srt").read_text().strip()
     stored = [f"{video_id}{suffix}" for suffix in (".mp4", ".jpg", ".srt")]
-    # Each beside the hidden record of the media host's ETag, which lets a second run keep it.
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([*stored, *(f".{name}.etag" for name in stored)])
+    # Each beside its hidden record (whose video, the media host's ETag), which lets a second run keep it.
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [*stored, *(f".{name}.heygen.json" for name in stored)]
+    )
     media = [entry for entry in heygen_emulator.requests(method="GET") if entry.path.startswith("/media/")]
     assert len(media) == 3
     assert all(entry.credential is None for entry in media), "the API key must never reach the media host"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import task_states, video_posts
+from tests.integration.conftest import stored_run_folder, task_states, video_posts
 
 EXAMPLES = (
     "heygen_single_video",
@@ -45,7 +45,7 @@ def test_data_to_video_renders_stores_and_summarises_one_video_per_row(
     posts = video_posts(emulator)
     regions = sorted(post.json["title"] for post in posts)
     assert regions == [f"Weekly figures: {region}" for region in ("East", "North", "South", "West")]
-    [day] = list(output.iterdir())
+    day = stored_run_folder(output)
     videos = sorted(day.glob("*.mp4"))
     assert len(videos) == 4
     for video in videos:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import task_states, xcom_value
+from tests.integration.conftest import stored_run_folder, task_states, xcom_value
 
 TEMPLATE_PATH = "/v3/templates/tpl_weekly_update"
 GOOD_ROW = {
@@ -48,7 +48,7 @@ def test_one_video_per_row_rendered_from_the_template_and_stored(run_dag: Any, e
     assert {post.json["variables"]["region"]["properties"]["content"] for post in posts} == {"North", "South", "East"}
     assert all(post.json["variables"]["logo"]["type"] == "image" for post in posts)
     assert len({post.idempotency_key for post in posts}) == 3, "each mapped row has its own key"
-    [day] = list(output.iterdir())
+    day = stored_run_folder(output)
     assert sorted(video.name for video in day.glob("*.mp4")) == ["east.mp4", "north.mp4", "south.mp4"]
 
 

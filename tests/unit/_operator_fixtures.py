@@ -107,6 +107,9 @@ class FakeStateStore:
             raise ValueError("Cannot set value as None")
         self.data[key] = json.dumps(value)
 
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
 
 class StateStoreTries:
     """Successive tries of one task instance sharing one task state store (Airflow 3.3's record)."""

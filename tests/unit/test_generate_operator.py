@@ -245,7 +245,7 @@ class TestExecute:
         assert len(posts(requests_mock)) == 1
         assert requests_mock.call_count == 2
 
-    def test_fire_and_forget_keeps_the_variable_record_until_the_success_callback(
+    def test_fire_and_forget_keeps_the_variable_record_after_the_success(
         self, requests_mock: Any, fake_variables: FakeVariables
     ) -> None:
         mock_create(requests_mock, "vid-1")
@@ -255,12 +255,13 @@ class TestExecute:
         operator.execute(context)
         assert fake_variables.data, "a failure after execute() returns must still find the record"
         run_success_callbacks(operator, context)
-        assert fake_variables.data == {}
+        assert fake_variables.data, "a cleared task must still find it"
 
 
 def run_success_callbacks(operator: Any, context: dict[str, Any]) -> None:
     """What Airflow's task runner does once it has recorded the success."""
-    for callback in operator.on_success_callback:
+    callbacks = operator.on_success_callback or []
+    for callback in callbacks if isinstance(callbacks, list) else [callbacks]:
         callback(context)
 
 
@@ -285,9 +286,7 @@ class TestExecuteComplete:
             assert (caught.value.status, caught.value.code, caught.value.message) == (status, code, message)
         assert requests_mock.call_count == 0
 
-    def test_the_record_outlives_execute_complete_and_goes_with_the_success_callback(
-        self, tries: Tries, requests_mock: Any
-    ) -> None:
+    def test_the_record_outlives_the_success(self, tries: Tries, requests_mock: Any) -> None:
         mock_create(requests_mock, "vid-1")
         mock_status(requests_mock, "vid-1", "processing")
         deferred_trigger(make_operator(), tries.context())
@@ -295,24 +294,14 @@ class TestExecuteComplete:
         assert recorded
         operator = make_operator()
         operator.execute_complete(tries.context(), event("success"))
-        assert tries.records() == recorded, "the success is not recorded by Airflow yet"
         run_success_callbacks(operator, tries.context())
-        if tries.kind == "variable":
-            assert tries.records() == {}
-        else:  # the task state store is scoped to the task instance and kept for inspection
-            assert tries.records() == recorded
+        assert tries.records() == recorded, "kept on every Airflow version, so a cleared task re-attaches"
 
-    def test_the_users_success_callbacks_are_kept(self) -> None:
-        from heygen_provider.operators.submission_record import forget_submission
-
+    def test_the_users_success_callbacks_are_left_as_given(self) -> None:
         def mine(context: Any) -> None: ...
 
-        def also_mine(context: Any) -> None: ...
-
-        assert make_operator().on_success_callback == [forget_submission]
-        assert make_operator(on_success_callback=mine).on_success_callback == [mine, forget_submission]
-        both = make_operator(on_success_callback=[mine, also_mine]).on_success_callback
-        assert both == [mine, also_mine, forget_submission]
+        assert not make_operator().on_success_callback
+        assert make_operator(on_success_callback=mine).on_success_callback in (mine, [mine])
 
 
 class TestBlockingMode:
