@@ -474,6 +474,7 @@ __all__ = [
     "HeyGenBadRequestError",
     "HeyGenBudgetExceededError",
     "HeyGenConnectionError",
+    "HeyGenDownloadConflictError",
     "HeyGenDownloadError",
     "HeyGenDownloadNameError",
     "HeyGenError",
