@@ -492,6 +492,7 @@ def _echo_pattern(secret: str) -> re.Pattern[str]:
 
 __all__ = [
     "DETERMINISTIC_RENDER_CODES",
+    "REQUEST_IN_PROGRESS",
     "HeyGenAPIError",
     "HeyGenAuthenticationError",
     "HeyGenBadRequestError",
