@@ -108,8 +108,10 @@ class HeyGenLegacyApiRetiredError(HeyGenNotFoundError, AirflowFailException):
 
 class HeyGenRequestInProgressError(HeyGenAPIError, HeyGenTransientError):
     """
-    409 ``request_in_progress``: a create with the same idempotency key is still being processed. The only
-    409 that is waited out; any other is a :class:`HeyGenIdempotencyConflictError`.
+    409 ``request_in_progress``: a create with the same idempotency key is still being processed; the only
+    409 that is waited out.
+
+    Any other 409 is a :class:`HeyGenIdempotencyConflictError`.
     """
 
 
