@@ -88,8 +88,14 @@ class HeyGenAPIError(HeyGenError):
         super().__init__(f"{prefix}: {message}")
 
 
-class HeyGenAuthenticationError(HeyGenAPIError, AirflowFailException):
-    """401 or 403: the key is wrong, expired or lacks permission. Not retried, by the hook or by Airflow."""
+class HeyGenAuthenticationError(HeyGenAPIError):
+    """
+    401 or 403: the key is wrong, expired or lacks permission.
+
+    The hook never sends the call again, and drops its cached copy of the connection, so the next call
+    reads the key afresh. Airflow's retries (when the task has any) do act: a 401 can be transient, and a
+    render's retry re-attaches to the video it already paid for instead of submitting again.
+    """
 
 
 class HeyGenNotFoundError(HeyGenAPIError):
@@ -101,7 +107,20 @@ class HeyGenLegacyApiRetiredError(HeyGenNotFoundError, AirflowFailException):
 
 
 class HeyGenRequestInProgressError(HeyGenAPIError, HeyGenTransientError):
-    """409 ``request_in_progress``: a create with the same idempotency key is still being processed."""
+    """
+    409 ``request_in_progress``: a create with the same idempotency key is still being processed; the only
+    409 that is waited out.
+
+    Any other 409 is a :class:`HeyGenIdempotencyConflictError`.
+    """
+
+
+class HeyGenIdempotencyConflictError(HeyGenAPIError, AirflowFailException):
+    """
+    A 409 other than ``request_in_progress``: HeyGen refused the request as conflicting with another, such
+    as an ``Idempotency-Key`` reused with a different body. Sending it again meets the same refusal, so
+    neither the hook nor Airflow retries it.
+    """
 
 
 class HeyGenInsufficientCreditError(HeyGenAPIError, AirflowFailException):
@@ -300,7 +319,8 @@ _STATUS_CLASSES: dict[int, type[HeyGenAPIError]] = {
     402: HeyGenInsufficientCreditError,
     403: HeyGenAuthenticationError,
     404: HeyGenNotFoundError,
-    409: HeyGenRequestInProgressError,
+    # Only a 409 whose code is REQUEST_IN_PROGRESS is waited out (error_class_for_status).
+    409: HeyGenIdempotencyConflictError,
     # v3's payload_too_large: the same body is refused again, so an Airflow retry cannot mend it.
     413: HeyGenBadRequestError,
     422: HeyGenBadRequestError,
@@ -309,10 +329,22 @@ _STATUS_CLASSES: dict[int, type[HeyGenAPIError]] = {
 }
 
 
-def error_class_for_status(status_code: int) -> type[HeyGenAPIError]:
-    """The exception class for an HTTP error status."""
+#: The one 409 code HeyGen documents: the first request with the same ``Idempotency-Key`` is still in flight.
+REQUEST_IN_PROGRESS = "request_in_progress"
+
+
+def error_class_for_status(status_code: int, code: str | int | None = None) -> type[HeyGenAPIError]:
+    """
+    The exception class for an HTTP error status and HeyGen's error code.
+
+    :param status_code: the HTTP status.
+    :param code: HeyGen's error code, if any: a 409 is "in progress" (waited out) only when it says
+        ``request_in_progress``; any other 409 is a conflict that the same request meets again.
+    """
     if status_code >= 500:
         return HeyGenServerError
+    if status_code == 409 and isinstance(code, str) and code.strip().lower() == REQUEST_IN_PROGRESS:
+        return HeyGenRequestInProgressError
     return _STATUS_CLASSES.get(status_code, HeyGenAPIError)
 
 
@@ -357,7 +389,7 @@ def parse_response(
         code, message = None, _describe_non_json(body, secrets)
 
     text = _redact(message or "no error message in the response body", secrets)
-    error_class = error_class_for_status(status_code) if status_code >= 400 else HeyGenAPIError
+    error_class = error_class_for_status(status_code, code) if status_code >= 400 else HeyGenAPIError
     return_code = _redact(str(code), secrets) if isinstance(code, str) else code
     heygen_body = isinstance(payload, dict) and (code is not None or message is not None)
     param = _error_param(payload, secrets)
@@ -469,6 +501,7 @@ def _echo_pattern(secret: str) -> re.Pattern[str]:
 
 __all__ = [
     "DETERMINISTIC_RENDER_CODES",
+    "REQUEST_IN_PROGRESS",
     "HeyGenAPIError",
     "HeyGenAuthenticationError",
     "HeyGenBadRequestError",
@@ -478,6 +511,7 @@ __all__ = [
     "HeyGenDownloadError",
     "HeyGenDownloadNameError",
     "HeyGenError",
+    "HeyGenIdempotencyConflictError",
     "HeyGenInsufficientCreditError",
     "HeyGenLegacyApiRetiredError",
     "HeyGenMalformedResponseError",

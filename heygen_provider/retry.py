@@ -13,6 +13,8 @@ again. The rules follow what HeyGen documents (``docs/reliability``):
 * A connection that could not be established at all never carried the request, so it is retried for
   every method.
 * A 409 ``request_in_progress`` (a keyed create still being processed) is waited out, for keyed creates.
+  Any other 409 (a key reused with another body) and a 401 or 403 are never sent again within the call;
+  whether an Airflow task retry may send it is the exception's class's say (``is_retryable``).
 * Back-off is exponential from :attr:`RetryPolicy.initial_delay` with full jitter.
 """
 

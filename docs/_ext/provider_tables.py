@@ -127,10 +127,11 @@ def _first_paragraph(cls: type) -> str:
     return doc.split("\n\n", 1)[0].replace("\n", " ")
 
 
-def _retried(method: str, error: Any) -> bool:
+def _retried(method: str, error: Any, *, idempotent: bool | None = None) -> bool:
     from heygen_provider.retry import RetryPolicy
 
-    return RetryPolicy(attempts=3, random_fraction=lambda: 0.0).start(method).delay_after(error) is not None
+    policy = RetryPolicy(attempts=3, random_fraction=lambda: 0.0)
+    return policy.start(method, idempotent=idempotent).delay_after(error) is not None
 
 
 def _airflow_retry(error_class: type) -> str:
@@ -140,10 +141,11 @@ def _airflow_retry(error_class: type) -> str:
 
 
 class HttpErrors(GeneratedTable):
-    STATUSES = (400, 401, 402, 403, 404, 422, 424, 429, 500, 502, 503, 504)
+    STATUSES = (400, 401, 402, 403, 404, 409, 422, 424, 429, 500, 502, 503, 504)
 
     def lines(self) -> list[str]:
         from heygen_provider.exceptions import (
+            REQUEST_IN_PROGRESS,
             HeyGenMalformedResponseError,
             HeyGenTransportError,
             error_class_for_status,
@@ -158,7 +160,7 @@ class HttpErrors(GeneratedTable):
             error = error_class("example", status_code=status)
             rows.append(
                 [
-                    f"HTTP {status}",
+                    f"HTTP {status}" + (", any code but ``request_in_progress``" if status == 409 else ""),
                     f":class:`~heygen_provider.exceptions.{error_class.__name__}`",
                     cell(_first_paragraph(error_class)),
                     yes if _retried("GET", error) else no,
@@ -166,6 +168,18 @@ class HttpErrors(GeneratedTable):
                     _airflow_retry(error_class),
                 ]
             )
+        in_progress_class = error_class_for_status(409, REQUEST_IN_PROGRESS)
+        in_progress = in_progress_class("example", status_code=409, code=REQUEST_IN_PROGRESS)
+        rows.append(
+            [
+                f"HTTP 409 ``{REQUEST_IN_PROGRESS}``",
+                f":class:`~heygen_provider.exceptions.{in_progress_class.__name__}`",
+                cell(_first_paragraph(in_progress_class)),
+                yes if _retried("GET", in_progress) else no,
+                (yes if _retried("POST", in_progress, idempotent=True) else no) + " (keyed creates only)",
+                _airflow_retry(in_progress_class),
+            ]
+        )
         malformed = HeyGenMalformedResponseError("example", status_code=200)
         rows.append(
             [

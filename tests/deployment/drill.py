@@ -15,12 +15,14 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from heygen_provider.testing.emulator import EmulatorClient, LoggedRequest
+from tests.deployment.airflow_deployment import REPOSITORY
 from tests.deployment.dags import heygen_drill
 from tests.deployment.distributed import TRIGGERERS, WORKERS, DistributedDeployment
 from tests.deployment.processes import wait_until
@@ -31,6 +33,23 @@ HELD_SECONDS = 3600.0
 CREATE_PATHS = {"v3": "/v3/videos", "legacy": "/v2/video/generate"}
 STATUS_PATHS = {"v3": "/v3/videos/", "legacy": "/v1/video_status.get"}
 MAX_VIDEOS = 2000
+#: Names the file a drill run writes its figures to, instead of :func:`results_path`'s default.
+RESULTS_ENV = "HEYGEN_DRILL_RESULTS"
+#: The figures docs/deployment.rst quotes; written only when :data:`RESULTS_ENV` names it.
+COMMITTED_RESULTS = REPOSITORY / "bench" / "results" / "deployment-drill.json"
+#: Where a test run writes them otherwise: ignored by git, so ``make test`` leaves the checkout clean.
+TEST_RUN_RESULTS = REPOSITORY / "bench" / "results" / "test-runs" / "deployment-drill.json"
+
+
+def results_path(environ: Mapping[str, str]) -> Path:
+    """
+    Where a drill run writes its figures: the file :data:`RESULTS_ENV` names, else
+    :data:`TEST_RUN_RESULTS`, never the committed :data:`COMMITTED_RESULTS` unless asked for.
+
+    :param environ: the environment (``os.environ``).
+    """
+    given = environ.get(RESULTS_ENV)
+    return Path(given) if given else TEST_RUN_RESULTS
 
 
 @dataclass

@@ -4,8 +4,9 @@ PostgreSQL, two Celery workers and two triggerers, against the emulator in its o
 
 The drill SIGKILLs a worker while a create is in flight and the busiest triggerer while every render is
 running. On v3 (the default) every row still renders exactly once; on the legacy API the same drill
-pays twice for some rows, which the test records (``bench/results/deployment-drill.json``, quoted by
-docs/deployment.rst) without failing. The example data-to-video DAG then runs end to end here.
+pays twice for some rows, which the test records without failing: in ``bench/results/test-runs/``
+(ignored by git), or with ``HEYGEN_DRILL_RESULTS=bench/results/deployment-drill.json`` in the file
+docs/deployment.rst quotes. The example data-to-video DAG then runs end to end here.
 
 Without PostgreSQL and Redis (``make servers`` installs them) these tests skip, or fail under CI=true.
 """
@@ -25,17 +26,17 @@ import pytest
 
 from heygen_provider.testing.emulator import EmulatorClient, EmulatorSettings, airflow_connection
 from tests.conftest import EXAMPLE_DAGS
-from tests.deployment.airflow_deployment import REPOSITORY, link_dags
+from tests.deployment.airflow_deployment import link_dags
 from tests.deployment.dags import heygen_drill
 from tests.deployment.distributed import DistributedDeployment
-from tests.deployment.drill import Drill
+from tests.deployment.drill import Drill, results_path
 from tests.deployment.processes import free_port, spawn, stop, wait_until
 from tests.deployment.servers import PostgresServer, RedisServer, missing_servers
 
 pytestmark = pytest.mark.deployment
 
 DRILL_DAGS = Path(__file__).resolve().parent / "dags"
-RESULTS = Path(os.environ.get("HEYGEN_DRILL_RESULTS", REPOSITORY / "bench" / "results" / "deployment-drill.json"))
+RESULTS = results_path(os.environ)
 EXAMPLE_DAG_ID = "heygen_data_to_video"
 #: Recognisable, so a leak into any log file of the deployment would be found.
 API_KEY = "sk-DISTRIBUTED-LEAKCHECK-5d2e8b"

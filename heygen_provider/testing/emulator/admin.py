@@ -17,6 +17,11 @@ GET        /_emulator/settings             the current settings
 PATCH      /_emulator/settings             change some settings (same names as EmulatorSettings)
 POST       /_emulator/reset                back to the start-up state
 =========  ==============================  ===================================================
+
+Every write (any method but GET, HEAD and OPTIONS) must carry ``Content-Type: application/json``, with
+or without a body; anything else is answered 415 and changes nothing. A web page can make a browser send
+a form or ``text/plain`` POST to 127.0.0.1 without asking, but a JSON one only after a CORS preflight,
+which the emulator never grants: so a page a developer visits cannot queue faults or move the clock.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ if TYPE_CHECKING:
     from heygen_provider.testing.emulator.server import EmulatorApp
 
 ADMIN_PREFIX = "/_emulator/"
+#: Methods that only read: every other admin request is a write.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The one Content-Type an admin write is accepted with: a browser cannot send it cross-site unasked.
+WRITE_CONTENT_TYPE = "application/json"
 FAULT_FIELDS = ("fault", "method", "path", "count", "process", "delay_seconds", "retry_after_seconds")
 
 
@@ -47,6 +56,12 @@ def _json_object(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise AdminError("the body must be a JSON object")
     return body
+
+
+def _sent_as_json(request: HttpRequest) -> bool:
+    """Whether the request's media type (the Content-Type before any ``;``) is JSON's, as a browser reads it."""
+    media_type = (request.headers.get("content-type") or "").split(";", 1)[0]
+    return media_type.strip().lower() == WRITE_CONTENT_TYPE
 
 
 class AdminApi:
@@ -77,6 +92,15 @@ class AdminApi:
 
         :param request: a request whose path starts with :data:`ADMIN_PREFIX`.
         """
+        if request.method not in READ_METHODS and not _sent_as_json(request):
+            return json_response(
+                415,
+                {
+                    "error": f"admin writes must be sent with Content-Type: {WRITE_CONTENT_TYPE} (even without a "
+                    "body), so that no web page can send them: a browser sends that type to another site only "
+                    "after a CORS preflight, which the emulator never allows"
+                },
+            )
         route = self.routes.get((request.method, request.path[len(ADMIN_PREFIX) :]))
         if route is None:
             return json_response(404, {"error": f"no admin endpoint {request.method} {request.path}"})

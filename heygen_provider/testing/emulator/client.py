@@ -9,6 +9,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from heygen_provider.testing.emulator.admin import WRITE_CONTENT_TYPE
 from heygen_provider.testing.emulator.faults import DEFAULT_RETRY_AFTER_SECONDS, DEFAULT_SLOW_SECONDS
 from heygen_provider.testing.emulator.requestlog import LoggedRequest
 
@@ -41,7 +42,9 @@ class EmulatorClient:
             url += "?" + urllib.parse.urlencode(filters)
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=verb)
-        request.add_header("Content-Type", "application/json")
+        # Every admin write must say JSON, bodiless ones too: the emulator refuses (415) a write a web
+        # page could have sent (admin.WRITE_CONTENT_TYPE).
+        request.add_header("Content-Type", WRITE_CONTENT_TYPE)
         try:
             with _OPENER.open(request, timeout=self.timeout) as answer:
                 return json.loads(answer.read())
