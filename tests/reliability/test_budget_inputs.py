@@ -190,7 +190,7 @@ class TestWhatCannotBeEstimated:
 
 
 #: Each parameter and a value that breaks its rule, with the rule's words.
-BAD_PARAMETERS: list[tuple[str, Any, str]] = [
+BAD_PARAMETERS: list[tuple[str, Any, str | None]] = [
     ("max_cost", float("nan"), "max_cost: must be a finite number of USD"),
     ("max_cost", "5", "max_cost: must be a finite number of USD"),
     ("max_cost", -1, "max_cost: must be a finite number of USD, zero or more"),
