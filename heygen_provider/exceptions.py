@@ -481,6 +481,7 @@ __all__ = [
     "HeyGenAuthenticationError",
     "HeyGenBadRequestError",
     "HeyGenBudgetExceededError",
+    "HeyGenBudgetInputError",
     "HeyGenConnectionError",
     "HeyGenDownloadError",
     "HeyGenDownloadNameError",
