@@ -32,7 +32,7 @@ import math
 import numbers
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -287,7 +287,9 @@ def estimate_template(
     assumed = _unscripted(label, unscripted, unscripted_scene_seconds)
     spoken = [_PLACEHOLDER.sub(lambda match: texts.get(match.group(1), ""), script) for script in scripts]
     seconds = sum(spoken_seconds(text, **paces) for text in spoken if text.strip())
-    seconds += max(len(unscripted), 0 if scripts else 1) * (unscripted_scene_seconds or 0.0)
+    # A template without scenes, once its length is given, counts as one such scene.
+    unknown_scenes = len(unscripted) if scripts else 1
+    seconds += unknown_scenes * (unscripted_scene_seconds or 0.0)
     units = [spoken_units(text) for text in spoken]
     words, characters = sum(unit[0] for unit in units), sum(unit[1] for unit in units)
     return _row(label, seconds, TEMPLATE_ENGINE, prices, words=words, characters=characters, assumed=assumed)
@@ -668,7 +670,7 @@ def _checked_parameters(
     """
     problems: list[str] = []
     table: dict[str, float] = {}
-    checks: list[Any] = [
+    checks: list[Callable[[], object]] = [
         lambda: _max_cost(max_cost),
         lambda: _check_paces(words_per_minute=words_per_minute, characters_per_minute=characters_per_minute),
         lambda: _positive("seconds_per_credit", seconds_per_credit),

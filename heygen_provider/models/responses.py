@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictStr
 
+from heygen_provider.exceptions import HeyGenMalformedResponseError
+
 
 class _Answer(BaseModel):
     # HeyGen adds fields over time; an answer model must never break on them.
@@ -122,21 +124,35 @@ class RemainingQuota(_Answer):
             spent = _number(usage.get("spending_current_usd"), "usage_based.spending_current_usd") or 0.0
             remaining, unit = (math.inf, "USD") if cap is None else (max(0.0, cap - spent), "USD")
         elif credits:
-            remaining = sum(
-                _number(
-                    _object(pool, f"subscription.credits.{name}").get("remaining"),
-                    f"subscription.credits.{name}.remaining",
-                )
-                or 0.0
-                for name, pool in credits.items()
-            )
-            unit = "credits"
+            remaining, unit = sum(_pool_remaining(name, pool) for name, pool in credits.items()), "credits"
         elif _number(wallet.get("remaining_balance"), "wallet.remaining_balance") is not None:
             remaining = _number(wallet.get("remaining_balance"), "wallet.remaining_balance") or 0.0
-            unit = str(wallet.get("currency") or "USD")
+            currency = wallet.get("currency") or "USD"
+            if not isinstance(currency, str) or currency.lower() not in ("usd", "credits"):
+                # Read as credits, a balance in another currency would be compared as minutes of video.
+                raise _unreadable("wallet.currency", "usd or credits", currency)
+            unit = currency
         else:
             remaining, unit = 0.0, "credits"
         return cls(remaining_quota=remaining * 60, details=user, unit=unit)
+
+
+#: The credit pools ``GET /v3/users/me`` documents under ``subscription.credits``.
+DOCUMENTED_POOLS = ("premium_credits", "add_on_credits")
+
+
+def _pool_remaining(name: str, pool: Any) -> float:
+    """
+    What a subscription's credit pool has left. A documented pool must be readable; a pool HeyGen adds
+    later counts only when it is, since leaving it out can only make the budget stricter.
+    """
+    field = f"subscription.credits.{name}"
+    try:
+        return _number(_object(pool, field).get("remaining"), f"{field}.remaining") or 0.0
+    except HeyGenMalformedResponseError:
+        if name in DOCUMENTED_POOLS:
+            raise
+        return 0.0
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
@@ -161,9 +177,7 @@ def _number(value: Any, name: str) -> float | None:
     return number
 
 
-def _unreadable(name: str, rule: str, value: Any) -> Exception:
-    from heygen_provider.exceptions import HeyGenMalformedResponseError
-
+def _unreadable(name: str, rule: str, value: Any) -> HeyGenMalformedResponseError:
     return HeyGenMalformedResponseError(
         f"GET /v3/users/me answered {name} = {value!r:.80}, which is not {rule}: the remaining credit cannot be "
         "read (a budget preflight's check_credit=False skips it)",

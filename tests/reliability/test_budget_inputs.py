@@ -291,6 +291,10 @@ ODD_ACCOUNTS: list[tuple[dict[str, Any], str]] = [
     ({"billing_type": "wallet", "wallet": {"currency": "usd", "remaining_balance": True}}, "wallet.remaining_balance"),
     ({"billing_type": "wallet", "wallet": "empty"}, "wallet = 'empty'"),
     (
+        {"billing_type": "wallet", "wallet": {"currency": "eur", "remaining_balance": 100}},
+        "wallet.currency = 'eur'",  # was read as 100 credits: 100 minutes of video
+    ),
+    (
         {"billing_type": "usage_based", "usage_based": {"spending_cap_usd": "20", "spending_current_usd": 0}},
         "usage_based.spending_cap_usd",  # was read as no cap at all: any budget passed
     ),
@@ -321,6 +325,15 @@ class TestTheAccountsAnswer:
         )
         with pytest.raises(HeyGenBudgetExceededError, match=r"remaining balance of \$0\.01"):
             preflight_campaign([row("Hello there")])
+
+    def test_a_credit_pool_heygen_adds_later_is_counted_only_when_readable(self, heygen: requests_mock.Mocker) -> None:
+        credits = {"premium_credits": {"remaining": 1}, "trial_credits": "soon", "bonus_credits": {"remaining": 2}}
+        user = {"billing_type": "subscription", "subscription": {"plan": "pro", "credits": credits}}
+        heygen.get(f"{BASE_URL}/v3/users/me", json={"data": {"username": "u", **user}})
+
+        estimate = preflight_campaign([row("Hello there")])
+
+        assert estimate.remaining == (3.0, "credits")
 
     def test_a_nan_legacy_quota_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(retry_attempts=1))
