@@ -213,6 +213,21 @@ class HeyGenBudgetExceededError(HeyGenError, AirflowFailException):
     """
 
 
+class HeyGenBudgetInputError(HeyGenError, AirflowFailException, ValueError):
+    """
+    The budget cannot be checked with what it was given: a parameter that breaks its rule (``max_cost``
+    ``"5"``, ``words_per_minute`` 0), or a video whose length cannot be estimated (an audio scene or a
+    template scene without a script, and no ``unscripted_scene_seconds``). Raised before any render.
+
+    :param problems: one ``name: rule`` line per problem, e.g. ``max_cost: must be ... (got '5')``.
+    """
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"Cannot check the budget ({len(self.problems)} problem(s)); nothing was submitted:\n{lines}")
+
+
 class HeyGenSubmitUncertainError(HeyGenError, AirflowFailException):
     """
     The create request may have reached HeyGen, but no video id came back (a 5xx, a reset connection,
@@ -506,6 +521,7 @@ __all__ = [
     "HeyGenAuthenticationError",
     "HeyGenBadRequestError",
     "HeyGenBudgetExceededError",
+    "HeyGenBudgetInputError",
     "HeyGenConnectionError",
     "HeyGenDownloadConflictError",
     "HeyGenDownloadError",

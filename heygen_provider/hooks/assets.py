@@ -34,6 +34,8 @@ ASSETS_PATH = "/v3/assets"
 DIRECT_UPLOADS_PATH = "/v3/assets/direct-uploads"
 _SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 _CHUNK = 1024 * 1024
+#: fsspec's ``type`` of what is not a regular file, as the error names it.
+_KINDS = {"directory": "directory", "other": "FIFO, device or socket"}
 
 
 def upload_images(
@@ -97,13 +99,28 @@ def _storage_path(path: str) -> ObjectStoragePath:
 
 def _checked_image(index: int, path: str) -> tuple[ObjectStoragePath, str, int]:
     field = f"video_inputs[{index}].character.image_path"
+
+    def unreadable(error: Exception) -> HeyGenRequestValidationError:
+        return HeyGenRequestValidationError([f"{field}: cannot be read ({error}) (got {path!r})"])
+
     try:
         file = _storage_path(path)
-        size = int(file.stat()["size"])
+        info = file.stat()
+        file_type = info["type"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise unreadable(error) from None
+    # Checked before opening: opening a FIFO blocks until a writer comes (until the task's timeout), and a
+    # device, a socket or a directory is no photo. stat() follows symlinks: a link to one is refused too.
+    if file_type != "file":
+        raise HeyGenRequestValidationError(
+            [f"{field}: must name a regular file, not a {_KINDS.get(file_type, file_type)} (got {path!r})"]
+        )
+    try:
+        size = int(info["size"])
         with file.open("rb") as stream:
             head = stream.read(8)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise HeyGenRequestValidationError([f"{field}: cannot be read ({error}) (got {path!r})"]) from None
+        raise unreadable(error) from None
     content_type = next((kind for magic, kind in _SIGNATURES.items() if head.startswith(magic)), None)
     if content_type is None:
         raise HeyGenRequestValidationError([f"{field}: must be a JPEG or PNG image (got {path!r})"])

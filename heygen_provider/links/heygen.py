@@ -61,9 +61,12 @@ def without_connection(path: str) -> str:
     ``path`` without the connection id ``ObjectStoragePath`` writes into it (``s3://aws_default@bucket/key``
     is ``s3://bucket/key``): the address as people know it.
 
-    :param path: an ``ObjectStoragePath`` URI.
+    :param path: an ``ObjectStoragePath`` URI; one that is no valid URL is returned as given.
     """
-    parts = urlsplit(path)
+    try:
+        parts = urlsplit(path)
+    except ValueError:  # "https://[host": a summary line shows it rather than fail
+        return path
     if "@" not in parts.netloc:
         return path
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()

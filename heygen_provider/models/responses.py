@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictStr
 
+from heygen_provider.exceptions import HeyGenMalformedResponseError
+
 
 class _Answer(BaseModel):
     # HeyGen adds fields over time; an answer model must never break on them.
@@ -101,34 +103,83 @@ class RemainingQuota(_Answer):
 
     @classmethod
     def from_v3_user(cls, data: Any) -> RemainingQuota:
-        """Read the billing part of ``GET /v3/users/me``, whichever of its three kinds it is."""
-        user = data if isinstance(data, dict) else {}
-        usage = user.get("usage_based") or {}
-        subscription = (user.get("subscription") or {}).get("credits") or {}
-        wallet = user.get("wallet") or {}
-        if isinstance(usage, dict) and _number(usage.get("remaining_credits")) is not None:
-            remaining, unit = _number(usage.get("remaining_credits")), "credits"
-        elif isinstance(usage, dict) and (usage or user.get("billing_type") == "usage_based"):
+        """
+        Read the billing part of ``GET /v3/users/me``, whichever of its three kinds it is.
+
+        :raises HeyGenMalformedResponseError: naming the field, when a billing part is not an object or a
+            balance not a finite number (text, a bool, NaN, an infinity): read as nothing left or as no
+            limit, it would refuse every campaign or let any through.
+        """
+        user = _object(data, "data")
+        usage = _object(user.get("usage_based"), "usage_based")
+        credits = _object(_object(user.get("subscription"), "subscription").get("credits"), "subscription.credits")
+        wallet = _object(user.get("wallet"), "wallet")
+        usage_credits = _number(usage.get("remaining_credits"), "usage_based.remaining_credits")
+        if usage_credits is not None:
+            remaining, unit = usage_credits, "credits"
+        elif usage or user.get("billing_type") == "usage_based":
             # Metered billing: without included credits what is left is the spending cap's headroom, and
             # without a cap nothing runs out. Read as 0 credits, every budget check would refuse.
-            cap = _number(usage.get("spending_cap_usd"))
-            spent = _number(usage.get("spending_current_usd")) or 0.0
+            cap = _number(usage.get("spending_cap_usd"), "usage_based.spending_cap_usd")
+            spent = _number(usage.get("spending_current_usd"), "usage_based.spending_current_usd") or 0.0
             remaining, unit = (math.inf, "USD") if cap is None else (max(0.0, cap - spent), "USD")
-        elif isinstance(subscription, dict) and subscription:
-            remaining = sum(
-                _number((pool or {}).get("remaining")) or 0.0
-                for pool in subscription.values()
-                if isinstance(pool, dict)
-            )
-            unit = "credits"
-        elif isinstance(wallet, dict) and _number(wallet.get("remaining_balance")) is not None:
-            remaining, unit = _number(wallet.get("remaining_balance")), str(wallet.get("currency") or "USD")
+        elif credits:
+            remaining, unit = sum(_pool_remaining(name, pool) for name, pool in credits.items()), "credits"
+        elif _number(wallet.get("remaining_balance"), "wallet.remaining_balance") is not None:
+            remaining = _number(wallet.get("remaining_balance"), "wallet.remaining_balance") or 0.0
+            currency = wallet.get("currency") or "USD"
+            if not isinstance(currency, str) or currency.lower() not in ("usd", "credits"):
+                # Read as credits, a balance in another currency would be compared as minutes of video.
+                raise _unreadable("wallet.currency", "usd or credits", currency)
+            unit = currency
         else:
             remaining, unit = 0.0, "credits"
-        return cls(remaining_quota=(remaining or 0.0) * 60, details=user, unit=unit)
+        return cls(remaining_quota=remaining * 60, details=user, unit=unit)
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+#: The credit pools ``GET /v3/users/me`` documents under ``subscription.credits``.
+DOCUMENTED_POOLS = ("premium_credits", "add_on_credits")
+
+
+def _pool_remaining(name: str, pool: Any) -> float:
+    """
+    What a subscription's credit pool has left. A documented pool must be readable; a pool HeyGen adds
+    later counts only when it is, since leaving it out can only make the budget stricter.
+    """
+    field = f"subscription.credits.{name}"
+    try:
+        return _number(_object(pool, field).get("remaining"), f"{field}.remaining") or 0.0
+    except HeyGenMalformedResponseError:
+        if name in DOCUMENTED_POOLS:
+            raise
+        return 0.0
+
+
+def _object(value: Any, name: str) -> dict[str, Any]:
+    """A part of ``GET /v3/users/me`` that is an object, or absent (``{}``)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _unreadable(name, "an object", value)
+    return value
+
+
+def _number(value: Any, name: str) -> float | None:
+    """A balance of ``GET /v3/users/me``: a finite number, or absent (``None``)."""
+    if value is None:
         return None
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.nan
+    if not math.isfinite(number):
+        raise _unreadable(name, "a finite number", value)
+    return number
+
+
+def _unreadable(name: str, rule: str, value: Any) -> HeyGenMalformedResponseError:
+    return HeyGenMalformedResponseError(
+        f"GET /v3/users/me answered {name} = {value!r:.80}, which is not {rule}: the remaining credit cannot be "
+        "read (a budget preflight's check_credit=False skips it)",
+        status_code=200,
+    )

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from heygen_provider.notifications.outcomes import REJECTED
+from heygen_provider.notifications.summary import one_line
 
 #: The options of ``ApprovalOperator`` (``ApprovalOperator.APPROVE`` and ``.REJECT``).
 APPROVE = "Approve"
@@ -26,11 +27,11 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
 
 def review_subject(video: Mapping[str, Any]) -> str:
     """
-    The review's headline: ``Publish "Weekly figures: North"?``.
+    The review's headline: ``Publish "Weekly figures: North"?``, on one line whatever the title holds.
 
     :param video: the generate operator's result (``title``, ``video_id``, ...).
     """
-    return f'Publish "{video.get("title") or video.get("video_id")}"?'
+    return one_line(f'Publish "{video.get("title") or video.get("video_id")}"?')
 
 
 def review_body(video: Mapping[str, Any], script: str | None = None) -> str:

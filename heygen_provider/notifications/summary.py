@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: A row with one of these statuses (and no ``reason``) has its video: rendered, or published after review.
 READY_STATUSES = ("success", "published")
+#: Control characters (every one ``str.splitlines()`` splits on among them: ``\n``, ``\r``, ``\v``,
+#: ``\f``, ``\x1c``-``\x1e``, ``\x85``) and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -139,9 +143,19 @@ def _href(path: str | None, folder: Any) -> str | None:
     return path
 
 
+def one_line(text: Any) -> str:
+    """
+    ``text`` as one line: each control character and line separator is written as its Python escape
+    (``\\n``, ``\\u2028``), so a title, a path or HeyGen's message cannot add a line to a log or an
+    e-mail, and the reader sees what the value held.
+    """
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
 def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "HeyGen videos") -> str:
     """
-    The summary as plain text, one line per row: for a log, or the text part of an e-mail.
+    The summary as plain text, one line per row: for a log, or the text part of an e-mail. Whatever a
+    field holds (a title, HeyGen's message, a path), each row stays on its line (:func:`one_line`).
 
     :param videos: as for :func:`render_summary_html`; a row's stored video (``files``) is linked in
         preference to HeyGen's signed URL.
@@ -151,17 +165,19 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
 
     rows = list(videos)
     ready = [row for row in rows if row.get("status") in READY_STATUSES and not row.get("reason")]
-    lines = [title, f"{len(rows)} video(s): {len(ready)} ready, {len(rows) - len(ready)} not."]
+    lines = [one_line(title), f"{len(rows)} video(s): {len(ready)} ready, {len(rows) - len(ready)} not."]
     for row in rows:
         video_id = row.get("video_id")
         label = row.get("title") or video_id
         page = f" ({row.get('video_page_url') or video_page_url(str(video_id))})" if video_id else ""
         if row.get("reason"):
             of_video = f", video {video_id}" if video_id else ""
-            lines.append(f"- {label}: {str(row.get('status', 'unknown')).upper()}: {row['reason']}{of_video}{page}")
+            lines.append(
+                one_line(f"- {label}: {str(row.get('status', 'unknown')).upper()}: {row['reason']}{of_video}{page}")
+            )
             continue
         files = row.get("files") or {}
         where = without_connection(str(files.get("video_path") or row.get("video_url") or "no link"))
         seconds = f", {duration_text(row)}" if duration_text(row) else ""
-        lines.append(f"- {label}: {row.get('status', 'unknown')}{seconds}, {where}{page}")
+        lines.append(one_line(f"- {label}: {row.get('status', 'unknown')}{seconds}, {where}{page}"))
     return "\n".join(lines)

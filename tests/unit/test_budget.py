@@ -70,15 +70,15 @@ class TestCost:
         cheaper = request(speaking(words(150)), engine="avatar_iii")
         assert estimate_request("r", cheaper, PRICE_PER_SECOND_USD).cost_usd == pytest.approx(60 * 0.0433)
 
-    def test_silence_counts_its_duration_and_audio_is_an_assumption_said_aloud(self) -> None:
+    def test_silence_counts_its_duration_and_audio_the_length_given_said_aloud(self) -> None:
         silence = {"character": {"type": "avatar", "avatar_id": "a"}, "voice": {"type": "silence", "duration": 4}}
         audio = {
             "character": {"type": "avatar", "avatar_id": "a"},
             "voice": {"type": "audio", "audio_url": "https://example.com/a.mp3"},
         }
-        estimate = estimate_request("r", request(silence, audio), PRICE_PER_SECOND_USD)
+        estimate = estimate_request("r", request(silence, audio), PRICE_PER_SECOND_USD, unscripted_scene_seconds=60)
         assert estimate.seconds == pytest.approx(64.0)
-        assert "1 audio scene(s) counted as 60 s" in estimate.assumed
+        assert "1 scene(s) without a script counted as 60 s each" in estimate.assumed
 
     def test_a_template_counts_its_scripts_with_the_row_text_in_place(self) -> None:
         variables = {"name": {"type": "text", "properties": {"content": words(149)}}}
@@ -97,7 +97,7 @@ class TestOverrideTable:
 
     @pytest.mark.parametrize("price", [-1, "cheap", True, float("nan")])
     def test_a_bad_override_names_the_engine(self, price: Any) -> None:
-        with pytest.raises(ValueError, match=r"prices\['avatar_iv'\]: must be a number"):
+        with pytest.raises(ValueError, match=r"prices\['avatar_iv'\]: must be a finite number"):
             price_table({"avatar_iv": price})
 
 
