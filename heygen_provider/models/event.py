@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from heygen_provider._compat import AirflowNotFoundException
 from heygen_provider.exceptions import (
+    HeyGenAnswerTooLargeError,
     HeyGenAPIError,
     HeyGenAuthenticationError,
     HeyGenBadRequestError,
@@ -32,6 +33,7 @@ from heygen_provider.exceptions import (
     HeyGenRateLimitError,
     HeyGenRenderError,
     HeyGenServerError,
+    HeyGenVideoIdError,
     render_error,
 )
 
@@ -48,6 +50,7 @@ _API_ERRORS: dict[str, type[HeyGenAPIError]] = {
     error_class.__name__: error_class
     for error_class in (
         HeyGenAPIError,
+        HeyGenAnswerTooLargeError,
         HeyGenAuthenticationError,
         HeyGenBadRequestError,
         HeyGenInsufficientCreditError,
@@ -59,7 +62,8 @@ _API_ERRORS: dict[str, type[HeyGenAPIError]] = {
     )
 }
 _PLAIN_ERRORS: dict[str, type[Exception]] = {
-    error_class.__name__: error_class for error_class in (HeyGenConnectionError, HeyGenError, AirflowNotFoundException)
+    error_class.__name__: error_class
+    for error_class in (HeyGenConnectionError, HeyGenVideoIdError, HeyGenError, AirflowNotFoundException)
 }
 
 
