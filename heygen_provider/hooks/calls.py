@@ -58,6 +58,7 @@ class CappedBody:
         self._chunks: list[bytes] = []
         #: Bytes were left unread: the transport must not reuse the connection.
         self.cut = status_code < 300 and _declared_length(headers) > cap
+        #: The transport reads on; false once the cap is passed, or when the declared length is over it.
         self.wanted = not self.cut
 
     def add(self, chunk: bytes) -> None:

@@ -133,6 +133,34 @@ def test_a_9000_character_id_fails_alone_and_the_20_others_of_its_cohort_complet
     assert not any(BAD_ID in url for url in front.urls)  # refused before any call
 
 
+def test_a_bulk_call_that_fails_ends_only_the_waits_of_its_own_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 30 ids of 250 characters do not fit in one URL: the cohort is polled in several bulk calls, and
+    # HeyGen refuses the one that carries the poisoned id.
+    cohort = [f"{number:02d}".ljust(250, "v") for number in range(30)]
+    poisoned = cohort[-1]
+    front = HeyGenFront()
+    calls: list[list[str]] = []
+
+    async def refuse_the_poisoned(request: web.Request) -> web.Response:
+        ids = request.query["video_ids"].split(",")
+        calls.append(ids)
+        if poisoned in ids:
+            return web.json_response({"error": {"code": "invalid_parameter", "message": "bad id"}}, status=422)
+        return web.json_response({"data": [{"video_id": video_id, "status": "completed"} for video_id in ids]})
+
+    front.bulk = refuse_the_poisoned
+
+    async def run() -> dict[str, VideoEvent]:
+        async with serving(front, monkeypatch):
+            return await wait_on(cohort)
+
+    events = asyncio.run(run())
+    refused = next(ids for ids in calls if poisoned in ids)
+    assert len(calls) > 1 and len(refused) < len(cohort)
+    assert {video_id for video_id, event in events.items() if event.status == "error"} == set(refused)
+    assert all(events[video_id].status == "success" for video_id in cohort if video_id not in refused)
+
+
 # Ids that start with a letter (so no path segment reads as "." or ".."), of any length up to past the
 # limit, with commas, spaces and non-ASCII letters among them.
 video_ids = st.builds(
