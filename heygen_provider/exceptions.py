@@ -161,6 +161,14 @@ def missing_video_url_error(video_id: str, checks: int) -> HeyGenMalformedRespon
     )
 
 
+class HeyGenAnswerTooLargeError(HeyGenAPIError):
+    """
+    A 2xx answer longer than the most this provider reads of one answer
+    (:mod:`heygen_provider.hooks.calls`): not read further, never parsed. Not retried within the call;
+    it ends a wait. A create that gets one may have been accepted, like one whose answer is unreadable.
+    """
+
+
 class HeyGenTransportError(HeyGenTransientError):
     """
     No HTTP answer: the connection failed, was reset, or timed out.
@@ -279,6 +287,13 @@ class HeyGenDownloadError(HeyGenError):
 
 class MediaUrlExpired(HeyGenDownloadError):
     """The signed media URL was refused, most likely because it expired."""
+
+
+class HeyGenVideoIdError(HeyGenError, AirflowFailException, ValueError):
+    """
+    A ``video_id`` no status call can carry (longer than a URL may be); raised before any call. Only the
+    wait or task of that id fails; not retried by Airflow, as the id would not change.
+    """
 
 
 class HeyGenDownloadNameError(HeyGenError, AirflowFailException, ValueError):
@@ -518,6 +533,7 @@ __all__ = [
     "DETERMINISTIC_RENDER_CODES",
     "REQUEST_IN_PROGRESS",
     "HeyGenAPIError",
+    "HeyGenAnswerTooLargeError",
     "HeyGenAuthenticationError",
     "HeyGenBadRequestError",
     "HeyGenBudgetExceededError",
@@ -543,6 +559,7 @@ __all__ = [
     "HeyGenTemplateVariablesError",
     "HeyGenTransientError",
     "HeyGenTransportError",
+    "HeyGenVideoIdError",
     "MediaUrlExpired",
     "is_retryable",
     "parse_response",

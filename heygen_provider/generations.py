@@ -14,7 +14,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from heygen_provider.exceptions import HeyGenAPIError, HeyGenLegacyApiRetiredError, HeyGenMalformedResponseError
+from heygen_provider.exceptions import (
+    HeyGenAPIError,
+    HeyGenLegacyApiRetiredError,
+    HeyGenMalformedResponseError,
+    HeyGenVideoIdError,
+)
 
 if TYPE_CHECKING:
     from heygen_provider.models import AvatarList, RemainingQuota, VideoGenerateRequest, VoiceList
@@ -36,6 +41,14 @@ V3_OPTIONS = (
 )
 #: Ids one bulk status call takes (HeyGen's documented limit).
 MAX_BULK_IDS = 100
+#: Characters of URL-encoded video ids one status URL carries at most: a single call's path segment, or a bulk
+#: call's comma-separated list. RFC 9110 (section 4.1) recommends that every server take URLs of at least
+#: 8,000 characters and servers refuse longer ones (HTTP 414); the rest is left for the host and path. 100
+#: ids of HeyGen's length (32 characters) take 3,299.
+MAX_URL_IDS_LENGTH = 6_000
+#: An id longer than this once URL-encoded (8 times HeyGen's) never shares a bulk call: it is asked about
+#: alone, so that a call refused because of it ends only its own wait.
+MAX_BULK_ID_LENGTH = 256
 #: What a retired path answers: HeyGen's legacy API removed, or a gateway in its place.
 _RETIRED_STATUSES = frozenset({404, 405, 410})
 
@@ -74,7 +87,12 @@ class ApiGeneration:
     paged_lists: bool = False
 
     def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
-        """Path and query parameters of the status call for ``video_id``."""
+        """
+        Path and query parameters of the status call for ``video_id``.
+
+        :raises HeyGenVideoIdError: before any call, when the id would make the URL longer than servers take.
+        """
+        check_url_length(video_id)
         if "{video_id}" in self.video_status:
             return self.video_status.format(video_id=quote(video_id, safe="")), None
         return self.video_status, {"video_id": video_id}
@@ -85,6 +103,8 @@ class ApiGeneration:
             raise ValueError(f"the {self.name} API has no bulk status call")
         if not 0 < len(video_ids) <= MAX_BULK_IDS:
             raise ValueError(f"a bulk status call takes 1 to {MAX_BULK_IDS} ids, not {len(video_ids)}")
+        if _bulk_length(video_ids) > MAX_URL_IDS_LENGTH:
+            raise ValueError(f"a bulk status call takes ids of at most {MAX_URL_IDS_LENGTH} characters together")
         return self.bulk_status, {"video_ids": ",".join(video_ids)}
 
     def template_path(self, template_id: str) -> str:
@@ -159,6 +179,59 @@ class ApiGeneration:
         return HeyGenLegacyApiRetiredError(
             f"{_retired_hint(status, path)} HeyGen said: {error.message}", status_code=status, code=error.code
         )
+
+
+def takes_in_bulk(video_id: str) -> bool:
+    """
+    Whether ``video_id`` may share a bulk status call with other ids. An odd id is asked about alone: a
+    comma would split it in two, padding or an over-long id could have the whole call refused.
+    """
+    return (
+        bool(video_id)
+        and "," not in video_id
+        and video_id.strip() == video_id
+        and len(quote(video_id, safe="")) <= MAX_BULK_ID_LENGTH
+    )
+
+
+def bulk_groups(video_ids: Sequence[str]) -> list[list[str]]:
+    """
+    ``video_ids`` (each one :func:`takes_in_bulk`), in order, in as few bulk status calls as fit: at most
+    :data:`MAX_BULK_IDS` ids and :data:`MAX_URL_IDS_LENGTH` URL-encoded characters in each.
+    """
+    groups: list[list[str]] = []
+    length = 0
+    for video_id in video_ids:
+        added = len(quote(video_id, safe="")) + 1  # and its comma
+        if not groups or len(groups[-1]) >= MAX_BULK_IDS or length + added > MAX_URL_IDS_LENGTH + 1:
+            groups.append([])
+            length = 0
+        groups[-1].append(video_id)
+        length += added
+    return groups
+
+
+def _bulk_length(video_ids: Sequence[str]) -> int:
+    """The URL-encoded length of a bulk call's id list, counting each comma."""
+    return sum(len(quote(video_id, safe="")) for video_id in video_ids) + len(video_ids) - 1
+
+
+def check_url_length(video_id: str) -> None:
+    """
+    Refuse, before any call, a ``video_id`` no status URL can carry: longer than
+    :data:`MAX_URL_IDS_LENGTH` characters once URL-encoded. Only that id's wait or task fails.
+
+    :raises HeyGenVideoIdError: saying how long the id is, with its start only.
+    """
+    length = len(quote(video_id, safe=""))
+    if length <= MAX_URL_IDS_LENGTH:
+        return
+    shown = repr(video_id[:40]) + ("..." if len(video_id) > 40 else "")
+    raise HeyGenVideoIdError(
+        f"video_id must be at most {MAX_URL_IDS_LENGTH:,} characters once URL-encoded, so that its status URL "
+        f"stays within what HTTP servers take; got {len(video_id):,} characters ({length:,} encoded), "
+        f"starting {shown}. No HeyGen video id is that long: check where the id came from."
+    )
 
 
 def _retired_hint(status: int, path: str) -> str:

@@ -12,8 +12,86 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from heygen_provider.exceptions import HeyGenAPIError, HeyGenError, HeyGenTransportError, parse_response
+from heygen_provider.exceptions import (
+    HeyGenAnswerTooLargeError,
+    HeyGenAPIError,
+    HeyGenError,
+    HeyGenTransportError,
+    parse_response,
+)
 from heygen_provider.retry import RetryState, TransportFailure, parse_retry_after
+
+#: Bytes of one answer the triggerer reads at most. Its answers are status answers: a bulk one for 100
+#: videos is about 10 KB, one video's a few KB with its signed URLs, so 1 MiB is over 50 times the largest;
+#: and parsing 1 MiB on the event loop takes milliseconds, where answers of tens of megabytes stalled it
+#: for over a second and took about 600 MB.
+MAX_TRIGGERER_ANSWER_BYTES = 1024 * 1024
+#: Bytes of one answer a worker reads at most. The largest legitimate answers are listings (the legacy API
+#: lists every avatar or voice in one unpaged answer, v3 pages of 50 looks or 100 voices), far below 16 MiB;
+#: a broken server or proxy streaming without end can no longer exhaust the worker's memory.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+#: Bytes read in one step: what the event loop handles between two other tasks' turns.
+ANSWER_CHUNK_BYTES = 64 * 1024
+
+
+class CappedBody:
+    """
+    The body of one answer, read chunk by chunk up to a cap, for the sync and the async transport alike.
+
+    A transport reads while :attr:`wanted` and hands each chunk to :meth:`add`, then takes :meth:`content`.
+    An error answer (3xx and up) over the cap is kept cut at the cap: only its start is described. A
+    2xx answer over the cap is an error, :class:`~heygen_provider.exceptions.HeyGenAnswerTooLargeError`;
+    one that declares a ``Content-Length`` over the cap is refused before any byte is read.
+
+    :param status_code: the answer's HTTP status.
+    :param headers: the answer's headers.
+    :param cap: bytes read at most.
+    :param request: the request in a few words (``GET /v3/videos/statuses``), for the error.
+    """
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], cap: int, request: str) -> None:
+        self.status_code = status_code
+        self.cap = cap
+        # Cut: a status path holds the video id, which may be long.
+        self.request = request if len(request) <= 100 else request[:97] + "..."
+        self.size = 0
+        self._chunks: list[bytes] = []
+        #: Bytes were left unread: the transport must not reuse the connection.
+        self.cut = status_code < 300 and _declared_length(headers) > cap
+        #: The transport reads on; false once the cap is passed, or when the declared length is over it.
+        self.wanted = not self.cut
+
+    def add(self, chunk: bytes) -> None:
+        """Keep ``chunk``, up to the cap; reading stops (:attr:`wanted` false) once the cap is passed."""
+        room = self.cap - self.size
+        self.size += len(chunk)
+        if self.size > self.cap:
+            self.cut = True
+            self.wanted = False
+            chunk = chunk[:room] if self.status_code >= 300 else b""
+        self._chunks.append(chunk)
+
+    def content(self) -> bytes:
+        """
+        The body read.
+
+        :raises HeyGenAnswerTooLargeError: when a 2xx answer was longer than the cap.
+        """
+        if self.cut and self.status_code < 300:
+            self._chunks.clear()
+            raise HeyGenAnswerTooLargeError(
+                f"HeyGen's answer to {self.request} is longer than {self.cap:,} bytes, the most this provider "
+                "reads of one answer, so it was not read further. No HeyGen answer comes near that: check the "
+                "connection's host, or a proxy in front of HeyGen.",
+                status_code=self.status_code,
+            )
+        return b"".join(self._chunks)
+
+
+def _declared_length(headers: Mapping[str, str]) -> int:
+    """The ``Content-Length`` an answer declares, or 0 (none, or not a number: the read finds out)."""
+    declared = headers.get("Content-Length") or ""
+    return int(declared) if declared.isdigit() else 0
 
 
 def read_answer(

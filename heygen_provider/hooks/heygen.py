@@ -24,9 +24,23 @@ from heygen_provider.connection import (
     HeyGenConnectionSettings,
     ui_field_behaviour_for_hook,
 )
-from heygen_provider.exceptions import HeyGenAPIError, HeyGenAuthenticationError, HeyGenError
+from heygen_provider.exceptions import (
+    HeyGenAnswerTooLargeError,
+    HeyGenAPIError,
+    HeyGenAuthenticationError,
+    HeyGenError,
+)
 from heygen_provider.hooks import cache
-from heygen_provider.hooks.calls import describe_failure, final_error, read_answer, transport_error
+from heygen_provider.hooks.calls import (
+    ANSWER_CHUNK_BYTES,
+    MAX_ANSWER_BYTES,
+    MAX_TRIGGERER_ANSWER_BYTES,
+    CappedBody,
+    describe_failure,
+    final_error,
+    read_answer,
+    transport_error,
+)
 from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
 
@@ -168,7 +182,8 @@ class HeyGenHook(BaseHook):
                     allow_redirects=False,
                     stream=True,
                 )
-                content = _read_before(response, deadline, read_timeout)
+                answer = CappedBody(response.status_code, response.headers, MAX_ANSWER_BYTES, f"{method} {path}")
+                content = _read_before(response, answer, deadline, read_timeout)
                 return read_answer(response.status_code, content, response.headers, settings.secrets, envelope=envelope)
             except requests.RequestException as failure:
                 error: HeyGenError = transport_error(method, _requests_failure(failure), describe_failure(failure))
@@ -277,9 +292,10 @@ class HeyGenHook(BaseHook):
         except HeyGenAPIError as error:
             if error.http_status is None or error.http_status >= 300:
                 raise
-            # An error envelope inside a 2xx: HeyGen may well have created the video.
+            # An error envelope inside a 2xx, or a 2xx too long to read: HeyGen may well have created the video.
+            what = "too long to read" if isinstance(error, HeyGenAnswerTooLargeError) else "with an error in it"
             raise HeyGenMalformedResponseError(
-                f"the create answer is a 2xx with an error in it: {error.message}", status_code=error.http_status
+                f"the create answer is a 2xx {what}: {error.message}", status_code=error.http_status
             ) from error
         try:
             return CreatedVideo.model_validate(data)
@@ -436,8 +452,17 @@ class HeyGenHook(BaseHook):
                     # A redirect would carry the key to whatever host it names: never followed.
                     allow_redirects=False,
                 ) as response:
-                    body = await response.read()
-                return read_answer(response.status, body, response.headers, settings.secrets)
+                    answer = CappedBody(
+                        response.status, response.headers, MAX_TRIGGERER_ANSWER_BYTES, f"{method} {path}"
+                    )
+                    # Chunk by chunk up to the cap: an answer of any size neither fills the triggerer's
+                    # memory nor stalls its event loop, and only a capped answer is ever parsed.
+                    while answer.wanted and (chunk := await response.content.read(ANSWER_CHUNK_BYTES)):
+                        answer.add(chunk)
+                    if answer.cut:
+                        response.close()  # the rest is never read: the connection is not reused
+                    content = answer.content()
+                return read_answer(response.status, content, response.headers, settings.secrets)
             except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
                 error: HeyGenError = transport_error(method, _aiohttp_failure(failure), describe_failure(failure))
             except HeyGenAPIError as answer_error:
@@ -510,27 +535,31 @@ def _status_from(video_id: str, data: Any) -> VideoStatusResponse:
     return VideoStatusResponse.model_validate(data, context={"video_id": video_id})
 
 
-def _read_before(response: requests.Response, deadline: float, read_timeout: float) -> bytes:
-    """The whole body of ``response``, or ``requests.ReadTimeout`` once ``deadline`` has passed."""
+def _read_before(response: requests.Response, body: CappedBody, deadline: float, read_timeout: float) -> bytes:
+    """
+    The body of ``response``, up to ``body``'s cap, or ``requests.ReadTimeout`` once ``deadline`` has passed.
+
+    :raises HeyGenAnswerTooLargeError: when a 2xx answer is longer than the cap.
+    """
     import requests
     import urllib3.exceptions
 
-    chunks: list[bytes] = []
-    with response:
-        while True:
+    with response:  # closed, not reused, when bytes were left unread
+        while body.wanted:
             try:
                 # read1: one socket read at most, so a dripped body cannot keep the deadline unchecked.
-                chunk = response.raw.read1(64 * 1024, decode_content=True)
+                chunk = response.raw.read1(ANSWER_CHUNK_BYTES, decode_content=True)
             except urllib3.exceptions.ReadTimeoutError as failure:
                 raise requests.ReadTimeout(failure) from failure
             except urllib3.exceptions.HTTPError as failure:
                 # What requests' own body reading makes of it (a reset, a cut chunked body, bad gzip).
                 raise requests.ConnectionError(failure) from failure
             if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
+                break
+            body.add(chunk)
             if time.monotonic() > deadline:
                 raise requests.ReadTimeout(f"the answer was not complete within {read_timeout:g} s")
+    return body.content()
 
 
 def _requests_failure(error: Exception) -> TransportFailure:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from heygen_provider._compat import AirflowNotFoundException
 from heygen_provider.exceptions import (
+    HeyGenAnswerTooLargeError,
     HeyGenAPIError,
     HeyGenAuthenticationError,
     HeyGenBadRequestError,
@@ -33,6 +34,7 @@ from heygen_provider.exceptions import (
     HeyGenRateLimitError,
     HeyGenRenderError,
     HeyGenServerError,
+    HeyGenVideoIdError,
     render_error,
 )
 
@@ -49,6 +51,7 @@ _API_ERRORS: dict[str, type[HeyGenAPIError]] = {
     error_class.__name__: error_class
     for error_class in (
         HeyGenAPIError,
+        HeyGenAnswerTooLargeError,
         HeyGenAuthenticationError,
         HeyGenBadRequestError,
         HeyGenIdempotencyConflictError,
@@ -61,7 +64,8 @@ _API_ERRORS: dict[str, type[HeyGenAPIError]] = {
     )
 }
 _PLAIN_ERRORS: dict[str, type[Exception]] = {
-    error_class.__name__: error_class for error_class in (HeyGenConnectionError, HeyGenError, AirflowNotFoundException)
+    error_class.__name__: error_class
+    for error_class in (HeyGenConnectionError, HeyGenVideoIdError, HeyGenError, AirflowNotFoundException)
 }
 
 

@@ -12,9 +12,11 @@ This is a choice for the whole process, so it is off unless the deployment turns
 every ``check_interval`` seconds in which more HeyGen triggers wait than at the last freeze, the
 young generations are collected (a few milliseconds) and the heap is frozen again; both calls take
 the same short time whatever the heap's size. Reference cycles that become garbage while frozen are
-not collected until a thaw: when half the triggers of the last freeze have left, the heap is thawed,
-and it is frozen again only after the collector's next full pass, so what the finished renders left
-behind is freed once.
+not collected until a thaw: once as many triggers have left since the last freeze as half the number
+waiting at that freeze, the heap is thawed, and it is frozen again only after the collector's next full
+pass, so what the finished renders left behind is freed once. Departures are counted, not the number
+still waiting: in a campaign whose finished waits are replaced by new ones that number never falls, and
+a rule on it would keep every finished wait's garbage for as long as the triggerer is busy.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class HeapFreezer:
         self.waiting = 0
         #: Triggers waiting at the last freeze; 0 while the heap is not frozen by this freezer.
         self.frozen_with = 0
+        #: Triggers that have left since the last freeze, whether or not others took their place.
+        self.left_since_freeze = 0
         #: The collector's count of full passes at the last thaw; no freeze until it grows.
         self._full_passes_at_thaw: int | None = None
         self._task: asyncio.Task[None] | None = None
@@ -62,8 +66,12 @@ class HeapFreezer:
 
     def leave(self) -> None:
         self.waiting -= 1
-        if self.frozen_with and self.waiting * 2 <= self.frozen_with:
-            self._thaw()
+        if self.frozen_with:
+            self.left_since_freeze += 1
+            # Departures, not the number still waiting: a finished wait replaced by a new one still left
+            # its garbage frozen. When the last trigger leaves, at least frozen_with have left: thawed.
+            if self.left_since_freeze * 2 >= self.frozen_with:
+                self._thaw()
         if self.waiting == 0 and self._task is not None:
             self._task.cancel()
             self._task = None
@@ -76,10 +84,12 @@ class HeapFreezer:
                 gc.collect(1)
                 gc.freeze()
                 self.frozen_with = self.waiting
+                self.left_since_freeze = 0
 
     def _thaw(self) -> None:
         gc.unfreeze()
         self.frozen_with = 0
+        self.left_since_freeze = 0
         self._full_passes_at_thaw = _full_passes()
 
     def _collected_since_thaw(self) -> bool:

@@ -33,7 +33,7 @@ import weakref
 from collections.abc import AsyncIterator
 
 from heygen_provider.exceptions import HeyGenAPIError, HeyGenTransientError
-from heygen_provider.generations import MAX_BULK_IDS
+from heygen_provider.generations import MAX_BULK_IDS, bulk_groups, takes_in_bulk
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.progress import RenderProgress
@@ -42,8 +42,9 @@ from heygen_provider.triggers.heap import heap_freezer
 
 #: One attempt per call: the poller and the triggers wait out transient faults, within their deadlines.
 POLL_RETRY_POLICY = RetryPolicy(attempts=1)
-#: Answers to a bulk call that mean this connection has none: poll video by video instead.
-_NO_BULK_CALL = frozenset({400, 404, 405})
+#: Answers to a bulk call that mean this connection has none, or none that takes our URLs (414: a proxy
+#: with a shorter URL limit than HeyGen's): poll video by video instead.
+_NO_BULK_CALL = frozenset({400, 404, 405, 414})
 
 _log = logging.getLogger(__name__)
 _pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, StatusPoller]] = weakref.WeakKeyDictionary()
@@ -127,33 +128,44 @@ class StatusPoller:
                 cohort.task.cancel()
 
     async def poll(self, waiting: list[Subscription]) -> None:
-        """One bulk call for a cohort's waiting subscriptions, then each one's own answer."""
-        video_ids = list(dict.fromkeys(subscription.video_id for subscription in waiting))
-        try:
-            statuses = await self.hook.aget_video_statuses(video_ids)
-        except HeyGenTransientError as error:
-            self._pause(error, len(video_ids))  # every wait stays as it is, for the next poll
-            return
-        except HeyGenAPIError as error:
-            if error.http_status not in _NO_BULK_CALL:
-                _settle(waiting, error)
-                return
-            self._fall_back(error)
-            statuses = {}
-        except Exception as error:  # a broken or missing connection: each wait ends with it
-            _settle(waiting, error)
-            return
-        self.failures = 0
+        """
+        Bulk calls for a cohort's waiting subscriptions, as few as keep each URL within a safe length
+        (:func:`~heygen_provider.generations.bulk_groups`), then each one's own answer. A call that fails
+        ends only the waits of its own ids.
+        """
+        by_id: dict[str, list[Subscription]] = {}
+        for subscription in waiting:
+            by_id.setdefault(subscription.video_id, []).append(subscription)
+        statuses: dict[str, VideoStatusResponse] = {}
+        answered: list[str] = []
+        for group in bulk_groups(list(by_id)):
+            if not self.per_video:
+                try:
+                    statuses.update(await self.hook.aget_video_statuses(group))
+                except HeyGenTransientError as error:
+                    self._pause(error, len(group))  # these waits and the groups after stay, for the next poll
+                    break
+                except HeyGenAPIError as error:
+                    if error.http_status not in _NO_BULK_CALL:
+                        _settle([subscription for video_id in group for subscription in by_id[video_id]], error)
+                        continue
+                    self._fall_back(error)
+                except Exception as error:  # a broken or missing connection: each wait ends with it
+                    _settle([subscription for video_id in group for subscription in by_id[video_id]], error)
+                    continue
+                self.failures = 0
+            answered.extend(group)
         ended: dict[str, list[Subscription]] = {}
         now = time.time()
-        for subscription in waiting:
-            status = statuses.get(subscription.video_id)
-            # An ended render's URLs (or HeyGen's reason) come from its own call; so does an id the
-            # bulk answer left out or called not_found, which that call confirms or corrects.
-            if status is None or status.status.is_terminal:
-                ended.setdefault(subscription.video_id, []).append(subscription)
-            elif not subscription.is_quiet(status, now):
-                subscription.deliver(status)
+        for video_id in answered:
+            status = statuses.get(video_id)
+            for subscription in by_id[video_id]:
+                # An ended render's URLs (or HeyGen's reason) come from its own call; so does an id the
+                # bulk answer left out or called not_found, which that call confirms or corrects.
+                if status is None or status.status.is_terminal:
+                    ended.setdefault(video_id, []).append(subscription)
+                elif not subscription.is_quiet(status, now):
+                    subscription.deliver(status)
         if ended:
             await asyncio.gather(*(self._fetch(video_id, subscriptions) for video_id, subscriptions in ended.items()))
 
@@ -212,8 +224,8 @@ class Subscription:
         self.interval = interval
         self.progress = progress
         self.cohort: _Cohort | None = None
-        # A comma would split the id in the bulk call's list; such an id is asked about alone.
-        self._bulk_id = bool(video_id) and "," not in video_id and video_id.strip() == video_id
+        # An odd or over-long id is asked about alone, so that only its own wait can fail because of it.
+        self._bulk_id = takes_in_bulk(video_id)
         self._future: asyncio.Future[VideoStatusResponse] | None = None
         # One deadline timer for the whole wait, not one per poll.
         self._timer: asyncio.TimerHandle | None = None

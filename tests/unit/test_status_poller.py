@@ -83,7 +83,7 @@ def wait_on(
     return asyncio.run(run())
 
 
-@pytest.mark.parametrize("http_status", [400, 404, 405])
+@pytest.mark.parametrize("http_status", [400, 404, 405, 414])
 def test_a_refused_bulk_call_means_polling_each_video_alone(
     http_status: int, define_connection: Callable[..., str], caplog: pytest.LogCaptureFixture
 ) -> None:
