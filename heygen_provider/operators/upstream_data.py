@@ -72,7 +72,7 @@ def upstream_row_value_ids(task: Any, template_fields: Iterable[str], context: M
     :param template_fields: the fields to render.
     :param context: the task's context (its task instance gives the map index).
     """
-    dag = getattr(task, "dag", None)
+    dag = task.dag if task.has_dag() else None
     mapped = dag.task_dict.get(task.task_id) if dag is not None else None
     if mapped is None or mapped is task or not getattr(mapped, "is_mapped", False):
         return set()
