@@ -167,6 +167,14 @@ def _generate_in_mapped_task_group(value: Any) -> Any:
     return built[0]
 
 
+def _generate_expand_kwargs_mapped_rows(value: Any) -> Any:
+    return HeyGenGenerateVideoOperator.partial(task_id="render").expand_kwargs(upstream().map(dict))
+
+
+def _generate_expand_kwargs_list_of_xcom_rows(value: Any) -> Any:
+    return HeyGenGenerateVideoOperator.partial(task_id="render").expand_kwargs([upstream()])
+
+
 def _template_expand(value: Any) -> Any:
     return HeyGenTemplateVideoOperator.partial(task_id="render", template_id="tpl-1").expand(variables=upstream())
 
@@ -202,6 +210,16 @@ CASES: dict[str, Case] = {
             "extra_fields": {"brand_note": value},
             "motion_prompt": value,
         },
+    ),
+    "generate expand_kwargs over .map()": Case(
+        _generate_expand_kwargs_mapped_rows,
+        lambda value: [{"title": value, "video_inputs": [scene(value)]}],
+        lambda value: {"title": value, "video_inputs": [scene(value)]},
+    ),
+    "generate expand_kwargs over a list of XComArgs": Case(
+        _generate_expand_kwargs_list_of_xcom_rows,
+        lambda value: {"title": value, "video_inputs": [scene(value)]},
+        lambda value: {"title": value, "video_inputs": [scene(value)]},
     ),
     "generate expand": Case(_generate_expand, lambda value: [value], lambda value: {"title": value}),
     "generate partial with nested XComArgs": Case(
@@ -325,6 +343,35 @@ def test_literal_strings_beside_upstream_data_are_still_rendered() -> None:
     assert task.title == "Hello Ada, 42"
     assert task.callback_id == "literal-42", "a list written in the DAG file is a template, as in Airflow"
     assert task.video_inputs == [scene("Hello Ada"), scene("{{ 6*7 }}")]
+
+
+def test_literal_rows_partial_xcom_args_and_default_args_beside_upstream_rows() -> None:
+    """What the DAG file writes renders; an XComArg written in partial() resolves unrendered."""
+    from airflow.sdk import DAG
+
+    with DAG(
+        dag_id="data_dag",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        default_args={"heygen_conn_id": "{{ 'heygen_' ~ 'default' }}"},
+    ):
+        rows = upstream()
+        written = {"title": "Written {{ 6*7 }}", "video_inputs": [scene("Hi {{ dag_run.conf.get('name') }}")]}
+        mapped = HeyGenGenerateVideoOperator.partial(task_id="render", callback_id=rows["callback"]).expand_kwargs(
+            [written, upstream("one_row")]
+        )
+    xcoms = {
+        "rows": {},
+        ("rows", "callback"): "{{ 6*7 }}",
+        "one_row": {"title": "{{ 6*7 }}", "video_inputs": [scene("{{ 6*7 }}")]},
+    }
+
+    literal, from_upstream = (render(mapped, xcoms, map_index=index) for index in (0, 1))
+
+    assert (literal.title, literal.video_inputs) == ("Written 42", [scene("Hi Ada")])
+    assert (from_upstream.title, from_upstream.video_inputs) == ("{{ 6*7 }}", [scene("{{ 6*7 }}")])
+    assert literal.callback_id == from_upstream.callback_id == "{{ 6*7 }}"
+    assert literal.heygen_conn_id == from_upstream.heygen_conn_id == "heygen_default"
 
 
 def test_map_index_template_shows_the_title_as_data() -> None:
