@@ -302,15 +302,29 @@ def test_any_text_from_upstream_stays_byte_identical(value: str, name: str) -> N
 # -- the .json template-file rule ---------------------------------------------------------------------------
 
 
-def test_an_upstream_value_ending_in_json_is_not_a_template_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", ["expand_kwargs", "expand", "XComArg"])
+def test_an_upstream_value_ending_in_json_is_not_a_template_file(shape: str, tmp_path: Path) -> None:
     (tmp_path / SCENES_FILE).write_text(json.dumps([scene("read from the file {{ 6*7 }}")]))
     with dag(tmp_path):
-        mapped = HeyGenGenerateVideoOperator.partial(task_id="render").expand_kwargs(upstream())
-    row = {"video_inputs": SCENES_FILE, "extra_fields": SCENES_FILE, "title": SCENES_FILE}
+        rows = upstream()
+        if shape == "expand_kwargs":
+            task = HeyGenGenerateVideoOperator.partial(task_id="render").expand_kwargs(rows)
+            xcom: Any = [{"video_inputs": SCENES_FILE, "extra_fields": SCENES_FILE, "title": SCENES_FILE}]
+        elif shape == "expand":
+            task = HeyGenGenerateVideoOperator.partial(task_id="render").expand(
+                video_inputs=rows, extra_fields=upstream("fields")
+            )
+            xcom = [SCENES_FILE]
+        else:
+            task = HeyGenGenerateVideoOperator(
+                task_id="render", video_inputs=rows, extra_fields=upstream("fields"), title=SCENES_FILE
+            )
+            xcom = SCENES_FILE
+    xcoms = {"rows": xcom, "fields": xcom}
 
-    task = render(mapped, {"rows": [row]})
+    rendered = render(task, xcoms)
 
-    assert (task.video_inputs, task.extra_fields, task.title) == (SCENES_FILE, SCENES_FILE, SCENES_FILE)
+    assert (rendered.video_inputs, rendered.extra_fields) == (SCENES_FILE, SCENES_FILE)
 
 
 def test_a_file_named_in_the_dag_is_still_a_template_file_beside_upstream_data(tmp_path: Path) -> None:
