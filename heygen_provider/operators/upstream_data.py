@@ -53,8 +53,11 @@ class UpstreamDataMixin:
         self, template_fields: list[str], context: Context, jinja_env: jinja2.Environment, seen_oids: set[int]
     ) -> list[str]:
         """
-        Render the fields whose value names a template file; return the fields left to render.
+        Render the fields whose value names a template file; return the fields left to render. None here.
 
+        :param template_fields: the fields to render.
+        :param context: the task's context.
+        :param jinja_env: the environment that loads and renders the files.
         :param seen_oids: ids of the values from upstream tasks: never a file name.
         """
         return template_fields
