@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from heygen_provider.exceptions import HeyGenRequestValidationError
+from heygen_provider.exceptions import HeyGenMalformedResponseError, HeyGenRequestValidationError
 from heygen_provider.models.params import parse_structured_param
 
 #: The variable types HeyGen documents, and the property a plain row value becomes.
@@ -89,22 +89,35 @@ class Template(BaseModel):
     def from_answer(cls, template_id: str, data: Any) -> Template:
         """
         Read an answer's ``data``. A variable's type missing from ``variables`` is taken from the scene that
-        uses it (each scene lists ``name`` and ``variable_type``); a list of variables is read like a dict.
+        uses it (each scene lists ``name`` and ``variable_type``); a list of named variables is read like a
+        dict.
+
+        :raises HeyGenMalformedResponseError: naming every part of the answer that cannot be read (``data``
+            not an object, ``variables`` not an object, a variable or a scene not an object): the row could
+            not be checked against the template, and a render would use defaults it cannot see.
         """
-        data = data if isinstance(data, dict) else {}
-        scenes = [scene for scene in data.get("scenes") or [] if isinstance(scene, dict)]
+        problems = answer_problems(data)
+        if problems:
+            shown = "; ".join(problems[:_PROBLEMS_SHOWN])
+            if len(problems) > _PROBLEMS_SHOWN:
+                shown += f"; and {len(problems) - _PROBLEMS_SHOWN} more"
+            raise HeyGenMalformedResponseError(
+                f"GET /v3/templates/{template_id} answered a template that cannot be read ({shown}): "
+                "nothing was rendered",
+                status_code=200,
+            )
+        scenes = list(data.get("scenes") or [])
         scene_types = {
             str(used.get("name")): used.get("variable_type")
             for scene in scenes
             for used in scene.get("variables") or []
             if isinstance(used, dict) and used.get("name")
         }
-        raw = data.get("variables")
+        raw = data.get("variables") or {}
         if isinstance(raw, list):
-            raw = {str(item.get("name")): item for item in raw if isinstance(item, dict) and item.get("name")}
+            raw = {item["name"]: item for item in raw}
         variables: dict[str, TemplateVariable] = {}
-        for name, given in (raw if isinstance(raw, dict) else {}).items():
-            value = given if isinstance(given, dict) else {}
+        for name, value in raw.items():
             kind = value.get("type") or scene_types.get(str(name))
             variables[str(name)] = TemplateVariable.model_validate({**value, "name": str(name), "type": kind})
         for name, kind in scene_types.items():
@@ -122,6 +135,63 @@ class Template(BaseModel):
         by_id = {str(scene.get("scene_id")): scene for scene in self.scenes}
         chosen = [by_id[scene_id] for scene_id in scene_ids if scene_id in by_id] if scene_ids else self.scenes
         return [str(scene.get("script") or "") for scene in chosen]
+
+
+#: How many of an unreadable answer's problems an error lists.
+_PROBLEMS_SHOWN = 5
+
+
+def answer_problems(data: Any) -> list[str]:
+    """
+    What makes a ``GET /v3/templates/{id}`` answer's ``data`` unreadable; empty when it can be read.
+
+    Readable: an object whose ``variables``, when given, is an object of variable objects (or a list of
+    variable objects, each with a ``name``), and whose ``scenes``, when given, is a list of objects.
+    Problems name the part and its kind, never its content (an answer may echo anything).
+    """
+    if not isinstance(data, dict):
+        return [f"data is {_kind(data)}, not an object"]
+    problems = []
+    variables = data.get("variables", {})
+    if isinstance(variables, dict):
+        problems += [
+            f"variables.{str(name)[:60]} is {_kind(entry)}, not an object"
+            for name, entry in variables.items()
+            if not isinstance(entry, dict)
+        ]
+    elif isinstance(variables, list):
+        for index, entry in enumerate(variables):
+            if not isinstance(entry, dict):
+                problems.append(f"variables[{index}] is {_kind(entry)}, not an object")
+            elif not _text(entry.get("name")):
+                problems.append(f"variables[{index}] has no name")
+    else:
+        problems.append(f"variables is {_kind(variables)}, not an object")
+    scenes = data.get("scenes")
+    if scenes is not None and not isinstance(scenes, list):
+        problems.append(f"scenes is {_kind(scenes)}, not a list")
+    elif scenes:
+        problems += [
+            f"scenes[{index}] is {_kind(scene)}, not an object"
+            for index, scene in enumerate(scenes)
+            if not isinstance(scene, dict)
+        ]
+    return problems
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words (never the value itself)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def parse_template_id(value: Any) -> str:

@@ -13,6 +13,7 @@ from airflow.sdk import BaseOperator
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.exceptions import HeyGenDownloadNameError
 from heygen_provider.links.heygen import StoredVideoLink
+from heygen_provider.operators.upstream_data import UpstreamDataMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -29,7 +30,7 @@ MEDIA = {
 }
 
 
-class HeyGenDownloadVideoOperator(BaseOperator):
+class HeyGenDownloadVideoOperator(UpstreamDataMixin, BaseOperator):
     """
     Download a completed HeyGen video to ``destination``, streamed in chunks and written atomically.
 

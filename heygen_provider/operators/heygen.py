@@ -8,7 +8,7 @@ needs; the hook, the models and HTTP libraries load at execute time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
@@ -47,7 +47,8 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
     Render one HeyGen avatar video and (by default) wait for it without holding a worker slot.
 
     Every request parameter is templated; ``video_inputs`` and ``extra_fields`` may also name a ``.json``
-    template file (their whole value); any other text ending in ``.json`` is just text.
+    template file (their whole value); any other text ending in ``.json`` is just text. A value from an
+    upstream task (XCom, a mapped row) is data: sent as it is, never rendered, never a file name.
 
     :param video_inputs: the scenes (1 to 50), each ``{"character": ..., "voice": ..., "background": ...}``.
     :param dimension: ``"720p"``, ``"1080p"``, ``"4K"`` (Scale and Enterprise plans) or
@@ -160,24 +161,18 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
                     self.log.exception("Failed to resolve template field %r", name)
         self.prepare_template()
 
-    def _do_render_template_fields(
-        self,
-        parent: Any,
-        template_fields: Iterable[str],
-        context: Context,
-        jinja_env: jinja2.Environment,
-        seen_oids: set[int],
-    ) -> None:
-        # Airflow's per-field rendering step (the one it calls on mapped tasks too). A whole video_inputs
-        # or extra_fields value ending in .json is a template file; every other string is text to render.
+    def _render_template_files(
+        self, template_fields: list[str], context: Context, jinja_env: jinja2.Environment, seen_oids: set[int]
+    ) -> list[str]:
+        # A whole video_inputs or extra_fields value ending in .json, written in the DAG file, is a template
+        # file; a value from an upstream task (in seen_oids) is data, whatever it ends in.
         fields = list(template_fields)
-        if parent is self:
-            for name in [name for name in fields if name in TEMPLATE_FILE_FIELDS]:
-                value = getattr(self, name, None)
-                if _names_template_file(value, self.template_ext):
-                    setattr(self, name, self._render(jinja_env.get_template(value), context))
-                    fields.remove(name)
-        super()._do_render_template_fields(parent, fields, context, jinja_env, seen_oids)
+        for name in [name for name in fields if name in TEMPLATE_FILE_FIELDS]:
+            value = getattr(self, name, None)
+            if id(value) not in seen_oids and _names_template_file(value, self.template_ext):
+                setattr(self, name, self._render(jinja_env.get_template(value), context))
+                fields.remove(name)
+        return fields
 
     def render_template(
         self,
@@ -187,8 +182,9 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
         seen_oids: set[int] | None = None,
     ) -> Any:
         # Airflow would load any string ending in a template_ext as a file, nested ones included (a scene's
-        # input_text, a URL); here a string is always text. Files are handled per field above.
-        if isinstance(content, str):
+        # input_text, a URL); here a string is always text. Files are handled per field above. A value
+        # from an upstream task (in seen_oids) is returned as it is, by Airflow's own rendering.
+        if isinstance(content, str) and not (seen_oids and id(content) in seen_oids):
             environment = jinja_env or self.get_template_env()
             return self._render(environment.from_string(content), context)
         return super().render_template(content, context, jinja_env, seen_oids)

@@ -26,6 +26,7 @@ from airflow.sdk import BaseOperator
 from heygen_provider._checks import positive_seconds
 from heygen_provider.connection_form import DEFAULT_CONN_ID
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE, HeyGenVideoLink, video_page_url
+from heygen_provider.operators.upstream_data import UpstreamDataMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -69,7 +70,7 @@ class PreparedRender(Protocol):
         ...
 
 
-class HeyGenRenderOperator(BaseOperator):
+class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
     """
     Base of the operators that render one HeyGen video and (by default) wait for it without holding a
     worker slot. A subclass says what to render (:meth:`prepare_render`); this class owns the rest.

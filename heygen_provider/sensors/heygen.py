@@ -16,6 +16,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from heygen_provider._checks import positive_seconds
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.operators.heygen import default_deferrable
+from heygen_provider.operators.upstream_data import UpstreamDataMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from heygen_provider.models.event import VideoEvent
 
 
-class HeyGenVideoSensor(BaseSensorOperator):
+class HeyGenVideoSensor(UpstreamDataMixin, BaseSensorOperator):
     """
     Succeed when a HeyGen render has completed; fail (or skip, with ``soft_fail``) when it failed, was
     cancelled or did not finish within ``timeout``.

@@ -13,6 +13,7 @@ import pytest
 
 from heygen_provider.exceptions import (
     HeyGenConnectionError,
+    HeyGenMalformedResponseError,
     HeyGenNotFoundError,
     HeyGenRequestValidationError,
     HeyGenServerError,
@@ -224,16 +225,17 @@ class TestTemplateModel:
         template = Template.from_answer(
             "tpl-2",
             {
-                "variables": [{"name": "city", "properties": "odd"}, "junk"],
-                "scenes": [{"scene_id": "s", "variables": [{"name": "city", "variable_type": "TEXT"}, {}]}, 7],
+                "variables": [{"name": "city", "properties": "odd"}],
+                "scenes": [{"scene_id": "s", "variables": [{"name": "city", "variable_type": "TEXT"}, {}]}],
             },
         )
         assert template.id == "tpl-2"
         assert template.variables["city"].type == "text" and template.variables["city"].properties == {}
 
-    def test_an_odd_body_is_an_empty_template(self) -> None:
-        template = Template.from_answer("tpl-3", ["not", "a", "dict"])
-        assert template.variables == {} and template.scenes == []
+    def test_an_odd_body_is_an_error_not_an_empty_template(self) -> None:
+        # An empty template would let a row of no variables pay for the template's defaults.
+        with pytest.raises(HeyGenMalformedResponseError, match="data is a list, not an object"):
+            Template.from_answer("tpl-3", ["not", "a", "dict"])
 
     def test_a_variable_of_a_type_heygen_adds_later_needs_its_own_shape(self) -> None:
         template = Template.from_answer("t", {"variables": {"mood": {"type": "emotion", "properties": {}}}})
