@@ -69,9 +69,12 @@ def silence_third_party_deprecations() -> None:
     """
     Hide the deprecation warnings Airflow's own dependencies raise while the demo imports and parses
     DAGs (FastAPI's test client on httpx, pathspec's ``gitwildmatch``): they are not the user's to fix.
-    Only these categories from these modules; the provider's own warnings still show.
+    Only these categories from these modules; the provider's own warnings still show. Call it once the
+    environment is set: Airflow puts its own filters first when it is imported.
     """
     import warnings
+
+    import airflow  # noqa: F401  (its import adds the filters these must come before)
 
     try:
         from starlette.exceptions import StarletteDeprecationWarning
@@ -101,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-cost", type=float, help="refuse to render above this many USD (paid runs)")
     arguments = parser.parse_args(argv)
-    silence_third_party_deprecations()
 
     output = arguments.output.resolve()
     home = output / "airflow-home"
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     os.environ.setdefault("HEYGEN_POLL_INTERVAL", "1" if "AIRFLOW_CONN_HEYGEN_DEFAULT" not in os.environ else "30")
+    silence_third_party_deprecations()
 
     emulator = None
     if "AIRFLOW_CONN_HEYGEN_DEFAULT" in os.environ:
