@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,36 @@ def test_the_single_video_preflight_estimates_the_rendered_request(run_dag: Any,
     [row] = preflight.xcom_pull(task_ids="preflight")["rows"]
     assert row["label"] == "Thank you, Grace", "the preflight saw the request after Jinja, as the render did"
     assert row["cost_usd"] > 0
+
+
+def _campaign_diagram() -> list[str]:
+    """The lines of the task diagram at the top of docs/campaign-pipeline.rst (its first code block)."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "campaign-pipeline.rst").read_text()
+    block = page.split(".. code-block:: text\n\n", 1)[1]
+    return [line for line in block.split("\n\n", 1)[0].splitlines() if line.strip()]
+
+
+def test_the_campaign_pages_diagram_is_the_dags(dagbag: Any) -> None:
+    dag = dagbag.get_dag("heygen_data_to_video")
+    lines = _campaign_diagram()
+    named = {re.sub(r"\s*\(.*?\)", "", step).strip() for line in lines for step in line.split("->")} - {""}
+
+    def tasks(name: str) -> list[Any]:
+        # A task by its id, or a task group by its roots.
+        if name in dag.task_dict:
+            return [dag.task_dict[name]]
+        found = [task for task_id, task in dag.task_dict.items() if task_id.endswith(f".{name}")]
+        grouped = [task for task_id, task in dag.task_dict.items() if task_id.startswith(f"{name}.")]
+        return found or [task for task in grouped if not task.upstream_task_ids & {t.task_id for t in grouped}]
+
+    shown = {task.task_id for name in named for task in tasks(name)}
+    assert shown >= set(dag.task_dict), f"tasks missing from the diagram: {set(dag.task_dict) - shown}"
+    for line in lines:
+        steps = [re.sub(r"\s*\(.*?\)", "", step).strip() for step in line.split("->")]
+        for upstream, downstream in zip(steps, steps[1:]):
+            if not upstream:
+                continue
+            for before in tasks(upstream):
+                assert {task.task_id for task in tasks(downstream)} <= before.downstream_task_ids, (
+                    f"{upstream} -> {downstream} is not an edge of the DAG"
+                )
