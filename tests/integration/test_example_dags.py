@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,7 @@ def test_the_campaign_pages_diagram_is_the_dags(dagbag: Any) -> None:
     assert shown >= set(dag.task_dict), f"tasks missing from the diagram: {set(dag.task_dict) - shown}"
     for line in lines:
         steps = [re.sub(r"\s*\(.*?\)", "", step).strip() for step in line.split("->")]
-        for upstream, downstream in zip(steps, steps[1:]):
+        for upstream, downstream in itertools.pairwise(steps):
             if not upstream:
                 continue
             for before in tasks(upstream):
