@@ -190,6 +190,15 @@ class AirflowDeployment:
 
         wait_until(healthy, timeout, f"{components} healthy", self.diagnose)
 
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        """Wait until the dag-processor has parsed ``dag_id`` into the metadata database."""
+        wait_until(
+            lambda: bool(self.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=dag_id)),
+            timeout,
+            f"the dag-processor to parse {dag_id}",
+            self.diagnose,
+        )
+
     def assert_running(self) -> None:
         """Fail at once, with the logs, when a component has exited (rather than at a timeout)."""
         exited = {name: process.returncode for name, process in self.processes.items() if process.poll() is not None}

@@ -86,12 +86,7 @@ def test_airflow_ui_starts_runs_an_example_and_stops_on_ctrl_c(tmp_path: Path) -
         assert cli.returncode == 0 and "Connection success!" in cli.stdout, cli.stdout + cli.stderr
 
         # One click: unpause and trigger, as the UI's Trigger button does; one run, to success.
-        wait_until(
-            lambda: bool(airflow.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=DAG_ID)),
-            180,
-            "the dag-processor to parse the examples",
-            airflow.diagnose,
-        )
+        airflow.wait_for_dag(DAG_ID, 180)
         airflow.rest("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
         run = airflow.rest("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": {}})
         runs = f"/api/v2/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}"

@@ -55,12 +55,7 @@ def deployment(tmp_path: Path, emulator: HeyGenEmulator) -> Iterator[AirflowDepl
 def test_data_to_video_defers_survives_a_triggerer_restart_and_pays_once(
     deployment: AirflowDeployment, emulator: HeyGenEmulator, tmp_path: Path
 ) -> None:
-    wait_until(
-        lambda: bool(deployment.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=DAG_ID)),
-        120,
-        "the dag-processor to parse the example DAGs",
-        deployment.diagnose,
-    )
+    deployment.wait_for_dag(DAG_ID)
     # The example has no schedule, so each trigger is one run: two runs render, each into its own folder.
     deployment.cli("dags", "unpause", DAG_ID)
     for run in ("first", "second"):
