@@ -85,14 +85,17 @@ def main(argv: list[str] | None = None) -> int:
         if port is None:
             say(f"Port {arguments.port} is taken: using {airflow.port}.")
         say(f"Preparing Airflow's metadata database in {home} ...")
+        connection = emulator.airflow_connection()
         try:
             airflow.cli("db", "migrate", timeout=600)
+            airflow.cli("connections", "import", "--overwrite", str(write_connection(home, connection)))
         except RuntimeError:
-            if stop.is_set():  # Ctrl-C reached the migration too
+            if stop.is_set():  # Ctrl-C reached the CLI too
                 return 130
             raise
-        airflow.cli("connections", "import", "--overwrite", str(write_connection(home, emulator.airflow_connection())))
-        say(f"Wrote the {emulator.airflow_connection().conn_id} connection (the emulator) to the metadata database.")
+        if stop.is_set():  # a SIGTERM to this process alone: the CLI ran to its end
+            return 130
+        say(f"Wrote the {connection.conn_id} connection (the emulator) to the metadata database.")
         for name in COMPONENTS:
             airflow.start(name, *COMMANDS[name])
         say("Starting Airflow (api-server, scheduler, dag-processor, triggerer) ...")
