@@ -20,3 +20,25 @@ from example_dags._demo import progress_line
 )
 def test_progress_line(renders: dict[str, int], stored: int, line: str | None) -> None:
     assert progress_line(renders, stored) == line
+
+
+def test_only_the_named_third_party_deprecations_are_silenced() -> None:
+    import warnings
+
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    from example_dags._demo import silence_third_party_deprecations
+
+    def shown(category: type[Warning], module: str) -> bool:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            silence_third_party_deprecations()
+            warnings.warn_explicit("old", category, filename=f"{module}.py", lineno=1, module=module)
+        return bool(caught)
+
+    assert not shown(StarletteDeprecationWarning, "fastapi.testclient")
+    assert not shown(DeprecationWarning, "airflow._shared.module_loading.file_discovery")
+    # The provider's own deprecations, and other modules' and categories, still show.
+    assert shown(DeprecationWarning, "heygen_provider.connection")
+    assert shown(DeprecationWarning, "fastapi.routing")
+    assert shown(UserWarning, "airflow._shared.module_loading.file_discovery")
