@@ -25,7 +25,7 @@ def test_progress_line(renders: dict[str, int], stored: int, line: str | None) -
 def test_only_the_named_third_party_deprecations_are_silenced() -> None:
     import warnings
 
-    from starlette.exceptions import StarletteDeprecationWarning
+    import starlette.exceptions
 
     from example_dags._demo import silence_third_party_deprecations
 
@@ -36,7 +36,10 @@ def test_only_the_named_third_party_deprecations_are_silenced() -> None:
             warnings.warn_explicit("old", category, filename=f"{module}.py", lineno=1, module=module)
         return bool(caught)
 
-    assert not shown(StarletteDeprecationWarning, "fastapi.testclient")
+    # Starlette has this category (and FastAPI's test client raises it) from 1.0, the lock of Airflow 3.3.
+    starlette_deprecation = getattr(starlette.exceptions, "StarletteDeprecationWarning", None)
+    if starlette_deprecation is not None:
+        assert not shown(starlette_deprecation, "fastapi.testclient")
     assert not shown(DeprecationWarning, "airflow._shared.module_loading.file_discovery")
     # The provider's own deprecations, and other modules' and categories, still show.
     assert shown(DeprecationWarning, "heygen_provider.connection")
