@@ -16,7 +16,7 @@ ifeq ($(UV),)
 UV := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/uv
 endif
 
-.PHONY: help uv venv venv-floor servers lint typecheck test test-unit test-floor demo docs screenshots bench lock clean
+.PHONY: help uv venv venv-floor servers lint typecheck test test-unit test-floor demo airflow-ui docs screenshots bench lock clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ screenshots: venv  ## Retake the campaign guide's screenshots (docs/_static/scre
 
 demo: venv  ## Run heygen_data_to_video end to end against the local emulator (or your real connection)
 	$(VENV)/bin/python example_dags/_demo.py --output demo-output
+
+airflow-ui: venv  ## Start a local Airflow UI with the example DAGs and the emulator (no key, no credits); Ctrl-C stops it
+	$(VENV)/bin/python example_dags/_airflow_ui.py
 
 bench: venv  ## Run the benchmarks (under 10 minutes) and write bench/results/
 	$(VENV)/bin/python bench/run_all.py

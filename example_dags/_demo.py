@@ -20,7 +20,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,28 @@ def confirmed_by(flag: bool, environ: Any = os.environ) -> bool:
     return flag or str(environ.get(CONFIRM_VARIABLE, "")).strip().lower() in {"yes", "1", "true"}
 
 
+def silence_third_party_deprecations() -> None:
+    """
+    Hide the deprecation warnings Airflow's own dependencies raise while the demo imports and parses
+    DAGs (FastAPI's test client on httpx, pathspec's ``gitwildmatch``): they are not the user's to fix.
+    Only these categories from these modules; the provider's own warnings still show. Call it once the
+    environment is set: Airflow puts its own filters first when it is imported.
+    """
+    import warnings
+
+    import airflow  # noqa: F401  (its import adds the filters these must come before)
+
+    try:
+        from starlette.exceptions import StarletteDeprecationWarning
+    except ImportError:  # an older Starlette that does not warn
+        pass
+    else:
+        warnings.filterwarnings("ignore", category=StarletteDeprecationWarning, module=r"fastapi\.testclient")
+    warnings.filterwarnings(
+        "ignore", category=DeprecationWarning, module=r"airflow\._shared\.module_loading\.file_discovery"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=REPOSITORY / "demo-output", help="folder for the results")
@@ -92,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     os.environ.setdefault("HEYGEN_POLL_INTERVAL", "1" if "AIRFLOW_CONN_HEYGEN_DEFAULT" not in os.environ else "30")
+    silence_third_party_deprecations()
 
     emulator = None
     if "AIRFLOW_CONN_HEYGEN_DEFAULT" in os.environ:
@@ -193,26 +216,44 @@ class _Say:
 
 
 def _watch(videos: Path, emulator: object | None, stop: threading.Event) -> None:
-    """Print a progress line whenever the renders or the stored files change."""
-    last = ""
-    count_renders: Callable[[], str] = (lambda: "") if emulator is None else (lambda: _render_counts(emulator))
+    """Print a progress line whenever the renders or the stored files change (nothing before either)."""
+    last: str | None = None
+    count_renders: Callable[[], dict[str, int]] = (
+        (lambda: {}) if emulator is None else (lambda: _render_counts(emulator))
+    )
     while not stop.wait(1.0):
         stored = len(list(videos.rglob("*.mp4"))) if videos.exists() else 0
-        line = f"{count_renders()}videos stored: {stored}"
-        if line != last:
+        line = progress_line(count_renders(), stored)
+        if line is not None and line != last:
             say(f"  ... {line}")
             last = line
 
 
-def _render_counts(emulator: object) -> str:
+def progress_line(renders: Mapping[str, int], stored: int) -> str | None:
+    """
+    ``"renders: 2 pending, 2 processing"``, ``"renders: 4 completed; videos stored: 3"``; ``None`` while
+    nothing has been submitted or stored yet.
+
+    :param renders: how many renders the emulator holds in each status.
+    :param stored: how many MP4 files are in the output folder.
+    """
+    parts = []
+    if renders:
+        parts.append("renders: " + ", ".join(f"{count} {status}" for status, count in sorted(renders.items())))
+    if stored:
+        parts.append(f"videos stored: {stored}")
+    return "; ".join(parts) or None
+
+
+def _render_counts(emulator: object) -> dict[str, int]:
     try:
         jobs = emulator.videos()  # type: ignore[attr-defined]
     except Exception:
-        return ""
+        return {}
     counts: dict[str, int] = {}
     for job in jobs:
         counts[str(job.get("status"))] = counts.get(str(job.get("status")), 0) + 1
-    return "renders: " + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) + "; "
+    return counts
 
 
 def say(message: str) -> None:

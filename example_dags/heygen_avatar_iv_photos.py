@@ -4,7 +4,8 @@ One Avatar IV video per photo: HeyGen animates each face and lip-syncs it to a s
 The photos live in a folder (``photos_uri``: a local folder by default, or ``s3://...``, ``gs://...`` with
 their provider installed). Each one is uploaded to HeyGen (``POST /v3/assets``) by the task that renders
 it, and a retried task uploads no photo twice. Needs the connection's ``api_version`` ``v3`` (the
-default).
+default). Before paying, ``preflight`` estimates every video's cost and checks the total against
+``max_cost`` and the account's remaining credit.
 """
 
 from __future__ import annotations
@@ -15,11 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
+from heygen_campaign_parts import campaign_params, preflight
 
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 
 POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
 PHOTOS = (Path(__file__).resolve().parent / "data" / "photos").as_uri()
+#: What every photo's render shares: passed to the operator and to the preflight estimate alike.
+RENDER_SETTINGS: dict[str, Any] = {
+    "aspect_ratio": "1:1",
+    "resolution": "720p",
+    "expressiveness": "medium",
+    "motion_prompt": "a friendly nod",
+}
 
 with DAG(
     dag_id="heygen_avatar_iv_photos",
@@ -32,6 +41,7 @@ with DAG(
     params={
         "photos_uri": Param(PHOTOS, type="string", description="folder of JPEG or PNG portraits"),
         "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
+        "max_cost": campaign_params()["max_cost"],
     },
 ) as dag:
 
@@ -62,12 +72,8 @@ with DAG(
             for photo in photos
         ]
 
-    HeyGenGenerateVideoOperator.partial(
-        task_id="render_photo",
-        aspect_ratio="1:1",
-        resolution="720p",
-        expressiveness="medium",
-        motion_prompt="a friendly nod",
-        poll_interval=POLL_INTERVAL,
-        deferrable=True,
-    ).expand_kwargs(list_photos())
+    photos = list_photos()
+    renders = HeyGenGenerateVideoOperator.partial(
+        task_id="render_photo", **RENDER_SETTINGS, poll_interval=POLL_INTERVAL, deferrable=True
+    ).expand_kwargs(photos)
+    preflight(photos, defaults=RENDER_SETTINGS) >> renders

@@ -133,12 +133,21 @@ def build_requests(rows: list[dict[str, str]], params: dict[str, Any] | None = N
 
 # [START howto_heygen_budget_preflight]
 @task(retries=0)
-def preflight(requests: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every row validated and estimated, and the total checked against the budget; nothing paid."""
+def preflight(
+    requests: list[dict[str, Any]], defaults: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """
+    Every row validated and estimated, and the total checked against the budget; nothing paid.
+
+    :param requests: the render operator's parameters per row (templated, like the operator's own).
+    :param defaults: what every row's render shares (the operator's ``partial`` ones); the campaign's
+        :data:`RENDER_DEFAULTS` when not given.
+    """
     from heygen_provider.budget import preflight_campaign
 
     assert params is not None
-    estimate = preflight_campaign(requests, defaults=RENDER_DEFAULTS, max_cost=params.get("max_cost"))
+    shared = RENDER_DEFAULTS if defaults is None else defaults
+    estimate = preflight_campaign(requests, defaults=shared, max_cost=params.get("max_cost"))
     return estimate.as_json()
 
 

@@ -1,7 +1,7 @@
 """
 Data to video: one personalised HeyGen video per row of a weekly report, stored and summarised.
 
-Every Monday it reads ``data/weekly_figures.csv`` (or the CSV ``rows_uri`` names; one row per sales
+Each run reads ``data/weekly_figures.csv`` (or the CSV ``rows_uri`` names; one row per sales
 region), writes a short script per region, and renders and stores each row in a mapped task group (each
 render waits in the triggerer, not on a worker; each finished video is streamed with its thumbnail and
 captions to object storage). A row whose render fails costs only that row: the other rows are stored,
@@ -16,6 +16,12 @@ connection) to e-mail the summary.
 Before anything is paid for, ``preflight`` estimates each video's duration and cost and asks HeyGen
 what the account has left: the run stops there when the total is over the ``max_cost`` param (USD) or
 the remaining credit. The summary shows each estimate beside the actual duration.
+
+It has no schedule, so that one click on *Trigger* is one run and pays for one set of videos: with a
+schedule, Airflow's "unpause on trigger" (ticked by default) would also start the latest scheduled
+interval. It is meant to run every Monday at 07:00; to schedule it for real, copy it into your DAG
+folder with ``schedule="0 7 * * MON"`` (and ``catchup=False``, so that unpausing it starts at most the
+latest week), or trigger it from another DAG or ``airflow dags trigger``.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ STORED_VIDEOS = Asset("heygen_campaign_videos")
 with DAG(
     dag_id="heygen_data_to_video",
     description="Weekly figures per region, rendered as personalised HeyGen avatar videos",
-    schedule="0 7 * * MON",
+    # Weekly ("0 7 * * MON") in production; see the module's notes for why the example has none.
+    schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

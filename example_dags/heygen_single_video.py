@@ -2,7 +2,9 @@
 One HeyGen avatar video from templated parameters.
 
 Trigger it with a config such as ``{"customer_name": "Ada"}``; the script is rendered by Jinja before the
-request is validated and submitted. The task defers while HeyGen renders, so no worker slot is held.
+request is validated and submitted. Before paying, ``preflight`` estimates the video's cost and checks
+it against ``max_cost`` and the account's remaining credit. The task defers while HeyGen renders, so
+no worker slot is held.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from datetime import datetime
 
 from airflow.sdk import DAG, Param
+from heygen_campaign_parts import campaign_params, preflight
 
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 
@@ -28,12 +31,12 @@ with DAG(
         "customer_name": Param("Ada", type="string"),
         "avatar_id": Param("Daisy-inskirt-20220818", type="string"),
         "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
+        "max_cost": campaign_params()["max_cost"],
     },
 ) as dag:
     # [START howto_operator_heygen_generate]
-    generate = HeyGenGenerateVideoOperator(
-        task_id="generate_video",
-        video_inputs=[
+    request = {
+        "video_inputs": [
             {
                 "character": {"type": "avatar", "avatar_id": "{{ params.avatar_id }}", "avatar_style": "normal"},
                 "voice": {
@@ -45,11 +48,17 @@ with DAG(
                 "background": {"type": "color", "value": "#F4F1EA"},
             }
         ],
-        dimension="720p",
-        caption=True,
-        title="Thank you, {{ params.customer_name }}",
+        "dimension": "720p",
+        "caption": True,
+        "title": "Thank you, {{ params.customer_name }}",
+    }
+    generate = HeyGenGenerateVideoOperator(
+        task_id="generate_video",
+        **request,
         poll_interval=POLL_INTERVAL,
         timeout=3600,
         deferrable=True,
     )
+    # The same request, rendered the same way, estimated before anything is paid for.
+    preflight([request], defaults={}) >> generate
     # [END howto_operator_heygen_generate]

@@ -4,7 +4,8 @@ Fire-and-forget submission, then a separate sensor.
 The generate task returns as soon as HeyGen has accepted the request (``wait_for_completion=False``);
 the deferrable sensor waits for the render in the triggerer; the download task stores the result. Use
 this shape when something else should run between submitting and using the video, or to re-check a
-video submitted elsewhere.
+video submitted elsewhere. Before paying, ``preflight`` estimates the video's cost and checks it against
+``max_cost`` and the account's remaining credit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from datetime import datetime
 
 from airflow.sdk import DAG, Param
+from heygen_campaign_parts import campaign_params, preflight
 
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
@@ -30,12 +32,11 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["heygen", "example"],
-    params={"output_uri": Param(OUTPUT_URI, type="string")},
+    params={"output_uri": Param(OUTPUT_URI, type="string"), "max_cost": campaign_params()["max_cost"]},
 ) as dag:
     # [START howto_operator_heygen_submit_only]
-    submit = HeyGenGenerateVideoOperator(
-        task_id="submit_video",
-        video_inputs=[
+    request = {
+        "video_inputs": [
             {
                 "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
                 "voice": {
@@ -45,9 +46,9 @@ with DAG(
                 },
             }
         ],
-        title="Product update " + RUN_DAY,
-        wait_for_completion=False,
-    )
+        "title": "Product update " + RUN_DAY,
+    }
+    submit = HeyGenGenerateVideoOperator(task_id="submit_video", **request, wait_for_completion=False)
     # [END howto_operator_heygen_submit_only]
 
     # [START howto_sensor_heygen_video]
@@ -68,5 +69,5 @@ with DAG(
         destination="{{ params.output_uri }}/" + RUN_DAY,
     )
 
-    submit >> wait >> download
+    preflight([request], defaults={}) >> submit >> wait >> download
     # [END howto_operator_heygen_download_after_sensor]

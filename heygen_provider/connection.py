@@ -23,6 +23,7 @@ from heygen_provider.connection_form import (
     DEFAULT_CREATE_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RETRY_ATTEMPTS,
+    DEPRECATED_EXTRA_FIELDS,
     LEGACY_EXTRA_PREFIX,
     UI_FIELD_BEHAVIOUR,
     AuthType,
@@ -35,6 +36,8 @@ from heygen_provider.retry import RetryPolicy
 USER_AGENT = f"airflow-provider-heygen/{__version__}"
 #: Connecting should be quick; only an answer may legitimately take up to the request timeout.
 MAX_CONNECT_TIMEOUT = 10.0
+#: Every extra a connection may carry: the form's, and the deprecated ones older connections still hold.
+KNOWN_EXTRA_FIELDS: dict[str, Any] = {**CONNECTION_EXTRA_FIELDS, **DEPRECATED_EXTRA_FIELDS}
 
 __all__ = [
     "CONNECTION_EXTRA_FIELDS",
@@ -42,6 +45,8 @@ __all__ = [
     "DEFAULT_CONN_ID",
     "DEFAULT_REQUEST_TIMEOUT",
     "DEFAULT_RETRY_ATTEMPTS",
+    "DEPRECATED_EXTRA_FIELDS",
+    "KNOWN_EXTRA_FIELDS",
     "UI_FIELD_BEHAVIOUR",
     "HeyGenConnectionSettings",
     "ui_field_behaviour_for_hook",
@@ -203,8 +208,8 @@ def _parse_extra(conn_id: str, extra: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for raw_name, value in values.items():
         name = raw_name.removeprefix(LEGACY_EXTRA_PREFIX)
-        if name not in CONNECTION_EXTRA_FIELDS:
-            known = ", ".join(sorted(CONNECTION_EXTRA_FIELDS))
+        if name not in KNOWN_EXTRA_FIELDS:
+            known = ", ".join(sorted(KNOWN_EXTRA_FIELDS))
             raise HeyGenConnectionError(
                 f"Connection {conn_id!r}: extra {raw_name!r} is not a known field (known: {known})."
             )
@@ -215,7 +220,7 @@ def _parse_extra(conn_id: str, extra: Any) -> dict[str, Any]:
 
 
 def _check_extra_value(conn_id: str, name: str, value: Any) -> Any:
-    schema = CONNECTION_EXTRA_FIELDS[name]["schema"]
+    schema = KNOWN_EXTRA_FIELDS[name]["schema"]
     prefix = f"Connection {conn_id!r}: extra {name!r}"
     if name == "video_status_path":
         if not isinstance(value, str) or not value.startswith("/"):

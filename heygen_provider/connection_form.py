@@ -30,14 +30,29 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {
         "host": DEFAULT_BASE_URL,
         "password": "HeyGen API key (or an OAuth access token with auth_type 'bearer')",
-        "extra": json.dumps({"request_timeout": DEFAULT_REQUEST_TIMEOUT, "retry_attempts": DEFAULT_RETRY_ATTEMPTS}),
+        "extra": json.dumps({"api_version": DEFAULT_API_VERSION, "request_timeout": DEFAULT_REQUEST_TIMEOUT}),
     },
 }
 
+# In the order a user fills them in: which API first, then the timeouts and retries, then the auth type.
 CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
+    "api_version": {
+        "label": "API version",
+        "description": (
+            "'v3' (the default): HeyGen's current API, with Avatar IV and idempotent creates. 'legacy': "
+            "/v2/video/generate and /v1/video_status.get, which HeyGen retired on 2026-10-31; only for "
+            "gateways that still serve them."
+        ),
+        "schema": {"type": "string", "enum": list(API_VERSIONS), "default": DEFAULT_API_VERSION},
+    },
+    "create_timeout": {
+        "label": "Create timeout (seconds)",
+        "description": "Timeout of the paid create call, which HeyGen can take 30 s to answer.",
+        "schema": {"type": ["number", "null"], "minimum": 1, "maximum": 600, "default": DEFAULT_CREATE_TIMEOUT},
+    },
     "request_timeout": {
         "label": "Request timeout (seconds)",
-        "description": "Timeout of each HTTP request to HeyGen.",
+        "description": "Timeout of each other HTTP request to HeyGen.",
         "schema": {
             "type": ["number", "null"],
             "minimum": 1,
@@ -58,19 +73,15 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
             "default": DEFAULT_RETRY_ATTEMPTS,
         },
     },
-    "api_version": {
-        "label": "API version",
-        "description": (
-            "'v3' (the default): HeyGen's current API, with Avatar IV and idempotent creates. 'legacy': "
-            "/v2/video/generate and /v1/video_status.get, whose removal HeyGen announced for 2026-10-31."
-        ),
-        "schema": {"type": "string", "enum": list(API_VERSIONS), "default": DEFAULT_API_VERSION},
+    "auth_type": {
+        "label": "Auth type",
+        "description": "'api_key' sends X-Api-Key (HeyGen API keys); 'bearer' sends an OAuth access token.",
+        "schema": {"type": "string", "enum": list(AUTH_TYPES), "default": "api_key"},
     },
-    "create_timeout": {
-        "label": "Create timeout (seconds)",
-        "description": "Timeout of the paid create call, which HeyGen can take 30 s to answer.",
-        "schema": {"type": ["number", "null"], "minimum": 1, "maximum": 600, "default": DEFAULT_CREATE_TIMEOUT},
-    },
+}
+
+#: Extras still read from older connections but no longer offered in the form.
+DEPRECATED_EXTRA_FIELDS: dict[str, Any] = {
     "video_status_path": {
         "label": "Video status path",
         "description": (
@@ -78,11 +89,6 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
             "API version's ('/v3/videos/{video_id}' on v3, '/v1/video_status.get' on legacy)."
         ),
         "schema": {"type": ["string", "null"], "pattern": "^/", "default": None},
-    },
-    "auth_type": {
-        "label": "Auth type",
-        "description": "'api_key' sends X-Api-Key (HeyGen API keys); 'bearer' sends an OAuth access token.",
-        "schema": {"type": "string", "enum": list(AUTH_TYPES), "default": "api_key"},
     },
 }
 

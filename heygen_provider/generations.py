@@ -2,7 +2,7 @@
 HeyGen's two API generations, and the one place that knows how they differ.
 
 A connection's ``api_version`` extra picks one: ``v3`` (the default, HeyGen's current API) or ``legacy``
-(``/v2/video/generate`` and ``/v1/video_status.get``, whose removal HeyGen announced for 2026-10-31).
+(``/v2/video/generate`` and ``/v1/video_status.get``, which HeyGen retired on 2026-10-31).
 The generation owns the paths, the request translation, the parsing of look-up answers and what a
 refusal from a retired path means; the hook, the trigger and the operator only ask it.
 """
@@ -236,8 +236,8 @@ def check_url_length(video_id: str) -> None:
 
 def _retired_hint(status: int, path: str) -> str:
     return (
-        f"HeyGen answered HTTP {status} on the legacy path {path}: HeyGen may have retired its legacy API "
-        "(announced for 2026-10-31). Set the connection's extra api_version to 'v3' (the default) to use "
+        f"HeyGen answered HTTP {status} on the legacy path {path}: HeyGen retired its legacy API "
+        "on 2026-10-31. Set the connection's extra api_version to 'v3' (the default) to use "
         "HeyGen's current API."
     )
 

@@ -9,7 +9,7 @@ the description says where each box goes and the extension only measures text an
 
        lane worker "Worker"
        lane api "HeyGen API"
-       box submit worker 0 "Submit" "POST /v2/video/generate"
+       box submit worker 0 "Submit" "POST /v3/videos"
        box create api 0 "Create the render"
        arrow submit -> create "paid, sent once"
 

@@ -246,10 +246,11 @@ def _schema_type(schema: dict[str, Any]) -> str:
 
 class ConnectionExtras(GeneratedTable):
     def lines(self) -> list[str]:
-        from heygen_provider.connection import CONNECTION_EXTRA_FIELDS
+        from heygen_provider.connection import CONNECTION_EXTRA_FIELDS, DEPRECATED_EXTRA_FIELDS
 
         rows = []
-        for name, spec in CONNECTION_EXTRA_FIELDS.items():
+        # The form's fields in its order, then the deprecated ones it no longer shows.
+        for name, spec in {**CONNECTION_EXTRA_FIELDS, **DEPRECATED_EXTRA_FIELDS}.items():
             schema = spec["schema"]
             if "enum" in schema:
                 allowed = ", ".join(f"``{value}``" for value in schema["enum"])
@@ -260,7 +261,7 @@ class ConnectionExtras(GeneratedTable):
             rows.append(
                 [
                     f"``{name}``",
-                    cell(spec["label"]),
+                    cell(spec["label"]) if name in CONNECTION_EXTRA_FIELDS else "(not in the form)",
                     _schema_type(schema),
                     allowed,
                     f"``{json.dumps(schema.get('default'))}``",

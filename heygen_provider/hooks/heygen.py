@@ -10,7 +10,6 @@ connection settings, retry policy, error parser and models.
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -408,15 +407,19 @@ class HeyGenHook(BaseHook):
         )
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap GET (what the account has left). Returns ``(ok, message)`` and never raises."""
+        """
+        One cheap, unpaid GET of what the account has left (``GET /v3/users/me`` on v3); what Airflow's
+        Test button, ``airflow connections test`` and ``POST /api/v2/connections/test`` call.
+
+        :returns: ``(ok, message)``, e.g. ``(True, "Connected to HeyGen (v3): 66,692.60 USD of credit
+            remaining")``; never raises.
+        """
         try:
             quota = self.get_remaining_quota()
             api_version = self.settings.api_version
         except Exception as error:
             return False, str(error)
-        if math.isinf(quota.remaining_credits):
-            return True, f"Connected to HeyGen (API {api_version}): usage-based billing with no spending cap."
-        return True, f"Connected to HeyGen (API {api_version}): {quota.remaining_credits:g} {quota.unit} remaining."
+        return True, f"Connected to HeyGen ({api_version}): {quota.describe()}"
 
     # -- async (triggerer) ----------------------------------------------------------------------------
 

@@ -101,6 +101,20 @@ class RemainingQuota(_Answer):
     def remaining_credits(self) -> float:
         return self.remaining_quota / 60
 
+    def describe(self) -> str:
+        """
+        What is left, for a person: ``66,692.60 USD of credit remaining``, ``1,500 credits remaining``, or
+        ``usage-based billing with no spending cap``.
+        """
+        amount = self.remaining_credits
+        if math.isinf(amount):
+            return "usage-based billing with no spending cap"
+        if self.unit.lower() == "credits":
+            # Whole credits read as such; fractions of a credit to two places at most.
+            number = f"{amount:,.2f}".rstrip("0").rstrip(".")
+            return f"{number} {'credit' if number == '1' else 'credits'} remaining"
+        return f"{amount:,.2f} {self.unit.upper()} of credit remaining"
+
     @classmethod
     def from_v3_user(cls, data: Any) -> RemainingQuota:
         """

@@ -35,7 +35,7 @@ h1 {{ font-weight: 600; }}
 </head>
 <body>
 <h1>{title}</h1>
-<p>{count} video(s): {succeeded} ready, {other} not.</p>
+<p>{counts}</p>
 <div class="grid">
 {cards}
 </div>
@@ -77,12 +77,11 @@ def render_summary_html(
 
     stored = {str(item.get("video_id")): item for item in files if item}
     cards = []
-    statuses = []
-    for video in videos:
+    rows = list(videos)
+    for video in rows:
         video_id = str(video.get("video_id"))
         local = stored.get(video_id) or video.get("files") or {}
         status = str(video.get("status", "unknown"))
-        statuses.append(status)
         cards.append(
             _CARD.format(
                 label=html.escape(str(video.get("title") or video_id)),
@@ -96,14 +95,34 @@ def render_summary_html(
                 page_href=html.escape(video.get("video_page_url") or video_page_url(video_id)),
             )
         )
-    succeeded = sum(statuses.count(status) for status in READY_STATUSES)
-    return _PAGE.format(
-        title=html.escape(title),
-        count=len(statuses),
-        succeeded=succeeded,
-        other=len(statuses) - succeeded,
-        cards="\n".join(cards),
-    )
+    return _PAGE.format(title=html.escape(title), counts=html.escape(count_outcomes(rows)), cards="\n".join(cards))
+
+
+def is_ready(row: Mapping[str, Any]) -> bool:
+    """The row has its video: rendered (or published after a review) and no reason why not."""
+    return row.get("status") in READY_STATUSES and not row.get("reason")
+
+
+def count_outcomes(rows: Iterable[Mapping[str, Any]]) -> str:
+    """
+    The batch in one line: ``"4 videos: 4 ready"``, ``"4 videos: 3 ready, 1 failed"``, ``"1 video: 1
+    rejected"``; the rows without their video counted by status, in the order they first appear.
+    """
+    counts: dict[str, int] = {}
+    total = 0
+    for row in rows:
+        total += 1
+        if is_ready(row):
+            outcome = "ready"
+        else:
+            status = str(row.get("status") or "unknown")
+            # A row that says success but carries a reason did not get its video.
+            outcome = "failed" if status in READY_STATUSES else status.replace("_", " ")
+        counts[outcome] = counts.get(outcome, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: item[0] != "ready")
+    parts = ", ".join(f"{count} {outcome}" for outcome, count in ordered)
+    videos = f"{total} {'video' if total == 1 else 'videos'}"
+    return f"{videos}: {parts}" if parts else videos
 
 
 def duration_text(row: Mapping[str, Any]) -> str:
@@ -164,8 +183,7 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
     from heygen_provider.links.heygen import video_page_url, without_connection
 
     rows = list(videos)
-    ready = [row for row in rows if row.get("status") in READY_STATUSES and not row.get("reason")]
-    lines = [one_line(title), f"{len(rows)} video(s): {len(ready)} ready, {len(rows) - len(ready)} not."]
+    lines = [one_line(title), one_line(count_outcomes(rows))]
     for row in rows:
         video_id = row.get("video_id")
         label = row.get("title") or video_id

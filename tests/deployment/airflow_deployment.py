@@ -39,6 +39,9 @@ class AirflowDeployment:
     :param executor: ``LocalExecutor`` or ``CeleryExecutor`` (then ``config`` names the broker).
     :param database_url: the metadata database's SQLAlchemy URL; SQLite in ``home`` by default.
     :param config: more Airflow settings, as ``AIRFLOW__SECTION__KEY`` variables.
+    :param port: the api-server's port on 127.0.0.1; a free one by default.
+    :param login: the user and password :meth:`rest` logs in with (``POST /auth/token``), when the
+        simple auth manager does not make every user an admin.
     """
 
     def __init__(
@@ -50,9 +53,12 @@ class AirflowDeployment:
         executor: str = "LocalExecutor",
         database_url: str | None = None,
         config: Mapping[str, str] | None = None,
+        port: int | None = None,
+        login: tuple[str, str] | None = None,
     ) -> None:
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()
+        self.login = login
         self.database_url = database_url or f"sqlite:///{home / 'airflow.db'}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.commands: dict[str, tuple[str, ...]] = {}
@@ -150,7 +156,14 @@ class AirflowDeployment:
         answer's JSON. The simple auth manager here makes every user an admin (``GET /auth/token``).
         """
         if self._token is None:
-            with _NO_PROXY.open(f"http://127.0.0.1:{self.port}/auth/token", timeout=10) as answer:
+            url = f"http://127.0.0.1:{self.port}/auth/token"
+            login = None
+            if self.login is not None:
+                credentials = {"username": self.login[0], "password": self.login[1]}
+                login = urllib.request.Request(
+                    url, data=json.dumps(credentials).encode(), headers={"Content-Type": "application/json"}
+                )
+            with _NO_PROXY.open(login or url, timeout=10) as answer:
                 self._token = str(json.loads(answer.read())["access_token"])
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
@@ -176,6 +189,15 @@ class AirflowDeployment:
             return all(status.get(name, {}).get("status") == "healthy" for name in components)
 
         wait_until(healthy, timeout, f"{components} healthy", self.diagnose)
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        """Wait until the dag-processor has parsed ``dag_id`` into the metadata database."""
+        wait_until(
+            lambda: bool(self.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=dag_id)),
+            timeout,
+            f"the dag-processor to parse {dag_id}",
+            self.diagnose,
+        )
 
     def assert_running(self) -> None:
         """Fail at once, with the logs, when a component has exited (rather than at a timeout)."""

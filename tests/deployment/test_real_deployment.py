@@ -55,16 +55,12 @@ def deployment(tmp_path: Path, emulator: HeyGenEmulator) -> Iterator[AirflowDepl
 def test_data_to_video_defers_survives_a_triggerer_restart_and_pays_once(
     deployment: AirflowDeployment, emulator: HeyGenEmulator, tmp_path: Path
 ) -> None:
-    wait_until(
-        lambda: bool(deployment.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=DAG_ID)),
-        120,
-        "the dag-processor to parse the example DAGs",
-        deployment.diagnose,
-    )
-    # Unpausing also schedules the latest weekly interval, so two runs render: the scheduled one and
-    # the manually triggered one.
+    deployment.wait_for_dag(DAG_ID)
+    # The example has no schedule, so each trigger is one run: two runs render, each into its own folder.
     deployment.cli("dags", "unpause", DAG_ID)
-    deployment.cli("dags", "trigger", DAG_ID, "--conf", json.dumps({"output_uri": (tmp_path / "videos").as_uri()}))
+    for run in ("first", "second"):
+        conf = {"output_uri": (tmp_path / "videos" / run).as_uri()}
+        deployment.cli("dags", "trigger", DAG_ID, "--conf", json.dumps(conf))
     wait_until(lambda: len(run_states(deployment)) == 2, 60, "two DAG runs", deployment.diagnose)
     videos = ROWS * 2
 

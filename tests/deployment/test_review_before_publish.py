@@ -78,12 +78,7 @@ def test_only_the_approved_video_is_published_and_the_rejected_one_is_reported(
     tmp_path: Path,
 ) -> None:
     rows_csv = two_rows(tmp_path / "rows.csv")
-    wait_until(
-        lambda: bool(deployment.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=DAG_ID)),
-        120,
-        "the dag-processor to parse the example DAGs",
-        deployment.diagnose,
-    )
+    deployment.wait_for_dag(DAG_ID)
     deployment.rest("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
     conf = {
         "rows_uri": str(rows_csv),

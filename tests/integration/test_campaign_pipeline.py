@@ -72,7 +72,7 @@ def test_one_bad_row_costs_one_row(run_dag: Any, emulator: Any, rows_with_a_bad_
     [bad_video] = [video for video in emulator.videos() if video["title"] == bad_post.json["title"]]
     summary = (day / "summary.html").read_text()
     assert summary.count('class="card"') == 5
-    assert "5 video(s): 4 ready, 1 not." in summary
+    assert "5 videos: 4 ready, 1 failed" in summary
     assert "code 40119: Video is too long" in summary
     assert f"(video {bad_video['video_id']})" in summary
     for name in ("east", "north", "south", "west"):

@@ -208,3 +208,23 @@ class TestVideoStatusPath:
             HeyGenConnectionSettings.from_connection(
                 "heygen_default", host=None, password="key", port=None, extra={"video_status_path": value}
             )
+
+
+class TestPort:
+    @pytest.mark.parametrize(
+        ("host", "port", "base_url"),
+        [
+            ("http://127.0.0.1:8000", 0, "http://127.0.0.1:8000"),
+            ("api.heygen.com", 0, "https://api.heygen.com"),
+            ("api.heygen.com", None, "https://api.heygen.com"),
+            ("gateway.example.com", 8443, "https://gateway.example.com:8443"),
+            ("http://127.0.0.1:8000", 9000, "http://127.0.0.1:8000"),
+        ],
+        ids=["zero-with-url-port", "zero-bare-host", "none", "bare-host-port", "url-port-wins"],
+    )
+    def test_port_zero_means_no_port(self, host: str, port: int | None, base_url: str) -> None:
+        # Airflow 3.3.2's connection form sends port 0 for a connection that has none.
+        settings = HeyGenConnectionSettings.from_connection(
+            "heygen_default", host=host, password="key", port=port, extra={}
+        )
+        assert settings.base_url == base_url

@@ -360,7 +360,7 @@ class TestSecrets:
 class TestTestConnection:
     def test_success(self, hook: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 600}))
-        assert hook.test_connection() == (True, "Connected to HeyGen (API legacy): 10 credits remaining.")
+        assert hook.test_connection() == (True, "Connected to HeyGen (legacy): 10 credits remaining")
         assert requests_mock.call_count == 1
 
     def test_rejected_key(self, hook: HeyGenHook, requests_mock: Any) -> None:
@@ -390,6 +390,29 @@ class TestTestConnection:
         assert fragment in message
         assert requests_mock.call_count == 0
 
+    def test_port_zero_as_airflows_test_button_sends_it(
+        self, monkeypatch: pytest.MonkeyPatch, requests_mock: Any, recorded_sleeps: list[float]
+    ) -> None:
+        # Airflow 3.3.2's UI sends port 0 for a connection with no port (JavaScript's Number(null)); its
+        # test route builds a Connection from the body and hands the hook that connection's URI.
+        from airflow.models.connection import Connection
+
+        tested = Connection(
+            conn_id="heygen_tested",
+            conn_type="heygen",
+            host=BASE_URL,
+            port=0,
+            password=API_KEY,
+            extra=json.dumps({"api_version": "legacy"}),
+        )
+        monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_TESTED", tested.get_uri())
+        requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 60}))
+        assert HeyGenHook("heygen_tested").test_connection() == (
+            True,
+            "Connected to HeyGen (legacy): 1 credit remaining",
+        )
+        assert requests_mock.last_request.url == QUOTA_URL
+
     def test_undefined_connection(self, requests_mock: Any) -> None:
         ok, message = HeyGenHook("heygen_nowhere").test_connection()
         assert ok is False
@@ -405,7 +428,7 @@ class TestUiFieldBehaviour:
         behaviour = HeyGenHook.get_ui_field_behaviour()
         assert set(behaviour["hidden_fields"]) == {"port", "login", "schema"}
         assert behaviour["relabeling"] == {"host": "Base URL", "password": "API key"}
-        assert json.loads(behaviour["placeholders"]["extra"]) == {"request_timeout": 30.0, "retry_attempts": 5}
+        assert json.loads(behaviour["placeholders"]["extra"]) == {"api_version": "v3", "request_timeout": 30.0}
 
     def test_hook_identity(self) -> None:
         assert (HeyGenHook.conn_type, HeyGenHook.default_conn_name, HeyGenHook.conn_name_attr) == (

@@ -227,33 +227,41 @@ class TestStatusAndLookups:
         ("user", "remaining"),
         [
             ({"billing_type": "usage_based", "usage_based": {"remaining_credits": 42}}, "42 credits remaining"),
+            ({"billing_type": "usage_based", "usage_based": {"remaining_credits": 1}}, "1 credit remaining"),
             (
                 {"billing_type": "subscription", "subscription": {"credits": {"premium_credits": {"remaining": 7}}}},
                 "7 credits remaining",
             ),
             (
-                {"billing_type": "wallet", "wallet": {"remaining_balance": 12.5, "currency": "USD"}},
-                "12.5 USD remaining",
+                {
+                    "billing_type": "subscription",
+                    "subscription": {"credits": {"premium_credits": {"remaining": 1500.5}}},
+                },
+                "1,500.5 credits remaining",
+            ),
+            (
+                {"billing_type": "wallet", "wallet": {"remaining_balance": 66692.6, "currency": "usd"}},
+                "66,692.60 USD of credit remaining",
             ),
             (
                 {
                     "billing_type": "usage_based",
                     "usage_based": {"remaining_credits": None, "spending_cap_usd": 50, "spending_current_usd": 12.5},
                 },
-                "37.5 USD remaining",
+                "37.50 USD of credit remaining",
             ),
             (
                 {"billing_type": "usage_based", "usage_based": {"remaining_credits": None, "spending_cap_usd": None}},
                 "usage-based billing with no spending cap",
             ),
         ],
-        ids=["usage", "subscription", "wallet", "usage-capped", "usage-uncapped"],
+        ids=["usage", "one-credit", "subscription", "fractional-credits", "wallet", "usage-capped", "usage-uncapped"],
     )
     def test_test_connection_reads_the_account(
         self, hook: HeyGenHook, requests_mock: Any, user: dict[str, Any], remaining: str
     ) -> None:
         requests_mock.get(f"{BASE_URL}/v3/users/me", json={"data": user})
-        assert hook.test_connection() == (True, f"Connected to HeyGen (API v3): {remaining}.")
+        assert hook.test_connection() == (True, f"Connected to HeyGen (v3): {remaining}")
 
 
 class TestLegacyRetired:
@@ -277,7 +285,7 @@ class TestLegacyRetired:
         requests_mock.post(f"{BASE_URL}/v2/video/generate", **answer)
         with pytest.raises(HeyGenLegacyApiRetiredError) as caught:
             legacy.create_video({"video_inputs": [SCENE]})
-        assert "may have retired its legacy API" in str(caught.value)
+        assert "retired its legacy API on 2026-10-31" in str(caught.value)
         assert "api_version to 'v3'" in str(caught.value)
         assert requests_mock.call_count == 1
 
@@ -288,7 +296,7 @@ class TestLegacyRetired:
         )
         with pytest.raises(HeyGenLegacyApiRetiredError) as caught:
             legacy.create_video({"video_inputs": [SCENE]})
-        assert "may have retired its legacy API" in str(caught.value)
+        assert "retired its legacy API on 2026-10-31" in str(caught.value)
         assert "docs.heygen.com" in str(caught.value)
         assert requests_mock.call_count == 1
 

@@ -77,14 +77,14 @@ class TestProviderInfo:
         connection_type = heygen_connection_type(get_provider_info())
         assert connection_type["ui-field-behaviour"] == UI_FIELD_BEHAVIOUR
         assert connection_type["conn-fields"] == CONNECTION_EXTRA_FIELDS
-        assert set(connection_type["conn-fields"]) == {
+        # In the order a user needs them; the deprecated video_status_path is not offered.
+        assert list(connection_type["conn-fields"]) == [
+            "api_version",
+            "create_timeout",
             "request_timeout",
             "retry_attempts",
             "auth_type",
-            "video_status_path",
-            "api_version",
-            "create_timeout",
-        }
+        ]
 
     @pytest.mark.parametrize(
         "name", ["request_timeout", "retry_attempts", "auth_type", "api_version", "create_timeout"]

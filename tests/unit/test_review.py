@@ -123,10 +123,10 @@ def test_the_summary_counts_published_rows_as_ready_and_lists_rejected_ones() ->
     text = render_summary_text(rows, title="Reviewed")
     page = render_summary_html(rows)
 
-    assert "2 video(s): 1 ready, 1 not." in text
+    assert "2 videos: 1 ready, 1 rejected" in text
     assert "- Weekly figures: North: published, 16 s, s3://bucket/day/north.mp4" in text
     assert "- South: REJECTED: rejected by grace: not published, video def456" in text
-    assert "2 video(s): 1 ready, 1 not." in page
+    assert "2 videos: 1 ready, 1 rejected" in page
     assert 'class="status published"' in page and 'class="status rejected"' in page
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
+
 from heygen_provider.notifications.summary import render_summary_html, render_summary_text
 
 FOLDER = "file:///videos/2026-11-24"
@@ -59,7 +61,7 @@ def test_counts_duration_and_status_of_every_video() -> None:
         ]
     )
 
-    assert "2 video(s): 1 ready, 1 not." in page
+    assert "2 videos: 1 ready, 1 failed" in page
     assert "62 s" in page and "duration unknown" in page
     assert 'class="status failed"' in page
 
@@ -98,7 +100,7 @@ def test_a_failed_row_shows_heygens_reason_and_its_video_id() -> None:
 
     assert "code 40119: Video is too long (&gt; 180.0s) (video bad1)" in page
     assert page.count('class="reason"') == 1
-    assert "2 video(s): 1 ready, 1 not." in page
+    assert "2 videos: 1 ready, 1 failed" in page
 
 
 def test_a_row_that_was_never_submitted_names_no_video() -> None:
@@ -119,7 +121,7 @@ def test_the_text_summary_has_one_line_per_row_with_its_link() -> None:
     text = render_summary_text([STORED_ROW, FAILED_ROW], title="Weekly videos")
 
     lines = text.splitlines()
-    assert lines[:2] == ["Weekly videos", "2 video(s): 1 ready, 1 not."]
+    assert lines[:2] == ["Weekly videos", "2 videos: 1 ready, 1 failed"]
     assert lines[2] == (
         f"- Weekly figures: North: success, 12 s, {FOLDER}/north.mp4 (https://app.heygen.com/videos/a1)"
     )
@@ -127,3 +129,28 @@ def test_the_text_summary_has_one_line_per_row_with_its_link() -> None:
         "- Weekly figures: Atlantis: FAILED: code 40119: Video is too long (> 180.0s), video bad1"
         " (https://app.heygen.com/videos/bad1)"
     )
+
+
+@pytest.mark.parametrize(
+    ("statuses", "line"),
+    [
+        (["success"] * 4, "4 videos: 4 ready"),
+        (["success", "failed", "success", "success"], "4 videos: 3 ready, 1 failed"),
+        (["success"], "1 video: 1 ready"),
+        (["failed"], "1 video: 1 failed"),
+        (["not_submitted", "success", "rejected", "published"], "4 videos: 2 ready, 1 not submitted, 1 rejected"),
+        ([], "0 videos"),
+    ],
+    ids=["all-ready", "one-failed", "one-ready", "one-failed-only", "mixed", "none"],
+)
+def test_the_count_line_reads_as_a_sentence(statuses: list[str], line: str) -> None:
+    rows = [{"video_id": str(index), "status": status} for index, status in enumerate(statuses)]
+
+    assert render_summary_text(rows, title="Weekly videos").splitlines()[1] == line
+    assert f"<p>{line}</p>" in render_summary_html(rows)
+
+
+def test_a_ready_status_with_a_reason_counts_as_failed() -> None:
+    rows = [STORED_ROW, {**STORED_ROW, "video_id": "b2", "reason": "rendered, but not stored"}]
+
+    assert render_summary_text(rows).splitlines()[1] == "2 videos: 1 ready, 1 failed"
