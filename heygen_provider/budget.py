@@ -138,7 +138,7 @@ class CampaignEstimate:
         """The estimate as lines for a log or a terminal."""
         valid = [row for row in self.rows if not row.problems]
         lines = [
-            f"Estimate: {len(valid)} video(s), about {self.total_seconds:.0f} s of video, "
+            f"Estimate: {len(valid)} video{'' if len(valid) == 1 else 's'}, about {self.total_seconds:.0f} s of video, "
             f"about ${self.total_cost_usd:.2f} (at {self.words_per_minute:g} words or "
             f"{self.characters_per_minute:g} characters a minute; see heygen_provider.budget)"
         ]

@@ -56,7 +56,7 @@ def test_without_confirmation_the_demo_prints_the_estimate_and_renders_nothing(
     assert _paid_run_budget(campaign, confirmed=False, max_cost=None) is None
 
     printed = capsys.readouterr().out
-    assert "Estimate: 4 video(s)" in printed and "Weekly figures: North" in printed
+    assert "Estimate: 4 videos" in printed and "Weekly figures: North" in printed
     assert "Not rendering: these renders are paid" in printed and "--confirm-spend" in printed
     assert real_connection.request_history == []
 
