@@ -166,7 +166,9 @@ class TestOperatorOnKill:
         from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 
         assert HeyGenTemplateVideoOperator(task_id="t", template_id="tpl-1", variables={}).cancel_on_kill is False
-        assert HeyGenTemplateVideoOperator(task_id="t", template_id="tpl-1", variables={}, cancel_on_kill=True).cancel_on_kill
+        assert HeyGenTemplateVideoOperator(
+            task_id="t", template_id="tpl-1", variables={}, cancel_on_kill=True
+        ).cancel_on_kill
 
 
 # -- the deferred task: the trigger ---------------------------------------------------------------------
@@ -309,9 +311,7 @@ def test_this_airflow_calls_on_kill_exactly_from_3_3() -> None:
 
 
 def test_the_serialized_trigger_keeps_cancel_on_kill_and_an_older_one_reads_as_off() -> None:
-    classpath, kwargs = deferred_trigger().serialize()
+    _classpath, kwargs = deferred_trigger().serialize()
     assert kwargs["cancel_on_kill"] is True
     kwargs.pop("cancel_on_kill")  # a trigger serialized before this parameter existed
     assert HeyGenVideoStatusTrigger(**kwargs).cancel_on_kill is False
-
-
