@@ -389,11 +389,12 @@ class TestUploads:
         assert assets == {str(photo): "asset-old"}
 
 
-class TestDeleteVideo:
-    DELETED = {"data": {"id": "vid-3", "deleted": True}}
+DELETED = {"data": {"id": "vid-3", "deleted": True}}
 
+
+class TestDeleteVideo:
     def test_sends_one_delete_of_the_video_with_the_key(self, hook: HeyGenHook, requests_mock: Any) -> None:
-        requests_mock.delete(f"{BASE_URL}/v3/videos/vid%2F3", json=self.DELETED)
+        requests_mock.delete(f"{BASE_URL}/v3/videos/vid%2F3", json=DELETED)
         assert hook.delete_video("vid/3") is True
         (sent,) = requests_mock.request_history
         assert (sent.method, sent.path) == ("DELETE", "/v3/videos/vid%2f3")
@@ -413,7 +414,7 @@ class TestDeleteVideo:
     ) -> None:
         requests_mock.delete(
             f"{BASE_URL}/v3/videos/vid-3",
-            [{"status_code": 503, "json": {"error": {"code": "unavailable", "message": "busy"}}}, {"json": self.DELETED}],
+            [{"status_code": 503, "json": {"error": {"code": "unavailable", "message": "busy"}}}, {"json": DELETED}],
         )
         assert hook.delete_video("vid-3") is True
         assert requests_mock.call_count == 2
