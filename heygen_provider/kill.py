@@ -16,14 +16,15 @@ not being able to ask, leaves the video alone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from typing import Protocol
 
 #: The state a task instance is in once a person marked it, or its DAG run, failed.
 KILLED_STATE = "failed"
-#: Seconds allowed for asking Airflow the task instance's state; no answer leaves the video alone.
-STATE_QUESTION_TIMEOUT = 10.0
+#: Seconds allowed for asking Airflow the task instance's state; no answer leaves the video alone. Below
+#: Airflow 3.3's bound on a trigger's ``on_kill`` (``[triggerer] on_kill_timeout``, 30 s), leaving time
+#: for the ``DELETE``.
+STATE_QUESTION_TIMEOUT = 20.0
 
 
 class TaskInstanceKey(Protocol):
@@ -57,41 +58,45 @@ def _count_killed(task_instance: TaskInstanceKey) -> int:
     )
 
 
-def task_was_killed(task_instance: TaskInstanceKey, timeout: float = STATE_QUESTION_TIMEOUT) -> bool | None:
+def task_was_killed(task_instance: TaskInstanceKey, timeout: float = STATE_QUESTION_TIMEOUT) -> bool:
     """
     Whether ``task_instance`` is marked failed, asked from a worker (an operator's ``on_kill``).
 
     Airflow calls ``on_kill`` from a signal handler, which may have interrupted the task's own exchange
     with its supervisor; the question goes from a helper thread so that such an exchange can never
-    deadlock the handler: past ``timeout`` the answer is unknown.
+    deadlock the handler.
 
-    :returns: ``True`` or ``False``, or ``None`` when Airflow could not be asked in time.
+    :raises TimeoutError: when Airflow did not answer within ``timeout`` seconds.
+    :raises Exception: whatever asking Airflow raised.
     """
     answers: list[int] = []
+    failures: list[Exception] = []
 
     def ask() -> None:
-        # Any failure to ask means "unknown", which leaves the video alone.
-        with contextlib.suppress(Exception):
+        try:
             answers.append(_count_killed(task_instance))
+        except Exception as error:
+            failures.append(error)
 
     asker = threading.Thread(target=ask, name="heygen-task-state", daemon=True)
     asker.start()
     asker.join(timeout)
-    return answers[0] > 0 if answers else None
+    if failures:
+        raise failures[0]
+    if not answers:
+        raise TimeoutError(f"Airflow did not say within {timeout:g} s")
+    return answers[0] > 0
 
 
-async def atask_was_killed(task_instance: TaskInstanceKey, timeout: float = STATE_QUESTION_TIMEOUT) -> bool | None:
+async def atask_was_killed(task_instance: TaskInstanceKey, timeout: float = STATE_QUESTION_TIMEOUT) -> bool:
     """
     :func:`task_was_killed` from a trigger, without blocking the event loop.
 
-    :returns: ``True`` or ``False``, or ``None`` when Airflow could not be asked in time (a triggerer
-        shutting down may no longer answer).
+    :raises TimeoutError: when Airflow did not answer within ``timeout`` seconds (a triggerer shutting
+        down may no longer answer).
+    :raises Exception: whatever asking Airflow raised.
     """
     from asgiref.sync import sync_to_async
 
-    try:
-        count = await asyncio.wait_for(sync_to_async(_count_killed)(task_instance), timeout)
-    except Exception:
-        # Any failure to ask (a triggerer shutting down no longer answers) leaves the video alone.
-        return None
+    count = await asyncio.wait_for(sync_to_async(_count_killed)(task_instance), timeout)
     return count > 0

@@ -181,11 +181,13 @@ class HeyGenRenderOperator(BaseOperator):
         from heygen_provider.kill import task_was_killed
 
         video_id, task_instance = self._waiting_on
-        killed = task_was_killed(task_instance)
+        try:
+            killed = task_was_killed(task_instance)
+        except Exception as error:
+            killed, reason = False, f"Airflow could not say whether the task was killed ({error!r})"
+        else:
+            reason = "the task is not marked failed"
         if not killed:
-            reason = (
-                "the task is not marked failed" if killed is False else "Airflow could not say whether it was killed"
-            )
             self.log.info("HeyGen video %s left as it is (cancel_on_kill): %s", video_id, reason)
             return
         try:

@@ -121,14 +121,16 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
 
     async def _delete_if_killed(self) -> None:
         """Delete the video when the task instance is marked failed; anything else leaves it rendering."""
-        task_instance = self.task_instance
-        killed = None if task_instance is None else await atask_was_killed(task_instance)
+        if self.task_instance is None:
+            killed, reason = False, "no task instance is known"
+        else:
+            try:
+                killed = await atask_was_killed(self.task_instance)
+            except Exception as error:
+                killed, reason = False, f"Airflow could not say whether its task was killed ({error!r})"
+            else:
+                reason = "its task is not marked failed"
         if not killed:
-            reason = (
-                "its task is not marked failed"
-                if killed is False
-                else "Airflow could not say whether its task was killed"
-            )
             await write_log(self.log.info, "HeyGen video %s left as it is (cancel_on_kill): %s", self.video_id, reason)
             return
         try:
