@@ -29,7 +29,7 @@ from heygen_provider.exceptions import (
 )
 from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
-from heygen_provider.kill import atask_was_killed
+from heygen_provider.kill import TRIGGER_QUESTION_TIMEOUT, atask_was_killed
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.progress import RenderProgress
@@ -110,22 +110,27 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 event = await self._poll_until_done(subscription, progress)
             except asyncio.CancelledError:
                 if self.cancel_on_kill and not TRIGGERER_CALLS_ON_KILL:
-                    await self._delete_if_killed()
+                    await self._delete_if_killed(TRIGGER_QUESTION_TIMEOUT)
                 raise
         yield TriggerEvent(event.to_payload())
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a person acted on the deferred task; delete the video if it was marked failed."""
         if self.cancel_on_kill:
-            await self._delete_if_killed()
+            # No bound of its own: Airflow cancels on_kill after [triggerer] on_kill_timeout (30 s).
+            await self._delete_if_killed(None)
 
-    async def _delete_if_killed(self) -> None:
-        """Delete the video when the task instance is marked failed; anything else leaves it rendering."""
+    async def _delete_if_killed(self, question_timeout: float | None) -> None:
+        """
+        Delete the video when the task instance is marked failed; anything else leaves it rendering.
+
+        :param question_timeout: seconds allowed for Airflow's answer about the task instance's state.
+        """
         if self.task_instance is None:
             killed, reason = False, "no task instance is known"
         else:
             try:
-                killed = await atask_was_killed(self.task_instance)
+                killed = await atask_was_killed(self.task_instance, question_timeout)
             except Exception as error:
                 killed, reason = False, f"Airflow could not say whether its task was killed ({error!r})"
             else:

@@ -37,7 +37,13 @@ def emulator() -> Iterator[HeyGenEmulator]:
 def deployment(tmp_path_factory: pytest.TempPathFactory, emulator: HeyGenEmulator) -> Iterator[AirflowDeployment]:
     home = tmp_path_factory.mktemp("cancel-on-kill") / "airflow-home"
     home.mkdir()
-    with running_deployment(home, DAGS, emulator.airflow_connection().env()) as airflow:
+    env = {
+        **emulator.airflow_connection().env(),
+        # The trigger's first question to Airflow makes the triggerer build its in-process API, which
+        # took 30 to 40 s on this busy machine: more than the default 30 s Airflow 3.3 allows on_kill.
+        "AIRFLOW__TRIGGERER__ON_KILL_TIMEOUT": "180",
+    }
+    with running_deployment(home, DAGS, env) as airflow:
         wait_until(
             lambda: bool(airflow.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=DAG_ID)),
             120,
