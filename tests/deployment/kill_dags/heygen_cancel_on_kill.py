@@ -5,7 +5,7 @@ when the task is marked failed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -16,6 +16,9 @@ with DAG(
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    # A busy test machine can time out the worker's first call to the api-server before anything is
+    # submitted; a retry then submits. Marking the task failed ends it whatever its retries.
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=2)},
     tags=["heygen", "test"],
 ):
     HeyGenGenerateVideoOperator(
