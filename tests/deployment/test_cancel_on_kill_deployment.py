@@ -69,23 +69,24 @@ def deferred_render(deployment: AirflowDeployment, emulator: HeyGenEmulator) -> 
     wait_until(new_run, 60, "the new DAG run", deployment.diagnose)
     (run_id,) = runs
     wait_until(lambda: task_state(deployment, run_id) == "deferred", 180, "the render deferred", deployment.diagnose)
-    wait_until(
-        lambda: bool(
-            deployment.query(
-                "SELECT 1 FROM trigger t JOIN task_instance ti ON ti.trigger_id = t.id "
-                "WHERE ti.run_id = :r AND t.triggerer_id IS NOT NULL",
-                r=run_id,
-            )
-        ),
-        60,
-        "a triggerer to take the render's trigger",
-        deployment.diagnose,
-    )
     video_ids = [post.video_id for post in emulator.requests(method="POST", path="/v3/videos")]
     video_id = video_ids[-1]
     assert video_id and video_id not in known_videos
+    # The trigger runs in the triggerer and has polled: what a kill or a restart then interrupts.
+    wait_until(
+        lambda: f"HeyGen video {video_id} is processing" in trigger_log(deployment, run_id),
+        120,
+        "the trigger to poll the render in the triggerer",
+        deployment.diagnose,
+    )
     assert video_status(emulator, video_id) != "completed", "the render must still be in progress"
     return run_id, video_id
+
+
+def trigger_log(deployment: AirflowDeployment, run_id: str) -> str:
+    """What the render's triggers logged in this run (Airflow writes them beside the task's log)."""
+    folder = deployment.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / "task_id=render"
+    return "".join(path.read_text(errors="replace") for path in folder.glob("*trigger*") if path.is_file())
 
 
 def task_state(deployment: AirflowDeployment, run_id: str) -> str | None:
@@ -119,6 +120,7 @@ def test_marking_the_deferred_render_failed_deletes_the_video(
     assert delete.path == f"/v3/videos/{video_id}"
     assert video_status(emulator, video_id) is None, "the emulator no longer has the video"
     assert task_state(deployment, run_id) == "failed"
+    assert f"HeyGen video {video_id} deleted (cancel_on_kill)" in trigger_log(deployment, run_id)
     assert len(emulator.requests(method="POST", path="/v3/videos")) >= 1
 
 
@@ -139,5 +141,6 @@ def test_a_triggerer_restart_deletes_nothing_and_the_render_finishes(
     )
     assert task_state(deployment, run_id) == "success", deployment.diagnose()
     assert deletes(emulator, video_id) == 0
+    assert "deleted (cancel_on_kill)" not in trigger_log(deployment, run_id)
     assert video_status(emulator, video_id) == "completed"
     assert len(emulator.requests(method="POST", path="/v3/videos", video_id=video_id)) == 1
