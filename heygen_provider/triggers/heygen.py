@@ -96,7 +96,8 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "execution_deadline": self.execution_deadline,
-                "cancel_on_kill": self.cancel_on_kill,
+                # Only when on: a trigger that does not delete serializes as it did before the option.
+                **({"cancel_on_kill": True} if self.cancel_on_kill else {}),
             },
         )
 
