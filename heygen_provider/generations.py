@@ -73,6 +73,8 @@ class ApiGeneration:
         ``{template_id}`` placeholder; ``None`` where the generation has no templates in this provider.
     :param paged_lists: the avatar and voice lists come in pages (``has_more``, ``next_token``, asked
         for again with ``token``), as v3's listings do.
+    :param video: path of one video for ``DELETE`` (deleting it), with a ``{video_id}`` placeholder;
+        ``None`` where the provider cannot delete a video on that generation.
     """
 
     name: ApiVersion
@@ -85,6 +87,7 @@ class ApiGeneration:
     bulk_status: str | None = None
     template: str | None = None
     paged_lists: bool = False
+    video: str | None = None
 
     def status_request(self, video_id: str) -> tuple[str, dict[str, str] | None]:
         """
@@ -116,6 +119,17 @@ class ApiGeneration:
         if self.template is None:
             raise ValueError(f"the {self.name} API has no template calls")
         return self.template.format(template_id=quote(template_id, safe=""))
+
+    def video_path(self, video_id: str) -> str:
+        """
+        Path of video ``video_id``, which ``DELETE`` deletes.
+
+        :raises ValueError: when this generation has no delete call here (``legacy``: HeyGen's references
+            name ``DELETE /v1/video.delete`` but not its parameters or answer).
+        """
+        if self.video is None:
+            raise ValueError(f"the {self.name} API has no video deletion call in this provider")
+        return self.video.format(video_id=quote(video_id, safe=""))
 
     def with_status_path(self, path: str | None) -> ApiGeneration:
         """This generation with another status path (the deprecated ``video_status_path`` extra)."""
@@ -253,6 +267,7 @@ V3 = ApiGeneration(
     bulk_status="/v3/videos/statuses",
     template="/v3/templates/{template_id}",
     paged_lists=True,
+    video="/v3/videos/{video_id}",
 )
 LEGACY = ApiGeneration(
     name="legacy",

@@ -29,6 +29,7 @@ def status_trigger(
     timeout: float,
     execution_timeout: timedelta | None,
     context: Context,
+    cancel_on_kill: bool = False,
 ) -> HeyGenVideoStatusTrigger:
     """
     The trigger that waits on ``video_id``, with both deadlines as absolute UNIX times.
@@ -36,6 +37,7 @@ def status_trigger(
     :param timeout: seconds from now until the render counts as timed out.
     :param execution_timeout: the task's ``execution_timeout``, which Airflow 3 does not enforce while a
         task is deferred (apache/airflow#69678), so the trigger does.
+    :param cancel_on_kill: the trigger deletes the video when the deferred task is marked failed.
     """
     from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 
@@ -45,6 +47,7 @@ def status_trigger(
         poll_interval=poll_interval,
         end_time=time.time() + timeout,
         execution_deadline=execution_deadline(execution_timeout, context),
+        cancel_on_kill=cancel_on_kill,
     )
 
 

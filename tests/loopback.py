@@ -9,13 +9,14 @@ from aiohttp import web
 
 async def start_status_server(handle: Callable[[web.Request], Awaitable[web.Response]]) -> tuple[web.AppRunner, str]:
     """
-    Serve ``handle`` at the legacy and the v3 status paths on a free port of 127.0.0.1.
+    Serve ``handle`` at the legacy and the v3 status paths (and v3's ``DELETE`` of a video) on a free port of 127.0.0.1.
 
     :returns: the runner (``await runner.cleanup()`` stops it) and the base URL.
     """
     app = web.Application()
     app.router.add_get("/v1/video_status.get", handle)
     app.router.add_get("/v3/videos/{video_id}", handle)
+    app.router.add_delete("/v3/videos/{video_id}", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

@@ -330,6 +330,36 @@ class HeyGenHook(BaseHook):
         path, params = self.settings.api.status_request(video_id)
         return _status_from(video_id, self._request("GET", path, params=params))
 
+    def delete_video(self, video_id: str) -> bool:
+        """
+        Delete a video, finished or still rendering: ``DELETE /v3/videos/{video_id}``. HeyGen has no
+        other way to stop a render, and does not say whether deleting one in progress stops its billing.
+
+        Safe to send again (retried by the retry policy like a GET): a video already gone answers 404.
+
+        :returns: ``True`` when HeyGen deleted the video now, ``False`` when it had no such video (any more).
+        :raises HeyGenConnectionError: on a ``legacy`` connection, before any call.
+        """
+        from heygen_provider.exceptions import HeyGenNotFoundError
+
+        try:
+            self._request("DELETE", self._video_path(self.settings, video_id))
+        except HeyGenNotFoundError:
+            return False
+        return True
+
+    def _video_path(self, settings: HeyGenConnectionSettings, video_id: str) -> str:
+        from heygen_provider.exceptions import HeyGenConnectionError
+
+        try:
+            return settings.api.video_path(video_id)
+        except ValueError:
+            raise HeyGenConnectionError(
+                f"Deleting a HeyGen video needs HeyGen's v3 API, but connection {self.heygen_conn_id!r} uses "
+                f"api_version {settings.api_version!r}: the legacy API cannot delete or cancel a render here. "
+                "Set its extra api_version to 'v3' (the default)"
+            ) from None
+
     def list_avatars(self) -> AvatarList:
         """The account's avatars (on v3, its avatar looks: a look's id is an ``avatar_id``), every page."""
         api = self.settings.api
@@ -479,6 +509,17 @@ class HeyGenHook(BaseHook):
         settings = await self.aget_settings()
         path, params = settings.api.status_request(video_id)
         return _status_from(video_id, await self._arequest("GET", path, settings=settings, params=params))
+
+    async def adelete_video(self, video_id: str) -> bool:
+        """Async :meth:`delete_video`, for triggers: never blocks the event loop."""
+        from heygen_provider.exceptions import HeyGenNotFoundError
+
+        settings = await self.aget_settings()
+        try:
+            await self._arequest("DELETE", self._video_path(settings, video_id), settings=settings)
+        except HeyGenNotFoundError:
+            return False
+        return True
 
     async def aget_video_statuses(self, video_ids: Sequence[str]) -> dict[str, VideoStatusResponse]:
         """

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from heygen_provider.hooks.heygen import HeyGenHook
+    from heygen_provider.kill import TaskInstanceKey
     from heygen_provider.models import CreatedVideo, VideoStatusResponse
     from heygen_provider.models.event import VideoEvent
     from heygen_provider.operators.submission_record import SubmissionRecord
@@ -80,6 +81,10 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :param poll_interval: seconds between status checks.
     :param timeout: how long to wait for the render (seconds or a timedelta); default one hour.
+    :param cancel_on_kill: delete the HeyGen video (``DELETE /v3/videos/{id}``) when this task is killed
+        while it waits: marked failed, or its DAG run marked failed. Not when a worker or triggerer stops,
+        the task is cleared or times out: a retry re-attaches to the video then. Off by default: HeyGen
+        does not document whether deleting a render in progress stops its billing. Needs the v3 API.
     """
 
     operator_extra_links = (HeyGenVideoLink(),)
@@ -95,6 +100,7 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
         deferrable: bool | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | timedelta = DEFAULT_RENDER_TIMEOUT,
+        cancel_on_kill: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -103,6 +109,9 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
         self.timeout = positive_seconds("timeout", timeout)
+        self.cancel_on_kill = cancel_on_kill
+        #: The video this try waits on and its task instance, for :meth:`on_kill` (same process only).
+        self._waiting_on: tuple[str, TaskInstanceKey] | None = None
 
     @property
     def hook(self) -> HeyGenHook:
@@ -124,9 +133,12 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
         from heygen_provider.waiting import status_trigger, wait_for_event
 
         hook = self.hook
+        if self.cancel_on_kill:
+            _check_can_delete(hook)
         render = self.prepare_render(hook)
         record = submission_record_for(context)
         video_id, status = self._reattach_or_submit(hook, render, record, context)
+        self._waiting_on = (video_id, context["ti"])
         context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_id)
         page = video_page_url(video_id, hook.settings.base_url)
         context["ti"].xcom_push(key=XCOM_VIDEO_PAGE, value=page)
@@ -144,12 +156,48 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
             timeout=self.timeout,
             execution_timeout=self.execution_timeout,
             context=context,
+            # Only a deferred task's trigger deletes; a task waiting on its worker has on_kill.
+            cancel_on_kill=self.cancel_on_kill and self.deferrable,
         )
         if self.deferrable:
             self.defer(trigger=trigger, method_name="execute_complete")
         # Blocking mode runs the trigger's own waiting code on the worker: one implementation of
         # polling, deadlines and fault tolerance for both modes.
         return self._finish(wait_for_event(trigger))
+
+    def on_kill(self) -> None:
+        """
+        With ``cancel_on_kill``, delete the video this task waits on, when the task was marked failed.
+
+        Airflow also calls this when the worker shuts down, the task is cleared or its
+        ``execution_timeout`` passes; the task instance's state tells those apart (:mod:`heygen_provider.kill`),
+        and there the video is left for the retry to re-attach to.
+        """
+        if not self.cancel_on_kill or self._waiting_on is None:
+            return
+        from heygen_provider.exceptions import HeyGenError
+        from heygen_provider.kill import task_was_killed
+
+        video_id, task_instance = self._waiting_on
+        try:
+            killed = task_was_killed(task_instance)
+        except Exception as error:
+            killed, reason = False, f"Airflow could not say whether the task was killed ({error!r})"
+        else:
+            reason = "the task is not marked failed"
+        if not killed:
+            self.log.info("HeyGen video %s left as it is (cancel_on_kill): %s", video_id, reason)
+            return
+        try:
+            deleted = self.hook.delete_video(video_id)
+        except HeyGenError as error:
+            self.log.warning("HeyGen video %s: could not delete it (cancel_on_kill): %s", video_id, error)
+            return
+        self.log.warning(
+            "HeyGen video %s %s (cancel_on_kill): the task was marked failed",
+            video_id,
+            "deleted" if deleted else "was already gone",
+        )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any] | None:
         """
@@ -238,6 +286,19 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
             ) from error
         self.log.info("Submitted HeyGen video %s", created.video_id)
         return created.video_id
+
+
+def _check_can_delete(hook: HeyGenHook) -> None:
+    """``cancel_on_kill`` on a connection that cannot delete a video: refused before any paid call."""
+    from heygen_provider.exceptions import HeyGenConnectionError
+
+    settings = hook.settings
+    if settings.api.video is None:
+        raise HeyGenConnectionError(
+            f"cancel_on_kill: deleting a HeyGen video needs HeyGen's v3 API, but connection "
+            f"{hook.heygen_conn_id!r} uses api_version {settings.api_version!r}, which cannot delete or cancel "
+            "a render. Set the connection's extra api_version to 'v3' (the default), or cancel_on_kill=False"
+        )
 
 
 def _load(record: SubmissionRecord) -> Any:

@@ -8,6 +8,7 @@ submit happens on the worker, so re-running ``run()`` can never pay for a second
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ from heygen_provider.exceptions import (
 )
 from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
+from heygen_provider.kill import TRIGGER_QUESTION_TIMEOUT, atask_was_killed
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.progress import RenderProgress
@@ -40,6 +42,10 @@ from heygen_provider.triggers.status_poller import (
 )
 
 __all__ = ["POLL_RETRY_POLICY", "HeyGenVideoStatusTrigger"]
+
+#: Airflow 3.3 calls ``BaseTrigger.on_kill`` when a person acts on a deferred task; before, a trigger
+#: sees only its cancellation, whatever its cause, and asks in ``run()`` itself.
+TRIGGERER_CALLS_ON_KILL = "on_kill" in vars(BaseTrigger)
 
 
 class HeyGenVideoStatusTrigger(BaseTrigger):
@@ -56,6 +62,9 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
     :param end_time: UNIX time at which the render counts as timed out.
     :param execution_deadline: UNIX time at which the task's ``execution_timeout`` runs out, which
         Airflow 3 does not enforce while a task is deferred.
+    :param cancel_on_kill: delete the video (``DELETE /v3/videos/{id}``) when the deferred task is killed:
+        marked failed, or its run marked failed. Not when the triggerer stops or restarts, hands the
+        trigger to another triggerer, or the wait ends (see :mod:`heygen_provider.kill`).
     """
 
     def __init__(
@@ -65,6 +74,8 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         poll_interval: float = 30.0,
         end_time: float | None = None,
         execution_deadline: float | None = None,
+        *,
+        cancel_on_kill: bool = False,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.video_id = video_id
@@ -72,6 +83,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
         self.end_time = end_time
         self.execution_deadline = execution_deadline
+        self.cancel_on_kill = cancel_on_kill
         #: ``completed`` answers without a ``video_url`` so far (see ``VIDEO_URL_CHECKS``).
         self._url_checks = 0
 
@@ -84,6 +96,8 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "execution_deadline": self.execution_deadline,
+                # Only when on: a trigger that does not delete serializes as it did before the option.
+                **({"cancel_on_kill": True} if self.cancel_on_kill else {}),
             },
         )
 
@@ -93,8 +107,52 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             session_lease(self.heygen_conn_id),
             status_subscription(self.heygen_conn_id, self.video_id, self.poll_interval, progress) as subscription,
         ):
-            event = await self._poll_until_done(subscription, progress)
+            try:
+                event = await self._poll_until_done(subscription, progress)
+            except asyncio.CancelledError:
+                if self.cancel_on_kill and not TRIGGERER_CALLS_ON_KILL:
+                    await self._delete_if_killed(TRIGGER_QUESTION_TIMEOUT)
+                raise
         yield TriggerEvent(event.to_payload())
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+: a person acted on the deferred task; delete the video if it was marked failed."""
+        if self.cancel_on_kill:
+            # No bound of its own: Airflow cancels on_kill after [triggerer] on_kill_timeout (30 s).
+            await self._delete_if_killed(None)
+
+    async def _delete_if_killed(self, question_timeout: float | None) -> None:
+        """
+        Delete the video when the task instance is marked failed; anything else leaves it rendering.
+
+        :param question_timeout: seconds allowed for Airflow's answer about the task instance's state.
+        """
+        if self.task_instance is None:
+            killed, reason = False, "no task instance is known"
+        else:
+            try:
+                killed = await atask_was_killed(self.task_instance, question_timeout)
+            except Exception as error:
+                killed, reason = False, f"Airflow could not say whether its task was killed ({error!r})"
+            else:
+                reason = "its task is not marked failed"
+        if not killed:
+            await write_log(self.log.info, "HeyGen video %s left as it is (cancel_on_kill): %s", self.video_id, reason)
+            return
+        try:
+            async with session_lease(self.heygen_conn_id):
+                deleted = await HeyGenHook(self.heygen_conn_id).adelete_video(self.video_id)
+        except (HeyGenError, AirflowNotFoundException) as error:
+            await write_log(
+                self.log.warning, "HeyGen video %s: could not delete it (cancel_on_kill): %s", self.video_id, error
+            )
+            return
+        await write_log(
+            self.log.warning,
+            "HeyGen video %s %s (cancel_on_kill): its task was marked failed",
+            self.video_id,
+            "deleted" if deleted else "was already gone",
+        )
 
     async def _poll_until_done(self, subscription: Subscription, progress: RenderProgress) -> VideoEvent:
         hook = subscription.poller.hook

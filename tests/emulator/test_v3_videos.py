@@ -195,6 +195,23 @@ def test_delete_removes_the_video_everywhere(
     assert v3_error(api.delete(f"{V3_VIDEOS}/{video_id}"), 404)["code"] == "video_not_found"
 
 
+def test_delete_of_a_render_in_progress_removes_it_and_is_logged(
+    heygen_emulator: HeyGenEmulator, api: httpx.Client
+) -> None:
+    # What cancel_on_kill sends: the render is still processing when its task is killed.
+    heygen_emulator.update_settings(render_seconds=30)
+    video_id = create_v3(api)
+    assert v3_video(api, video_id)["status"] == "processing"
+    answer = api.delete(f"{V3_VIDEOS}/{video_id}")
+    assert answer.status_code == 200
+    assert answer.json() == {"data": {"id": video_id, "deleted": True}}
+    conforms("VideoDelete", answer.json())
+    heygen_emulator.advance_time(31)
+    assert v3_error(api.get(f"{V3_VIDEOS}/{video_id}"), 404)["code"] == "video_not_found"
+    (logged,) = heygen_emulator.requests(method="DELETE", video_id=video_id)
+    assert (logged.path, logged.status) == (f"{V3_VIDEOS}/{video_id}", 200)
+
+
 def test_list_videos_newest_first_in_pages(heygen_emulator: HeyGenEmulator, api: httpx.Client) -> None:
     ids = [create_v3(api, title=f"Report {index}") for index in range(5)]
     first = api.get(V3_VIDEOS, params={"limit": 2}).json()

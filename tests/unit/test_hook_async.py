@@ -295,3 +295,32 @@ class TestKeyStaysHome:
 
         assert counted_lookups == [conn, conn], "looked up again at once, not after the five-minute TTL"
         assert heygen_server.seen[-1].headers["X-Api-Key"] == API_KEY
+
+
+class TestDeleteVideo:
+    async def test_sends_one_delete_through_the_shared_session(
+        self, define_connection: Callable[..., str], heygen_server: FakeHeyGen, sync_path_forbidden: None
+    ) -> None:
+        heygen_server.script.append((200, {"data": {"id": "v-9", "deleted": True}}, {}))
+        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        assert await HeyGenHook(conn_id).adelete_video("v-9") is True
+        (request,) = heygen_server.seen
+        assert (request.method, request.path) == ("DELETE", "/v3/videos/v-9")
+        assert request.headers["X-Api-Key"] == API_KEY
+
+    async def test_a_video_already_gone_answers_false(
+        self, define_connection: Callable[..., str], heygen_server: FakeHeyGen
+    ) -> None:
+        heygen_server.script.append((404, {"error": {"code": "video_not_found", "message": "gone"}}, {}))
+        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        assert await HeyGenHook(conn_id, retry_policy=NO_WAIT).adelete_video("v-9") is False
+        assert len(heygen_server.seen) == 1
+
+    async def test_is_retried_after_a_server_error(
+        self, define_connection: Callable[..., str], heygen_server: FakeHeyGen
+    ) -> None:
+        heygen_server.script.append((503, {"error": {"code": "unavailable", "message": "busy"}}, {}))
+        heygen_server.script.append((200, {"data": {"id": "v-9", "deleted": True}}, {}))
+        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        assert await HeyGenHook(conn_id, retry_policy=NO_WAIT).adelete_video("v-9") is True
+        assert [request.method for request in heygen_server.seen] == ["DELETE", "DELETE"]

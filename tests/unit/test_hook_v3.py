@@ -395,3 +395,44 @@ class TestUploads:
         assert requests_mock.call_count == 0
         assert resolved.video_inputs[0].character.image_asset_id == "asset-old"
         assert assets == {str(photo): "asset-old"}
+
+
+DELETED = {"data": {"id": "vid-3", "deleted": True}}
+
+
+class TestDeleteVideo:
+    def test_sends_one_delete_of_the_video_with_the_key(self, hook: HeyGenHook, requests_mock: Any) -> None:
+        requests_mock.delete(f"{BASE_URL}/v3/videos/vid%2F3", json=DELETED)
+        assert hook.delete_video("vid/3") is True
+        (sent,) = requests_mock.request_history
+        assert (sent.method, sent.path) == ("DELETE", "/v3/videos/vid%2f3")
+        assert sent.headers["X-Api-Key"] == API_KEY
+
+    def test_a_video_already_gone_is_not_an_error(self, hook: HeyGenHook, requests_mock: Any) -> None:
+        requests_mock.delete(
+            f"{BASE_URL}/v3/videos/vid-3",
+            status_code=404,
+            json={"error": {"code": "video_not_found", "message": "Video vid-3 not found"}},
+        )
+        assert hook.delete_video("vid-3") is False
+        assert requests_mock.call_count == 1
+
+    def test_is_sent_again_after_a_server_error_as_it_is_idempotent(
+        self, hook: HeyGenHook, requests_mock: Any, recorded_sleeps: list[float]
+    ) -> None:
+        requests_mock.delete(
+            f"{BASE_URL}/v3/videos/vid-3",
+            [{"status_code": 503, "json": {"error": {"code": "unavailable", "message": "busy"}}}, {"json": DELETED}],
+        )
+        assert hook.delete_video("vid-3") is True
+        assert requests_mock.call_count == 2
+
+    def test_legacy_cannot_delete_and_sends_nothing(
+        self, define_connection: Callable[..., str], requests_mock: Any
+    ) -> None:
+        from heygen_provider.exceptions import HeyGenConnectionError
+
+        legacy = HeyGenHook(define_connection(api_version="legacy"), retry_policy=QUICK)
+        with pytest.raises(HeyGenConnectionError, match=r"legacy API cannot delete or cancel a render.*api_version"):
+            legacy.delete_video("vid-3")
+        assert requests_mock.call_count == 0

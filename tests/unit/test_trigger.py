@@ -68,6 +68,7 @@ class TestSerialize:
             poll_interval=7,
             end_time=1_900_000_000.5,
             execution_deadline=1_800_000_000.0,
+            cancel_on_kill=True,
         )
         classpath, kwargs = trigger.serialize()
         module, _, name = classpath.rpartition(".")
@@ -80,6 +81,7 @@ class TestSerialize:
             "poll_interval": 7.0,
             "end_time": 1_900_000_000.5,
             "execution_deadline": 1_800_000_000.0,
+            "cancel_on_kill": True,
         }
 
     def test_rebuilt_trigger_keeps_the_same_absolute_deadline(self) -> None:
