@@ -238,7 +238,7 @@ def encode_mp4(frame: PillowImage.Image, duration_seconds: float) -> bytes:
                         packet.duration = ends[packet.pts] - packet.pts
                     output.mux(packet)
 
-            picture = av.VideoFrame.from_image(frame).reformat(format="yuv420p")
+            picture = av.VideoFrame.from_image(frame).reformat(format="yuv420p")  # type: ignore[no-untyped-call]
             picture.time_base = MILLISECONDS
             for start in starts:
                 picture.pts = start
