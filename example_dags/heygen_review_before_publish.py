@@ -135,6 +135,6 @@ if ApprovalOperator is not None:
                 outcomes, params, dag_run, heading="Reviewed videos {day}", subject=f"Reviewed videos {{day}}: {counts}"
             )
 
-        summary = link_to_summary_page(write_summary(requests))
+        summary = link_to_summary_page(write_summary(requests), location="{{ params.output_uri }}")
         rows >> summary
         notify(summary) >> every_row_stored(summary)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.exceptions import HeyGenDownloadNameError
-from heygen_provider.links.heygen import StoredVideoLink
+from heygen_provider.links.heygen import StoredVideoLink, may_open_in_browser
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -65,7 +65,18 @@ class HeyGenDownloadVideoOperator(BaseOperator):
         "destination_conn_id",
         "heygen_conn_id",
     )
-    operator_extra_links = (StoredVideoLink(),)
+
+    @property
+    def operator_extra_links(self) -> tuple[BaseOperatorLink, ...]:  # type: ignore[override]
+        """
+        The stored-video link, unless the destination is a local folder, whose link could open nothing
+        from Airflow's UI (see :func:`~heygen_provider.links.heygen.may_open_in_browser`).
+        """
+        destination = getattr(self, "destination", None)  # unset while BaseOperator initialises
+        if may_open_in_browser(destination if isinstance(destination, str) else None, self.params):
+            return (StoredVideoLink(),)
+        return ()
+
     #: The result of the last run of :meth:`execute`, for the lineage reported after it.
     stored_result: dict[str, Any] | None = None
 
