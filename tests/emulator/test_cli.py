@@ -103,9 +103,9 @@ def test_console_script_is_installed() -> None:
 def test_cli_says_when_videos_cannot_be_drawn(blocked: str | None) -> None:
     # A module set to None in sys.modules fails to import, as if the emulator extra were not installed.
     start = f"import sys; sys.modules[{blocked!r}] = None; " if blocked else "import sys; "
+    code = start + "from heygen_provider.testing.emulator.cli import main; sys.exit(main())"
     process = subprocess.Popen(
-        [sys.executable, "-c", start + "from heygen_provider.testing.emulator.cli import main; sys.exit(main())"]
-        + ["--port", "0"],
+        [sys.executable, "-c", code, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -215,3 +215,20 @@ def test_large_padded_videos_are_the_drawn_video_then_padding(
     with av.open(io.BytesIO(body)) as container:
         assert container.duration / 1_000_000 == pytest.approx(padded["duration"], abs=0.001)
     assert difference(first_frame(body), first_frame(anonymous.get(plain["video_url"]).content), SCRIPT_AREA) < 0.5
+
+
+def test_the_provider_and_the_emulator_import_without_the_extra() -> None:
+    import subprocess
+    import sys
+
+    # A module set to None in sys.modules fails to import, as if the extra were not installed.
+    code = (
+        "import sys; sys.modules['av'] = sys.modules['PIL'] = None\n"
+        "import heygen_provider.operators.download, heygen_provider.operators.render, heygen_provider.hooks.heygen\n"
+        "import heygen_provider.triggers.heygen, heygen_provider.testing.emulator.server\n"
+        "from heygen_provider.testing.emulator import drawing\n"
+        "print(drawing.missing_extra())\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip().splitlines()[-1] == "av is not installed"
