@@ -113,15 +113,14 @@ def read_rows(params: dict[str, Any] | None = None) -> list[dict[str, str]]:
 
 
 @task
-def storage_folder(params: dict[str, Any] | None = None, dag_run: Any = None) -> str:
+def storage_folder(dag_run: Any = None) -> str:
     """
-    Where this run stores its videos and summary: ``<output_uri>/<day>/<run>``, a folder of its own, so
-    two runs of one day (a scheduled and a manual one) never write over each other's files.
+    This run's folder below ``output_uri``: ``<day>/<run>``, a folder of its own, so two runs of one day
+    (a scheduled and a manual one) never write over each other's videos and summary.
     """
-    assert params is not None
     # Manually triggered runs have no logical date in Airflow 3: their day is the one they ran after.
     day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
-    return f"{str(params['output_uri']).rstrip('/')}/{run_folder(dag_run.run_id, day)}"
+    return run_folder(dag_run.run_id, day)
 
 
 @task
@@ -172,7 +171,8 @@ def generate_video(title: Any, video_inputs: Any) -> HeyGenGenerateVideoOperator
 
 def store_video(video: HeyGenRenderOperator, file_stem: Any, folder: Any, **kwargs: Any) -> HeyGenDownloadVideoOperator:
     """
-    A row's rendered video, its thumbnail and captions, streamed to ``<folder>/<file_stem>.*``.
+    A row's rendered video, its thumbnail and captions, streamed to
+    ``<output_uri>/<folder>/<file_stem>.*``.
 
     :param video: the row's render (a generate or a template operator).
     :param file_stem: the row's file name, unique within the run (:func:`requests_from_rows`).
@@ -180,15 +180,19 @@ def store_video(video: HeyGenRenderOperator, file_stem: Any, folder: Any, **kwar
     :param kwargs: more operator arguments (``task_id``, default ``download_video``; ``outlets``).
     """
     kwargs.setdefault("task_id", "download_video")
-    return HeyGenDownloadVideoOperator(
+    store = HeyGenDownloadVideoOperator(
         video_id=video.output[XCOM_VIDEO_ID],
         video=video.output,
-        destination=folder,
+        # The output_uri param leads, so the UI knows from the DAG file whether the stored video can be
+        # linked (a local folder cannot); the run's folder is the storage_folder task's result.
+        destination="{{ params.output_uri }}/{{ ti.xcom_pull(task_ids='" + folder.operator.task_id + "') }}",
         destination_conn_id="{{ params.output_conn_id or '' }}",
         file_stem=file_stem,
         map_index_template="{{ task.file_stem }}",
         **kwargs,
     )
+    folder >> store
+    return store
 
 
 # [END howto_heygen_campaign_row_steps]
@@ -220,7 +224,7 @@ def write_summary_page(
     outcomes: list[dict[str, Any]],
     params: dict[str, Any],
     dag_run: Any,
-    folder_uri: str,
+    folder: str,
     *,
     heading: str,
     subject: str,
@@ -229,9 +233,9 @@ def write_summary_page(
     Write ``summary.html`` beside the videos and return what ``notify`` and ``every_row_stored`` need.
 
     :param outcomes: one per row (:func:`~heygen_provider.notifications.outcomes.collect_row_outcomes`).
-    :param params: the run's params (``output_conn_id``).
+    :param params: the run's params (``output_uri``, ``output_conn_id``).
     :param dag_run: the run (its day is in the heading).
-    :param folder_uri: the run's folder (:func:`storage_folder`'s output).
+    :param folder: the run's folder below ``output_uri`` (:func:`storage_folder`'s output).
     :param heading: the page's title, ``{day}`` replaced by the run's day.
     :param subject: the e-mail's subject, ``{day}`` replaced by the run's day.
     """
@@ -242,11 +246,11 @@ def write_summary_page(
     from heygen_provider.notifications.summary import render_summary_html, render_summary_text
 
     day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
-    folder = ObjectStoragePath(folder_uri, conn_id=params["output_conn_id"] or None)
+    videos = ObjectStoragePath(f"{params['output_uri']}/{folder}", conn_id=params["output_conn_id"] or None)
     # Nothing may have been stored yet (every row failed, or the preflight refused the run).
-    folder.mkdir(parents=True, exist_ok=True)
-    page = folder / "summary.html"
-    page.write_text(render_summary_html(outcomes, folder=folder, title=heading.format(day=day)))
+    videos.mkdir(parents=True, exist_ok=True)
+    page = videos / "summary.html"
+    page.write_text(render_summary_html(outcomes, folder=videos, title=heading.format(day=day)))
     location = without_connection(str(page))
     text = render_summary_text(outcomes, title=f"{heading.format(day=day)}: {location}")
     # Logged, not printed: Airflow stamps printed lines when it reads them, so in the UI a late one

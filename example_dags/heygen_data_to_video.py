@@ -96,7 +96,7 @@ with DAG(
             outcomes, params, dag_run, folder, heading="Weekly videos {day}", subject="Weekly videos {day}"
         )
 
-    summary = link_to_summary_page(write_summary(requests, folder))
+    summary = link_to_summary_page(write_summary(requests, folder), location="{{ params.output_uri }}")
     rows >> summary
     # notify e-mails the summary through the smtp provider (see heygen_campaign_parts).
     notified = notify(summary)

@@ -143,6 +143,6 @@ if ApprovalOperator is not None:
                 subject=f"Reviewed videos {{day}}: {counts}",
             )
 
-        summary = link_to_summary_page(write_summary(requests, folder))
+        summary = link_to_summary_page(write_summary(requests, folder), location="{{ params.output_uri }}")
         rows >> summary
         notify(summary) >> every_row_stored(summary)

@@ -4,10 +4,18 @@ The extra links of the provider's tasks: the video's page, the stored video, and
 Airflow 3 computes a task's links on the worker when the task ends and keeps them in XCom, where the
 API server reads them. Each link reads what its task pushed rather than looking anything up: the
 generate task pushes its video's page URL next to the video id, while the connection is at hand.
+
+Every link opens something or is not there. Airflow's UI shows a task's "Extra Links" heading whenever
+the task has links at all (the API server lists each registered link, with no URL when it has none),
+and it draws only ``http(s)`` links: a ``file://`` path would leave the heading with nothing under it.
+So a link to a stored file leads to a page a browser opens (an S3 or GCS console page) or is empty,
+and a task that stores in a local folder gets no such link (:func:`may_open_in_browser`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -39,10 +47,17 @@ def video_page_url(video_id: str, base_url: str | None = None) -> str:
     return HEYGEN_VIDEO_PAGE.format(video_id=quote(video_id, safe=""))
 
 
+#: Schemes of stored objects that :func:`browsable_url` turns into a page a browser opens.
+BROWSABLE_SCHEMES = frozenset({"http", "https", "s3", "s3a", "gs", "gcs"})
+#: A location that starts with one of the DAG's params, e.g. ``{{ params.output_uri }}/2026-11-23``.
+PARAM_AT_START = re.compile(r"^\{\{\s*params\.(\w+)\s*\}\}")
+
+
 def browsable_url(path: str) -> str:
     """
-    A URL a browser can open for a stored object: ``file://`` and ``http(s)://`` as they are, ``s3://``
-    and ``gs://`` as their cloud console page; anything else as it is.
+    A URL a browser can open from Airflow's UI for a stored object: ``http(s)://`` as it is, ``s3://``
+    and ``gs://`` as their cloud console page; ``""`` for anything else (a ``file://`` URI or a local
+    path, which the UI does not open).
 
     :param path: an ``ObjectStoragePath`` URI.
     """
@@ -53,7 +68,32 @@ def browsable_url(path: str) -> str:
         return f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key)}"
     if parts.scheme in ("gs", "gcs"):
         return f"https://console.cloud.google.com/storage/browser/_details/{bucket}/{quote(key)}"
-    return path
+    return path if parts.scheme in ("http", "https") else ""
+
+
+def may_open_in_browser(location: str | None, params: Mapping[str, Any] | None = None) -> bool:
+    """
+    Whether a link to what is stored at ``location`` can open in a browser, as far as the DAG file tells.
+
+    ``False`` for a local folder (a plain path or ``file://``); ``True`` for a bucket or a web address,
+    and when the location is not known before the task runs (a template other than a leading
+    ``{{ params.NAME }}``, which is read from the DAG's default ``params``).
+
+    :param location: the folder or file, as the DAG gives it (templates not rendered).
+    :param params: the task's params (their defaults when the DAG is parsed).
+    """
+    if location is None:
+        return True
+    match = PARAM_AT_START.match(location)
+    if match is not None:
+        value = (params or {}).get(match.group(1))
+        if not isinstance(value, str):
+            return True
+        location = value + location[match.end() :]
+    # The scheme is what decides; a template in it leaves the question open.
+    if "{{" in location.split("/", 1)[0] or "{%" in location.split("/", 1)[0]:
+        return True
+    return urlsplit(location).scheme in BROWSABLE_SCHEMES
 
 
 def without_connection(path: str) -> str:
@@ -88,7 +128,10 @@ class HeyGenVideoLink(BaseOperatorLink):
 
 
 class StoredVideoLink(BaseOperatorLink):
-    """Links a download task to the video it stored, from its result in XCom."""
+    """
+    Links a download task to the video it stored, from its result in XCom: its S3 or GCS console page,
+    or its ``http(s)`` address; nothing for a local file.
+    """
 
     name = "Stored video"
 
@@ -118,16 +161,22 @@ class CampaignSummaryLink(BaseOperatorLink):
         return browsable_url(str(page)) if page else ""
 
 
-def link_to_summary_page(summary: PlainXComArg) -> PlainXComArg:
+def link_to_summary_page(summary: PlainXComArg, location: str | None = None) -> PlainXComArg:
     """
-    Give the task behind ``summary`` the :class:`CampaignSummaryLink`, beside the links it has.
+    Give the task behind ``summary`` the :class:`CampaignSummaryLink`, beside the links it has, unless
+    the page is written where a browser cannot open it from Airflow's UI (a local folder).
 
     Airflow computes a task's links on the worker when the task ends and keeps them in XCom, so a link
     set on a TaskFlow task when the DAG is defined is drawn like an operator's own.
 
     :param summary: what a summary task returned: a mapping with the page's location under ``page``.
+    :param location: where the page is written, as the DAG gives it, e.g. ``"{{ params.output_uri }}"``
+        (see :func:`may_open_in_browser`); a local folder adds no link. Unknown (``None``): the link is
+        added.
     """
     operator = summary.operator
+    if not may_open_in_browser(location, operator.params):
+        return summary
     if not any(isinstance(link, CampaignSummaryLink) for link in operator.operator_extra_links):
         operator.operator_extra_links = (*operator.operator_extra_links, CampaignSummaryLink())
     return summary

@@ -8,14 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.exceptions import HeyGenDownloadNameError
-from heygen_provider.links.heygen import StoredVideoLink
+from heygen_provider.links.heygen import StoredVideoLink, may_open_in_browser
 from heygen_provider.operators.upstream_data import UpstreamDataMixin
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context, ObjectStoragePath
 
     from heygen_provider.hooks.download import DownloadResult
@@ -65,7 +66,20 @@ class HeyGenDownloadVideoOperator(UpstreamDataMixin, BaseOperator):
         "destination_conn_id",
         "heygen_conn_id",
     )
-    operator_extra_links = (StoredVideoLink(),)
+
+    @property
+    def operator_extra_links(self) -> tuple[BaseOperatorLink, ...]:  # type: ignore[override]
+        """
+        The stored-video link, unless the destination is a local folder, whose link could open nothing
+        from Airflow's UI (see :func:`~heygen_provider.links.heygen.may_open_in_browser`).
+        """
+        destination = getattr(self, "destination", None)  # unset while BaseOperator initialises
+        if may_open_in_browser(destination if isinstance(destination, str) else None, self.params):
+            return (StoredVideoLink(),)
+        return ()
+
+    #: The result of the last run of :meth:`execute`, for the lineage reported after it.
+    stored_result: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -121,7 +135,24 @@ class HeyGenDownloadVideoOperator(UpstreamDataMixin, BaseOperator):
                 "%s %s (%d bytes)", "Already complete:" if stored.skipped else "Stored", stored.path, stored.size
             )
         self._describe_asset_events(context, result)
+        # What get_openlineage_facets_on_complete reports once the task has succeeded.
+        self.stored_result = result
         return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
+        """
+        What the task stored (the video, its thumbnail and its captions) as OpenLineage output datasets.
+
+        Airflow's OpenLineage provider, when it is installed, calls this once the task has succeeded, as
+        it does for the dbt Cloud and Databricks operators; see :mod:`heygen_provider.lineage` for the
+        names.
+
+        :param task_instance: the finished task instance (unused: the paths are the task's own result).
+        """
+        from heygen_provider.lineage import stored_outputs
+
+        result = self.stored_result or {}
+        return stored_outputs(result.get(path_key) for path_key, _ in MEDIA.values())
 
     def _describe_asset_events(self, context: Context, result: dict[str, Any]) -> None:
         """

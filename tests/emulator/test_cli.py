@@ -97,3 +97,25 @@ def test_console_script_is_installed() -> None:
     assert finished.returncode == 0
     for option in ("--render-seconds", "--realistic", "--plan", "--allow-non-loopback"):
         assert option in finished.stdout
+
+
+@pytest.mark.parametrize("blocked", [None, "av", "PIL"])
+def test_cli_says_when_videos_cannot_be_drawn(blocked: str | None) -> None:
+    # A module set to None in sys.modules fails to import, as if the emulator extra were not installed.
+    start = f"import sys; sys.modules[{blocked!r}] = None; " if blocked else "import sys; "
+    code = start + "from heygen_provider.testing.emulator.cli import main; sys.exit(main())"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert len(read_lines(process, 5)) == 5
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=10)
+    note = [line for line in errors.decode().splitlines() if "airflow-provider-heygen[emulator]" in line]
+    if blocked is None:
+        assert note == []
+    else:
+        assert len(note) == 1 and f"{blocked} is not installed" in note[0] and "2-second sample" in note[0]

@@ -59,7 +59,7 @@ def test_thumbnail_is_a_jpeg_and_gif_is_a_gif(
     assert thumbnail.content[:2] == b"\xff\xd8" and thumbnail.content[-2:] == b"\xff\xd9"
     start_of_frame = thumbnail.content.index(b"\xff\xc0")
     height, width = struct.unpack(">HH", thumbnail.content[start_of_frame + 5 : start_of_frame + 9])
-    assert (width, height) == (256, 144)
+    assert (width, height) == (640, 360)
     gif = anonymous.get(data["gif_url"])
     assert gif.headers["Content-Type"] == "image/gif"
     assert gif.content[:6] == b"GIF89a" and gif.content[-1:] == b";"

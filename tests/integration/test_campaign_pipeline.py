@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.conftest import stored_run_folder, task_states, video_posts, xcom_value
+from tests.integration.conftest import stored_run_folder, task_states, video_posts
 
 EXAMPLE_ROWS = Path(__file__).resolve().parents[2] / "example_dags" / "data" / "weekly_figures.csv"
 #: The emulator fails this row's render with HeyGen's 40119 (video too long for the plan).
@@ -83,10 +83,28 @@ def test_one_bad_row_costs_one_row(run_dag: Any, emulator: Any, rows_with_a_bad_
     bad_page = requests.get(f"{emulator.base_url}/videos/{bad_video['video_id']}", timeout=10)
     assert bad_page.status_code == 200 and "40119" in bad_page.text
 
-    # The summary task links to the page it wrote; the worker stores the link where the UI reads it.
-    assert xcom_value(dag_run, "write_summary", "_link_CampaignSummaryLink") == (day / "summary.html").as_uri()
-    stored = xcom_value(dag_run, DOWNLOAD, "_link_StoredVideoLink", map_index=0)
-    assert stored == (day / "north.mp4").as_uri()
+    # What Airflow's API server answers for each task's extra links, from which the UI draws the
+    # "Extra Links" heading whenever a task has any: a render task's link opens the video's page; the
+    # summary and the downloads wrote to a local folder, which no link could open, so they have none.
+    north = next(video for video in emulator.videos() if "North" in video["title"])
+    assert extra_links(dag_run, GENERATE, map_index=0) == {
+        "HeyGen video": f"{emulator.base_url}/videos/{north['video_id']}"
+    }
+    assert extra_links(dag_run, "write_summary") == {}
+    assert extra_links(dag_run, DOWNLOAD, map_index=0) == {}
+
+
+def extra_links(dag_run: Any, task_id: str, map_index: int = -1) -> dict[str, str | None]:
+    """The api-server's ``GET .../taskInstances/{task_id}/links`` answer, from the same route function."""
+    from airflow.api_fastapi.common.dagbag import create_dag_bag
+    from airflow.api_fastapi.core_api.routes.public.extra_links import get_extra_links
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        answer = get_extra_links(
+            dag_run.dag_id, dag_run.run_id, task_id, session, create_dag_bag(), map_index=map_index
+        )
+    return dict(answer.extra_links)
 
 
 def test_mapped_tasks_are_labelled_by_what_they_render(

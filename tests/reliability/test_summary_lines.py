@@ -140,7 +140,7 @@ def test_the_campaign_summary_step_logs_one_line_per_row(
             outcomes,
             {"output_uri": tmp_path.as_uri(), "output_conn_id": None},
             dag_run,
-            tmp_path.as_uri(),
+            "2026-12-07/manual",
             heading="Weekly videos {day}",
             subject="Weekly videos {day}",
         )

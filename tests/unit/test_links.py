@@ -58,7 +58,9 @@ def test_the_emulator_serves_the_page_it_is_linked_to(heygen_connection: Any, he
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("file:///data/videos/north.mp4", "file:///data/videos/north.mp4"),
+        # Airflow's UI opens only http(s) links: a local file gets no link rather than one that does nothing.
+        ("file:///data/videos/north.mp4", ""),
+        ("/data/videos/north.mp4", ""),
         ("https://cdn.example.com/north.mp4", "https://cdn.example.com/north.mp4"),
         (
             "s3://campaigns/2026-11-24/north.mp4",
@@ -77,14 +79,47 @@ def test_stored_videos_link_to_where_a_browser_can_open_them(path: str, expected
 def test_the_download_task_links_to_the_video_it_stored(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk.execution_time.xcom import XCom
 
-    results = {"return_value": {"video_id": "abc", "video_path": "file:///data/north.mp4"}}
+    results = {"return_value": {"video_id": "abc", "video_path": "s3://aws_default@campaigns/north.mp4"}}
     monkeypatch.setattr(XCom, "get_value", lambda **kwargs: results.get(kwargs["key"]))
-    operator = HeyGenDownloadVideoOperator(task_id="download", video_id="abc", destination="file:///data")
+    operator = HeyGenDownloadVideoOperator(task_id="download", video_id="abc", destination="s3://campaigns")
 
-    assert any(isinstance(link, StoredVideoLink) for link in operator.operator_extra_links)
-    assert StoredVideoLink().get_link(operator, ti_key=SimpleNamespace()) == "file:///data/north.mp4"
+    [link] = operator.operator_extra_links
+    assert isinstance(link, StoredVideoLink)
+    expected = "https://s3.console.aws.amazon.com/s3/object/campaigns?prefix=north.mp4"
+    assert link.get_link(operator, ti_key=SimpleNamespace()) == expected
     results.clear()
-    assert StoredVideoLink().get_link(operator, ti_key=SimpleNamespace()) == ""
+    assert link.get_link(operator, ti_key=SimpleNamespace()) == ""
+
+
+@pytest.mark.parametrize(
+    ("destination", "output_uri", "linked"),
+    [
+        ("file:///data/videos", None, False),
+        ("/data/videos/{{ ds }}", None, False),
+        ("s3://campaigns/{{ ds }}", None, True),
+        ("gs://campaigns", None, True),
+        # A leading {{ params.NAME }} is read from the DAG's params when the DAG is parsed.
+        ("{{ params.output_uri }}/{{ ds }}", "file:///tmp/heygen-videos", False),
+        ("{{ params.output_uri }}/{{ ds }}", "s3://campaigns/heygen", True),
+        # Anything else is known only when the task runs: the link stays, empty if it cannot open.
+        ("{{ var.value.output }}/videos", None, True),
+    ],
+)
+def test_a_download_to_a_local_folder_has_no_link(destination: str, output_uri: str | None, linked: bool) -> None:
+    from airflow.sdk import DAG, Param
+    from airflow.serialization import serialized_objects
+
+    params = {"output_uri": Param(output_uri, type="string")} if output_uri else {}
+    with DAG(dag_id="download_links", schedule=None, params=params) as dag:
+        operator = HeyGenDownloadVideoOperator(task_id="download", video_id="abc", destination=destination)
+        HeyGenDownloadVideoOperator.partial(task_id="mapped", destination=destination).expand(video_id=["a", "b"])
+    assert [type(link) for link in operator.operator_extra_links] == ([StoredVideoLink] if linked else [])
+    # The API server lists the links the serialized DAG names: none, and the UI shows no heading.
+    serializer = getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
+    encoded = {node["__var"]["task_id"]: node["__var"] for node in serializer.to_dict(dag)["dag"]["tasks"]}
+    assert ("_operator_extra_links" in encoded["download"]) == linked
+    # A mapped download keeps its link: its destination is not read before the task runs.
+    assert encoded["mapped"]["_operator_extra_links"] == {"Stored video": "_link_StoredVideoLink"}
 
 
 def test_a_summary_task_links_to_the_page_it_wrote(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,6 +161,19 @@ def test_the_summary_link_survives_serialization() -> None:
     [encoded] = [node["__var"] for node in serializer.to_dict(dag)["dag"]["tasks"]]
     # The API server draws the link from XCom under this key, which the worker fills when the task ends.
     assert encoded["_operator_extra_links"] == {"Campaign summary": "_link_CampaignSummaryLink"}
+
+
+def test_a_summary_written_to_a_local_folder_has_no_link() -> None:
+    from airflow.sdk import DAG, Param, task
+
+    @task
+    def write_summary() -> dict[str, str]:
+        return {"page": "file:///data/summary.html"}
+
+    for output_uri, links in (("file:///tmp/heygen-videos", []), ("s3://campaigns", [CampaignSummaryLink])):
+        with DAG(dag_id="summary_link_local", schedule=None, params={"output_uri": Param(output_uri)}):
+            summary = link_to_summary_page(write_summary(), location="{{ params.output_uri }}")
+        assert [type(link) for link in summary.operator.operator_extra_links] == links
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from heygen_provider.testing.emulator import drawing
 from heygen_provider.testing.emulator.connection import DEFAULT_CONN_ID, AirflowConnection
 from heygen_provider.testing.emulator.magic import parse_size
 from heygen_provider.testing.emulator.runner import base_url_for, is_loopback
@@ -115,6 +116,14 @@ async def serve(
     :param conn_id: the Airflow connection id to print.
     :param exit_on_stdin_eof: also stop when standard input closes.
     """
+    missing = drawing.missing_extra()
+    if missing is not None:
+        print(
+            f"Note: {missing}, so every video is the same 2-second sample; install {drawing.EXTRA} "
+            "to draw each video with its title and script.",
+            file=sys.stderr,
+            flush=True,
+        )
     app = EmulatorApp(settings)
     server = WebServer(emulator_handler(app.handle, app.open_stream))
     bound_port = await server.start(host, port)

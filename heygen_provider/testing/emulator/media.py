@@ -1,7 +1,9 @@
 """Media the emulator serves for finished videos, and the signed URLs that lead to them.
 
-The MP4, thumbnail and GIF are tiny real files committed in ``assets/`` (see its README). For
-download tests an MP4 can be padded to any size with a trailing ``free`` box, which players skip;
+Each finished video's MP4, thumbnail and GIF are drawn from its request
+(:mod:`~heygen_provider.testing.emulator.drawing`); tiny real files committed in ``assets/`` (see its
+README) stand in for the avatar catalogue's previews, and for every video when the drawing libraries
+are not installed. For download tests an MP4 can be padded to any size with a trailing ``free`` box, which players skip;
 the padding is produced on the fly, so a 200 MB video costs no memory.
 """
 
@@ -152,12 +154,13 @@ class VirtualFile:
             start += size
 
 
-def padded_mp4(size_bytes: int | None) -> VirtualFile:
-    """The sample MP4, padded to ``size_bytes`` with a trailing ``free`` box when that is larger.
+def padded_mp4(size_bytes: int | None, video: bytes | None = None) -> VirtualFile:
+    """An MP4, padded to ``size_bytes`` with a trailing ``free`` box when that is larger.
 
-    :param size_bytes: the wanted size; ``None`` or anything too small gives the plain sample.
+    :param size_bytes: the wanted size; ``None`` or anything too small gives the plain video.
+    :param video: the MP4; the committed sample unless given.
     """
-    sample = asset("sample.mp4")
+    sample = asset("sample.mp4") if video is None else video
     padding = (size_bytes or 0) - len(sample)
     if padding < BOX_HEADER_BYTES:
         return VirtualFile(sample)

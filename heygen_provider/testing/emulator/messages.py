@@ -89,6 +89,8 @@ class HttpResponse:
     :param content_length: the length of a streamed body.
     :param delay_seconds: wait this long before answering.
     :param disconnect: :data:`CLOSE` or :data:`RESET` to end the connection instead of answering.
+    :param prepare: makes the real answer when that takes long (drawing a video's media): the transport
+        calls it in a worker thread, so that the event loop goes on serving other requests meanwhile.
     """
 
     status: int
@@ -99,6 +101,7 @@ class HttpResponse:
     content_length: int | None = None
     delay_seconds: float = 0.0
     disconnect: str | None = None
+    prepare: Callable[[], HttpResponse] | None = None
 
 
 class BodySink(Protocol):

@@ -9,8 +9,9 @@ import secrets
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
-from heygen_provider.testing.emulator import catalogue, media, responses, video_page
+from heygen_provider.testing.emulator import catalogue, drawing, media, responses, video_page
 from heygen_provider.testing.emulator.admin import ADMIN_PREFIX, AdminApi
 from heygen_provider.testing.emulator.assets import AssetStore, AssetWriter
 from heygen_provider.testing.emulator.faults import (
@@ -33,6 +34,7 @@ from heygen_provider.testing.emulator.v3 import ASSET_MEDIA_PREFIX, UPLOAD_PREFI
 from heygen_provider.testing.emulator.validation import (
     Rejection,
     RenderRequest,
+    VideoLook,
     validate_avatar_iv,
     validate_generate,
 )
@@ -74,6 +76,8 @@ class EmulatorApp:
         #: Encoded legacy status answers of unfinished renders, by video id and status.
         self.running_answers: dict[tuple[str, str], bytes] = {}
         self.signer = media.UrlSigner(signing_secret or secrets.token_bytes(32))
+        #: Each finished video's MP4, thumbnail and GIF, drawn from its request when first fetched.
+        self.drawn_media = drawing.DrawnMediaCache()
         self.base_url = "http://127.0.0.1"
         self.admin = AdminApi(self)
         self.v3 = V3Api(self)
@@ -116,6 +120,7 @@ class EmulatorApp:
         self.running_answers.clear()
         self.assets.clear()
         self.idempotency.clear()
+        self.drawn_media.clear()
 
     # Request handling ---------------------------------------------------------------------------
 
@@ -479,15 +484,52 @@ class EmulatorApp:
             return media.s3_error(404, "NoSuchKey", "The specified key does not exist.")
         entry.video_id = job.video_id
         kind, extension = match.group(1), match.group(4)
-        if kind == "videos":
-            return media.file_response(media.padded_mp4(job.size_bytes), media.MP4_TYPE, range_header)
-        if kind == "thumbnails":
-            return media.file_response(media.VirtualFile(media.asset("thumbnail.jpg")), "image/jpeg", range_header)
-        if kind == "gifs":
-            return media.file_response(media.VirtualFile(media.asset("preview.gif")), "image/gif", range_header)
-        body = media.captions(job.request.script, job.request.duration_seconds, extension)
-        content_type = "application/x-subrip" if extension == "srt" else "text/vtt"
-        return media.file_response(media.VirtualFile(body), content_type, range_header)
+        if kind == "captions":
+            body = media.captions(job.request.script, job.request.duration_seconds, extension)
+            content_type = "application/x-subrip" if extension == "srt" else "text/vtt"
+            return media.file_response(media.VirtualFile(body), content_type, range_header)
+        return self._serve_drawn(job, kind, range_header, entry)
+
+    def _serve_drawn(self, job: VideoJob, kind: str, range_header: str | None, entry: LoggedRequest) -> HttpResponse:
+        """A video's MP4, thumbnail or GIF, drawn in a worker thread the first time they are fetched."""
+
+        def answer() -> HttpResponse:
+            drawn = self.drawn_media.get(job.video_id, job.request, self.photo_of)
+            if kind == "videos":
+                response = media.file_response(
+                    media.padded_mp4(job.size_bytes, drawn.mp4), media.MP4_TYPE, range_header
+                )
+            elif kind == "thumbnails":
+                response = media.file_response(media.VirtualFile(drawn.jpeg), "image/jpeg", range_header)
+            else:
+                response = media.file_response(media.VirtualFile(drawn.gif), "image/gif", range_header)
+            if drawn.sample:
+                response.headers.append((drawing.SAMPLE_HEADER, f"sample; install {drawing.EXTRA} to draw each video"))
+            # The log recorded the request when it was routed; its status is only known now.
+            entry.status = response.status
+            return response
+
+        if self.drawn_media.cached(job.video_id) is not None:
+            return answer()
+        return HttpResponse(200, content_type=media.MP4_TYPE, prepare=answer)
+
+    def photo_of(self, look: VideoLook) -> bytes | None:
+        """The bytes of the photo a video animates, when the emulator has them: sent inline, uploaded as an
+        asset, or an ``image_url`` that is one of the emulator's own asset URLs; else ``None``.
+
+        :param look: what the video's first scene shows.
+        """
+        if look.photo_data is not None:
+            return look.photo_data
+        asset_id = look.photo_asset_id
+        if asset_id is None and look.photo_url is not None:
+            parts = urlsplit(look.photo_url)
+            own = ASSET_MEDIA_PATH.match(parts.path) if f"{parts.scheme}://{parts.netloc}" == self.base_url else None
+            asset_id = own.group(1) if own else None
+        asset = self.assets.assets.get(asset_id) if asset_id else None
+        if asset is None or asset.status != "completed" or asset.kind != "image":
+            return None
+        return asset.path.read_bytes()
 
     def _serve_asset(self, path: str, range_header: str | None) -> HttpResponse:
         match = ASSET_MEDIA_PATH.match(path)

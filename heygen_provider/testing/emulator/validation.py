@@ -7,7 +7,7 @@ hook sending something HeyGen would refuse.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from heygen_provider.testing.emulator import catalogue
@@ -49,6 +49,29 @@ class Rejection(Exception):
 
 
 @dataclass(frozen=True)
+class VideoLook:
+    """What the first scene shows, so that the emulator's drawn video looks like what was asked for.
+
+    :param avatar_id: the avatar (or talking photo) id the scene names, if any.
+    :param background_colour: the background colour it asks for (``#rrggbb``), if any.
+    :param photo_asset_id: the uploaded image it animates, named by asset id (or legacy ``image_key``).
+    :param photo_url: the image it animates, named by URL.
+    :param photo_data: the image it animates, sent inline (v3's ``base64`` image input).
+    """
+
+    avatar_id: str | None = None
+    background_colour: str | None = None
+    photo_asset_id: str | None = None
+    photo_url: str | None = None
+    photo_data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def is_photo(self) -> bool:
+        """Whether the scene animates a photo rather than an avatar."""
+        return bool(self.photo_asset_id or self.photo_url or self.photo_data)
+
+
+@dataclass(frozen=True)
 class RenderRequest:
     """What the emulator keeps of an accepted creation request.
 
@@ -62,6 +85,7 @@ class RenderRequest:
     :param output_format: ``mp4`` or ``webm`` (v3's ``output_format``).
     :param burned_captions: whether a video with captions burned in is made; ``None`` means whenever
         captions are asked for (the legacy API makes both the sidecar file and that video).
+    :param look: what its first scene shows, for the video the emulator draws.
     """
 
     script: str
@@ -73,6 +97,7 @@ class RenderRequest:
     magic_text: str
     output_format: str = "mp4"
     burned_captions: bool | None = None
+    look: VideoLook = VideoLook()
 
     @property
     def captioned_video(self) -> bool:
@@ -281,6 +306,17 @@ def validate_generate(body: object, settings: EmulatorSettings) -> RenderRequest
         callback_id=callback_id,
         test=test,
         magic_text=f"{title or ''} {callback_id or ''}",
+        look=_legacy_look(scenes[0]),
+    )
+
+
+def _legacy_look(scene: dict[str, Any]) -> VideoLook:
+    # Called after validation: the scene's fields have the types checked above.
+    character = scene["character"]
+    background = scene.get("background") or {}
+    return VideoLook(
+        avatar_id=character.get("avatar_id") or character.get("talking_photo_id"),
+        background_colour=background.get("value") if background.get("type") == "color" else None,
     )
 
 
@@ -314,4 +350,5 @@ def validate_avatar_iv(body: object, settings: EmulatorSettings) -> RenderReques
         callback_id=callback_id,
         test=check.boolean("test"),
         magic_text=f"{title or ''} {callback_id or ''}",
+        look=VideoLook(photo_asset_id=body["image_key"]),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from heygen_provider.testing.emulator import catalogue, schema
@@ -26,6 +27,7 @@ from heygen_provider.testing.emulator.validation import (
     MAX_SCENES,
     Rejection,
     RenderRequest,
+    VideoLook,
 )
 
 OPERATION = "VideoCreate"
@@ -306,4 +308,37 @@ def validate_create_v3(body: object, settings: EmulatorSettings, asset_exists: A
         magic_text=f"{title or ''} {callback_id or ''}",
         output_format=body.get("output_format") or "mp4",
         burned_captions=caption is not None and caption.get("style") is not None,
+        look=_look(body),
     )
+
+
+def _look(body: dict[str, Any]) -> VideoLook:
+    """What the video's first scene shows; called once the body is valid, so its fields have their types."""
+    kind = body["type"]
+    if kind == "cinematic_avatar":
+        return VideoLook(avatar_id=body["avatar_id"][0])
+    if kind == "studio":
+        scene = body["scenes"][0]
+        if scene["type"] == "video":
+            return VideoLook()
+        if scene["type"] == "image":
+            return _image_look(scene["source"])
+        source = scene["input"]
+        if source["type"] == "image":
+            return _image_look(source["image"])
+        colour = (source.get("background") or {}).get("color")
+        return VideoLook(avatar_id=source["avatar_id"], background_colour=colour)
+    background = body.get("background") or {}
+    colour = background.get("value") if background.get("type") == "color" else None
+    if kind == "image":
+        return replace(_image_look(body["image"]), background_colour=colour)
+    return VideoLook(avatar_id=body["avatar_id"], background_colour=colour)
+
+
+def _image_look(image: dict[str, Any]) -> VideoLook:
+    """The photo of an asset input (``{type: url|asset_id|base64}``)."""
+    if image["type"] == "url":
+        return VideoLook(photo_url=image["url"])
+    if image["type"] == "asset_id":
+        return VideoLook(photo_asset_id=image["asset_id"])
+    return VideoLook(photo_data=base64.b64decode(image["data"]))

@@ -186,13 +186,15 @@ async def read_parts(request: web.BaseRequest) -> tuple[UploadedPart, ...]:
 
 
 async def send_response(request: web.BaseRequest, response: HttpResponse) -> web.StreamResponse:
-    """Carry out an answer: wait, disconnect, stream or answer at once.
+    """Carry out an answer: wait, make it in a worker thread if it says so, disconnect, stream or answer at once.
 
     :param request: the aiohttp request being answered.
     :param response: the emulator's answer.
     """
     if response.delay_seconds:
         await asyncio.sleep(response.delay_seconds)
+    if response.prepare is not None:
+        response = await asyncio.get_running_loop().run_in_executor(None, response.prepare)
     if response.disconnect is not None:
         disconnect(request, response.disconnect)
         # aiohttp finds the transport closed when it writes this and drops it without a word.
