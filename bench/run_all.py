@@ -52,7 +52,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smaller N, shorter windows, fewer repeats")
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     parser.add_argument(
-        "--output", type=Path, help="results file (default bench/results/latest.json, quick.json or test-runs/smoke.json)"
+        "--output", type=Path, help="results file (default bench/results/latest.json, quick.json, test-runs/smoke.json)"
     )
     parser.add_argument("--no-plot", action="store_true", help="do not regenerate docs/_static/benchmarks/")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
@@ -128,8 +128,8 @@ def main(argv: list[str] | None = None, benchmarks: Mapping[str, Benchmark] = BE
     print(f"\n== Goals ({results['seconds']:.0f} s in all; results in {output})")
     for goal in goals:
         print(goal.line())
-    for name, error in crashed.items():
-        print(f"CRASHED  {name}: {error}")
+    for name, crash in crashed.items():
+        print(f"CRASHED  {name}: {crash}")
     for name, problems in measured_nothing.items():
         for problem in problems:
             print(f"MEASURED NOTHING  {name}: {problem}")
