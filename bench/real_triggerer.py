@@ -112,11 +112,12 @@ class Case(triggerer_scale.Case):
 
 def cases(quick: bool) -> list[Case]:
     """
-    ``--quick``: 200 triggers; ``make bench``: 1,000; with ``HEYGEN_BENCH_LARGE=1`` also 10,000, with
-    ``HEYGEN_BENCH_LARGE=only`` just 10,000, with a number just that N (same window as 10,000).
+    ``--quick`` (``make test``'s smoke): 100 triggers, two 2 s cycles; ``make bench``: 1,000; with
+    ``HEYGEN_BENCH_LARGE=1`` also 10,000, with ``HEYGEN_BENCH_LARGE=only`` just 10,000, with a number
+    just that N (same window as 10,000).
     """
     if quick:
-        return [Case(200, 5.0, 10.0, ("datetime", "provider"), headline=True)]
+        return [Case(100, 2.0, 4.0, ("datetime", "provider"), headline=True)]
     large = os.environ.get(LARGE_VARIABLE, "")
     if large.isdigit() and large not in ("0", "1"):
         return [_large_case(int(large))]
