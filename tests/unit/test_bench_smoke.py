@@ -10,6 +10,7 @@ the provider's API generations really use.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import shutil
@@ -33,10 +34,7 @@ def bench() -> Iterator[tuple[ModuleType, ModuleType]]:
     """``bench/run_all.py`` and ``bench/_common.py``, imported as the scripts import each other."""
     sys.path.insert(0, str(BENCH_DIR))
     try:
-        import _common
-        import run_all
-
-        yield run_all, _common
+        yield importlib.import_module("run_all"), importlib.import_module("_common")
     finally:
         sys.path.remove(str(BENCH_DIR))
 
