@@ -10,13 +10,15 @@ LOCK ?= constraints.txt
 FLOOR_VENV ?= .venv-airflow-3.1
 FLOOR_LOCK ?= constraints-airflow-3.1.txt
 PYTEST_ARGS ?=
+# CI's log shows the ten slowest tests of each suite, so the time `make test` takes can be kept down.
+PYTEST_DURATIONS ?= --durations=10
 
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
 UV := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/uv
 endif
 
-.PHONY: help uv venv venv-floor servers lint typecheck test test-unit test-floor demo airflow-ui docs screenshots bench lock clean
+.PHONY: help uv venv venv-floor servers lint typecheck test test-unit test-floor bench-smoke demo airflow-ui docs screenshots bench lock clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,12 +55,17 @@ typecheck: venv  ## mypy
 	$(VENV)/bin/mypy docs/screenshots/take_screenshots.py
 
 test-unit: venv servers  ## The test suite on the newest Airflow
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(PYTEST_DURATIONS) $(PYTEST_ARGS)
 
 test-floor: venv-floor  ## The test suite on the floor, Airflow 3.1
-	$(FLOOR_VENV)/bin/python -m pytest -m "not deployment" $(PYTEST_ARGS)
+	$(FLOOR_VENV)/bin/python -m pytest -m "not deployment" $(PYTEST_DURATIONS) $(PYTEST_ARGS)
 
-test: lint typecheck docs test-unit test-floor  ## Everything CI runs: lint, types, the suite on Airflow 3.3 and 3.1
+# After the suites: fails when a benchmark crashes or measures nothing, never on a goal a noisy figure misses.
+# Writes bench/results/test-runs/smoke.json (ignored by git); committed figures and plots stay as they are.
+bench-smoke: venv  ## Every benchmark at its quick size, checked (a few minutes)
+	$(VENV)/bin/python bench/run_all.py --smoke
+
+test: lint typecheck docs test-unit test-floor bench-smoke  ## Everything CI runs: lint, types, the suite on Airflow 3.3 and 3.1, the benchmark smoke
 
 docs: venv  ## Build the documentation site (warnings are errors)
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html

@@ -20,17 +20,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from heygen_provider.generations import GENERATIONS, V3, ApiGeneration
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-STATUS_PATH = "/v1/video_status.get"
-CREATE_PATH = "/v2/video/generate"
+#: Where test runs write (``make bench-smoke``): ignored by git, so a smoke never rewrites committed figures.
+TEST_RUNS_DIR = RESULTS_DIR / "test-runs"
 #: A valid, minimal render request; the emulator does not check ids against its catalogue by default.
 VIDEO_INPUTS = [
     {
@@ -79,10 +82,15 @@ def running_emulator(**settings: Any) -> Iterator[Any]:
 
 
 def create_videos(base_url: str, api_key: str, count: int, title: str = "", concurrency: int = 32) -> list[str]:
-    """Create ``count`` videos on the emulator over plain aiohttp (fast, no Airflow) and return their ids."""
+    """
+    Create ``count`` videos on the emulator over plain aiohttp (fast, no Airflow) and return their ids,
+    with the default API's create call and the provider's own translation of :data:`VIDEO_INPUTS`.
+    """
     import aiohttp
 
-    body = {"video_inputs": VIDEO_INPUTS, "title": title}
+    from heygen_provider.models import VideoGenerateRequest
+
+    body = V3.request_body(VideoGenerateRequest.model_validate({"video_inputs": VIDEO_INPUTS, "title": title}))
 
     async def create_all() -> list[str]:
         ids: list[str] = []
@@ -90,7 +98,7 @@ def create_videos(base_url: str, api_key: str, count: int, title: str = "", conc
         async with aiohttp.ClientSession(connector=connector, headers={"X-Api-Key": api_key}) as session:
 
             async def one() -> None:
-                async with session.post(base_url + CREATE_PATH, json=body) as answer:
+                async with session.post(base_url + V3.create_video, json=body) as answer:
                     payload = await answer.json()
                     ids.append(payload["data"]["video_id"])
 
@@ -99,6 +107,46 @@ def create_videos(base_url: str, api_key: str, count: int, title: str = "", conc
         return ids
 
     return asyncio.run(create_all())
+
+
+def status_url(base_url: str, video_id: str, generation: ApiGeneration = V3) -> str:
+    """The URL of ``generation``'s status call for one video (v3: ``/v3/videos/{id}``)."""
+    path, query = generation.status_request(video_id)
+    return base_url + path + (f"?{urlencode(query)}" if query else "")
+
+
+StatusCallKind = Literal["bulk", "per_video"]
+
+
+def status_call_kind(path: str) -> StatusCallKind | None:
+    """
+    Whether a request's path (from the emulator's log) is a bulk status call, a one-video status call
+    of any API generation, or neither: the paths come from :mod:`heygen_provider.generations`, so a
+    benchmark counts what the provider really sends.
+    """
+    for generation in GENERATIONS.values():
+        if path == generation.bulk_status:
+            return "bulk"
+    for generation in GENERATIONS.values():
+        prefix, placeholder, suffix = generation.video_status.partition("{video_id}")
+        if not placeholder:
+            if path == prefix:
+                return "per_video"
+            continue
+        middle = path[len(prefix) : len(path) - len(suffix)]
+        if path.startswith(prefix) and path.endswith(suffix) and middle and "/" not in middle:
+            return "per_video"
+    return None
+
+
+def count_status_calls(entries: Iterable[Any]) -> dict[StatusCallKind, int]:
+    """Bulk and one-video status calls among logged requests (``LoggedRequest``s)."""
+    counts: dict[StatusCallKind, int] = {"bulk": 0, "per_video": 0}
+    for entry in entries:
+        kind = status_call_kind(entry.path)
+        if kind is not None:
+            counts[kind] += 1
+    return counts
 
 
 # -- process metrics -------------------------------------------------------------------------------
@@ -263,7 +311,12 @@ def write_json(path: str | Path, payload: Any) -> None:
 
 @dataclass
 class Goal:
-    """One of issue 8's goals and whether this run met it."""
+    """
+    One of issue 8's goals and whether this run met it.
+
+    :param may_be_zero: a value of zero is a measurement (e.g. "triggers that ended early"); otherwise
+        zero means the benchmark measured nothing, which :meth:`Report.measured_nothing` reports.
+    """
 
     benchmark: str
     name: str
@@ -271,6 +324,7 @@ class Goal:
     target: str
     passed: bool
     detail: str = ""
+    may_be_zero: bool = False
 
     def line(self) -> str:
         verdict = "PASS" if self.passed else "MISS"
@@ -286,8 +340,32 @@ class Report:
     figures: dict[str, Any] = field(default_factory=dict)
     goals: list[Goal] = field(default_factory=list)
 
-    def goal(self, name: str, value: float | None, target: str, passed: bool, detail: str = "") -> None:
-        self.goals.append(Goal(self.name, name, value, target, passed, detail))
+    def goal(
+        self, name: str, value: float | None, target: str, passed: bool, detail: str = "", may_be_zero: bool = False
+    ) -> None:
+        self.goals.append(Goal(self.name, name, value, target, passed, detail, may_be_zero))
+
+    def measured_nothing(self) -> list[str]:
+        """
+        Why this report shows that its benchmark measured nothing, empty when it measured something:
+        no figure and no goal, a top-level figure that is an empty table (list or mapping), a NaN
+        anywhere in the figures, or a goal whose value is missing, NaN or zero (unless the goal says
+        zero is a measurement). A goal missed is not in the list: figures are noisy on a shared
+        machine, a benchmark that counts nothing is broken.
+        """
+        problems = []
+        if not self.figures and not self.goals:
+            problems.append("no figures and no goals")
+        for name, value in self.figures.items():
+            if isinstance(value, list | dict) and not value:
+                problems.append(f"figure {name!r} is empty (a table with no rows)")
+        problems += [f"figure {path} is NaN" for path in _nan_paths(self.figures, "")]
+        for goal in self.goals:
+            if goal.value is None or not math.isfinite(goal.value):
+                problems.append(f"goal {goal.name!r} has no value ({goal.value})")
+            elif goal.value == 0 and not goal.may_be_zero:
+                problems.append(f"goal {goal.name!r} measured zero")
+        return problems
 
     def as_dict(self) -> dict[str, Any]:
         return {"figures": self.figures, "goals": [asdict(goal) for goal in self.goals]}
@@ -295,6 +373,17 @@ class Report:
     def print_goals(self) -> None:
         for goal in self.goals:
             print(goal.line())
+
+
+def _nan_paths(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, float) and math.isnan(value):
+        yield path or "(value)"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _nan_paths(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nan_paths(item, f"{path}[{index}]")
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

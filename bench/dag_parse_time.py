@@ -82,7 +82,8 @@ def run(quick: bool = False) -> Report:
     """Median over fresh interpreters of each target's import time on top of ``airflow.sdk``."""
     import os
 
-    repeats = 3 if quick else 5
+    # Quick (``make test``'s smoke): one interpreter per target, about 12 in all; the figures need ``make bench``.
+    repeats = 1 if quick else 5
     env = {**os.environ, **airflow_env(), "PYTHONDONTWRITEBYTECODE": "0"}
     names = targets()
     # One discarded interpreter writes Airflow's config in the fresh home; medians absorb the odd

@@ -25,7 +25,6 @@ from typing import Any
 
 from _common import (
     MIB,
-    STATUS_PATH,
     Report,
     airflow_env,
     bench_main,
@@ -37,6 +36,7 @@ from _common import (
     rss_bytes,
     run_worker,
     running_emulator,
+    status_url,
     write_json,
 )
 
@@ -136,7 +136,7 @@ def timed_download(download: Callable[[str, Path], Path], url: str) -> tuple[flo
 def video_url(base_url: str, api_key: str, size: str) -> str:
     """Create a finished video padded to ``size`` on the emulator and return its signed URL."""
     (video_id,) = create_videos(base_url, api_key, 1, title=f"Download benchmark emulator:size={size}")
-    request = urllib.request.Request(f"{base_url}{STATUS_PATH}?video_id={video_id}", headers={"X-Api-Key": api_key})
+    request = urllib.request.Request(status_url(base_url, video_id), headers={"X-Api-Key": api_key})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=30) as answer:
         url: str = json.loads(answer.read())["data"]["video_url"]

@@ -1,12 +1,13 @@
 """Capacity of the HeyGen emulator: status requests per second, against a bare aiohttp.web handler.
 
-The triggerer benchmark needs the emulator to sustain at least 5,000 ``GET /v1/video_status.get``
-requests a second on a 2-core machine. This script starts the emulator in its own process, creates
-videos (most still rendering, some completed so that URL signing is part of the cost), and drives
-the status endpoint with one aiohttp client over keep-alive connections for a bounded time and
-request count. In the same run it measures a bare handler on the emulator's own aiohttp.web server
-set-up, answering a fixed status body: the ceiling of aiohttp.web and this client on this machine,
-so the ratio is the cost of the emulator's own work. It prints the ratio.
+The triggerer benchmark needs the emulator to sustain at least 5,000 status requests a second on a
+2-core machine. This script starts the emulator in its own process, creates videos (most still
+rendering, some completed so that URL signing is part of the cost), and drives the default API's
+one-video status call (v3: ``GET /v3/videos/{id}``) with one aiohttp client over keep-alive
+connections for a bounded time and request count. In the same run it measures a bare handler on the
+emulator's own aiohttp.web server set-up, answering a fixed status body: the ceiling of aiohttp.web
+and this client on this machine, so the ratio is the cost of the emulator's own work. It prints the
+ratio.
 
     .venv/bin/python bench/emulator_capacity.py [--seconds 4] [--rounds 2] [--connections 32]
 
@@ -26,20 +27,10 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-from _common import Report
+from _common import Report, create_videos, status_url
 
+from heygen_provider.generations import V3
 from heygen_provider.testing.emulator import EmulatorSettings, HeyGenEmulator
-
-STATUS_PATH = "/v1/video_status.get"
-CREATE_PATH = "/v2/video/generate"
-CREATE_BODY = {
-    "video_inputs": [
-        {
-            "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-            "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hello."},
-        }
-    ]
-}
 
 # The ceiling: the same server set-up as the emulator's (heygen_provider.testing.emulator.webserver),
 # with a handler that reads nothing and answers a fixed, pre-encoded status body.
@@ -47,9 +38,10 @@ BASELINE_SERVER = r"""
 import asyncio, sys
 from aiohttp import web
 from heygen_provider.testing.emulator.webserver import WebServer
-BODY = (b'{"code":100,"data":{"id":"0123456789abcdef0123456789abcdef","status":"processing",'
-        b'"video_url":null,"video_url_caption":null,"thumbnail_url":null,"gif_url":null,"caption_url":null,'
-        b'"duration":null,"created_at":null,"callback_id":null,"error":null},"message":"Success"}')
+BODY = (b'{"data":{"id":"0123456789abcdef0123456789abcdef","title":null,"status":"processing",'
+        b'"video_url":null,"captioned_video_url":null,"subtitle_url":null,"thumbnail_url":null,"gif_url":null,'
+        b'"video_page_url":null,"duration":null,"created_at":1765000000,"completed_at":null,"failure_code":null,'
+        b'"failure_message":null,"folder_id":null,"output_language":null}}')
 HEADERS = {"Content-Type": "application/json"}
 async def status(request):
     return web.Response(body=BODY, headers=HEADERS)
@@ -128,15 +120,6 @@ async def drive(urls: list[str], api_key: str, seconds: float, connections: int,
         return Measurement(done, errors, time.monotonic() - started)
 
 
-async def create_videos(base_url: str, api_key: str, count: int) -> list[str]:
-    async with aiohttp.ClientSession(headers={"X-Api-Key": api_key}) as session:
-        video_ids = []
-        for _ in range(count):
-            async with session.post(base_url + CREATE_PATH, json=CREATE_BODY) as answer:
-                video_ids.append((await answer.json())["data"]["video_id"])
-        return video_ids
-
-
 class BaselineServer:
     """The bare aiohttp.web handler in its own process, like the emulator."""
 
@@ -160,11 +143,11 @@ class BaselineServer:
 def prepare_emulator(emulator: HeyGenEmulator, arguments: argparse.Namespace) -> list[str]:
     """Create the videos to poll and answer their status URLs."""
     completed = round(arguments.videos * arguments.completed_fraction)
-    video_ids = asyncio.run(create_videos(emulator.base_url, emulator.api_key, completed))
+    video_ids = create_videos(emulator.base_url, emulator.api_key, completed)
     # The rest stay in processing for the whole run, like most of the renders a triggerer polls.
     emulator.update_settings(render_seconds=3600.0)
-    video_ids += asyncio.run(create_videos(emulator.base_url, emulator.api_key, arguments.videos - completed))
-    return [f"{emulator.base_url}{STATUS_PATH}?video_id={video_id}" for video_id in video_ids]
+    video_ids += create_videos(emulator.base_url, emulator.api_key, arguments.videos - completed)
+    return [status_url(emulator.base_url, video_id) for video_id in video_ids]
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -188,7 +171,7 @@ def measure(arguments: argparse.Namespace) -> tuple[list[Measurement], list[Meas
     try:
         with HeyGenEmulator(settings, in_subprocess=True) as emulator_process:
             emulator_urls = prepare_emulator(emulator_process, arguments)
-            baseline_urls = [f"http://127.0.0.1:{baseline_server.port}{STATUS_PATH}?video_id=0"]
+            baseline_urls = [status_url(f"http://127.0.0.1:{baseline_server.port}", "0123456789abcdef0123456789abcdef")]
             # Alternate the two so that load from other processes on the machine hits both alike.
             emulator_pid = emulator_process.pid
             assert emulator_pid is not None
@@ -246,7 +229,7 @@ def main() -> int:
         f" ({baseline.requests} requests)"
     )
     print(
-        f"emulator GET {STATUS_PATH}: {emulator.per_second:,.0f} req/s "
+        f"emulator GET {V3.video_status}: {emulator.per_second:,.0f} req/s "
         f"({emulator.requests} requests, {emulator.errors} errors, "
         f"{arguments.completed_fraction:.0%} of polls on completed videos)"
     )

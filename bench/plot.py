@@ -193,7 +193,7 @@ def api_calls_plot(figures: dict[str, Any]) -> dict[str, str]:
     xs = [video["interval_s"] for video in videos]
     series = {
         "status GETs (measured)": [video["gets"] for video in videos],
-        "1 + render / interval": [video["expected_gets"] for video in videos],
+        "expected (own GETs + render / interval)": [video["expected_gets"] for video in videos],
         "POSTs": [video["posts"] for video in videos],
     }
     title = f"API calls per video, {figures['render_seconds']:g} s render"

@@ -46,10 +46,10 @@ from typing import Any
 import triggerer_scale
 from _common import (
     BENCH_DIR,
-    STATUS_PATH,
     Report,
     airflow_env,
     bench_main,
+    count_status_calls,
     create_videos,
     percentile,
     print_table,
@@ -59,8 +59,6 @@ from _common import (
     running_emulator,
     write_json,
 )
-
-from heygen_provider.testing.emulator.client import BULK_STATUS_PATH
 
 DAG_ID = "bench_real_triggerer"
 PROVIDER_CLASSPATH = "heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger"
@@ -114,11 +112,12 @@ class Case(triggerer_scale.Case):
 
 def cases(quick: bool) -> list[Case]:
     """
-    ``--quick``: 200 triggers; ``make bench``: 1,000; with ``HEYGEN_BENCH_LARGE=1`` also 10,000, with
-    ``HEYGEN_BENCH_LARGE=only`` just 10,000, with a number just that N (same window as 10,000).
+    ``--quick`` (``make test``'s smoke): 100 triggers, two 2 s cycles; ``make bench``: 1,000; with
+    ``HEYGEN_BENCH_LARGE=1`` also 10,000, with ``HEYGEN_BENCH_LARGE=only`` just 10,000, with a number
+    just that N (same window as 10,000).
     """
     if quick:
-        return [Case(200, 5.0, 10.0, ("datetime", "provider"), headline=True)]
+        return [Case(100, 2.0, 4.0, ("datetime", "provider"), headline=True)]
     large = os.environ.get(LARGE_VARIABLE, "")
     if large.isdigit() and large not in ("0", "1"):
         return [_large_case(int(large))]
@@ -294,7 +293,7 @@ def fixed_settings(capacity: str | None = None) -> dict[str, str]:
 
 def run_variant(emulator: Any, case: Case, variant: str, home: Path, ids_path: Path) -> dict[str, Any]:
     probe_path = home / "probe.jsonl"
-    api_version = "legacy" if variant == "provider_per_video" else None
+    api_version = triggerer_scale.PER_VIDEO_GENERATION.name if variant == "provider_per_video" else None
     env = {
         **airflow_env(str(home)),
         **fixed_settings(str(case.n + 1)),
@@ -392,9 +391,7 @@ def summarise(
     runner_cpu = last["cpu_s"] - first["cpu_s"]
     # Requests over the exact window (a whole number of intervals: each cohort polls once per interval).
     windowed = [entry for entry in requests if start <= entry.timestamp < end]
-    bulk = sum(1 for entry in windowed if entry.path == BULK_STATUS_PATH)
-    single = sum(1 for entry in windowed if entry.path == STATUS_PATH or entry.path.startswith("/v3/videos/"))
-    single -= bulk
+    counts = count_status_calls(windowed)
     baseline_rss = records[0]
     rss_growth_kib = last["rss_kib"] - baseline_rss["rss_kib"]
     return {
@@ -411,9 +408,9 @@ def summarise(
         "lag_max_ms": 1000 * max(lags, default=0.0),
         "gc_max_ms": 1000 * max((pause for _, pause in pauses), default=0.0),
         "gc_full_collections": sum(1 for generation, _ in pauses if generation == 2),
-        "bulk_calls": bulk,
-        "per_video_gets": single,
-        "requests_per_video_cycle": (bulk + single) / (case.n * (end - start) / case.interval),
+        "bulk_calls": counts["bulk"],
+        "per_video_gets": counts["per_video"],
+        "requests_per_video_cycle": (counts["bulk"] + counts["per_video"]) / (case.n * (end - start) / case.interval),
         "tasks": last["tasks"],
         "gc_frozen_objects": last.get("frozen_objects", 0),
         "patched_cleanup_calls": last.get("patched_cleanup_calls", 0),
