@@ -171,7 +171,7 @@ def test_only_the_approved_video_is_published_and_the_rejected_one_is_reported(
     text = html_text(message)
     lines = text.splitlines()
     [published] = [line for line in lines if line.startswith("- Weekly figures: North: published")]
-    assert f"s3://{bucket}/reviewed/{day}/north.mp4" in published
+    assert f"s3://{bucket}/{folder}/north.mp4" in published
     [rejected] = [line for line in lines if line.startswith("- Weekly figures: South: REJECTED")]
     assert "rejected by Anonymous: not published" in rejected
     assert videos["Weekly figures: South"]["video_id"] in rejected
