@@ -12,7 +12,7 @@ with the first row's review, and the second row's review form. The PNGs go to
 ``docs/_static/screenshots/``.
 
 Renders last a little over a minute, so that a log shows the once-a-minute progress line as well as the
-status changes; the whole script takes about five minutes.
+status changes; the whole script takes five to ten minutes.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ SCREENSHOTS = {
     "log": "campaign-generate-log.png",
     "summary": "campaign-summary.png",
     "reviews": "review-required-actions.png",
-    "review form": "review-form.png",
+    "review_form": "review-form.png",
 }
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGUMENTS = (
@@ -293,8 +293,9 @@ def photograph_reviews(page: Page, run_url: str, reviews: list[dict[str, Any]], 
     page.goto(f"{run_url}/required_actions", wait_until="networkidle")
     dialog = page.get_by_role("dialog")
     dialog.get_by_text(f"Pending required actions ({len(reviews)})").wait_for()
-    # The list's cells read the review's subject (its map index label); the first row's opens its review.
-    dialog.get_by_role("cell", name=first["subject"]).click()
+    # The list's cells read the review's subject (its map index label): the first row's opens its review
+    # (the open review's details, right of the list, repeat the subject of the one open at first).
+    dialog.get_by_role("cell", name=first["subject"], exact=True).first.click()
     wait_for_thumbnail(dialog, first)
     shoot(page, output / SCREENSHOTS["reviews"], _around(dialog))
 
@@ -302,7 +303,7 @@ def photograph_reviews(page: Page, run_url: str, reviews: list[dict[str, Any]], 
     form = f"{run_url}/tasks/{REVIEW_TASK}/mapped/{second['task_instance']['map_index']}/required_actions"
     open_page(page, form, second["subject"], REVIEW_TASK)
     wait_for_thumbnail(page.locator("body"), second)
-    shoot(page, output / SCREENSHOTS["review form"], _down_to(_bottom(page.get_by_role("button", name="Reject"))))
+    shoot(page, output / SCREENSHOTS["review_form"], _down_to(_bottom(page.get_by_role("button", name="Reject"))))
 
 
 def wait_for_thumbnail(area: Locator, review: dict[str, Any]) -> None:
