@@ -6,10 +6,13 @@ It starts the local HeyGen emulator and Airflow (api-server, scheduler, dag-proc
 loopback in a throwaway folder, triggers ``heygen_data_to_video`` with one row whose render fails with
 HeyGen's 40119, waits for the run to end, and photographs Airflow's own UI with headless Chromium
 (Debian's ``chromium`` package, driven by Playwright): the grid with the labelled mapped renders, one
-render's log, and the summary's log. The PNGs go to ``docs/_static/screenshots/``.
+render's log, and the summary's log. Alongside, it runs ``heygen_review_before_publish`` on the example's
+first two rows and photographs what a reviewer sees while both reviews wait: the run's required actions
+with the first row's review, and the second row's review form. The PNGs go to
+``docs/_static/screenshots/``.
 
 Renders last a little over a minute, so that a log shows the once-a-minute progress line as well as the
-status changes; the whole script takes about five minutes.
+status changes; the whole script takes five to ten minutes.
 """
 
 from __future__ import annotations
@@ -41,11 +44,18 @@ BAD_REGION = "Atlantis emulator:fail"
 BAD_ROW_INDEX = 2
 GENERATE_TASK = "render_row.generate_video"
 RUN_ID = "manual__screenshots"
+#: The review example, run on the example's first two rows: each row's video waits for a person's answer.
+REVIEW_DAG_ID = "heygen_review_before_publish"
+REVIEW_RUN_ID = "manual__review_screenshots"
+REVIEW_TASK = "review_row.review"
+REVIEW_ROWS = 2
 #: The image files, by what they show; docs/campaign-pipeline.rst shows each.
 SCREENSHOTS = {
     "grid": "campaign-grid.png",
     "log": "campaign-generate-log.png",
     "summary": "campaign-summary.png",
+    "reviews": "review-required-actions.png",
+    "review_form": "review-form.png",
 }
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGUMENTS = (
@@ -61,6 +71,8 @@ CHROMIUM_ARGUMENTS = (
 #: Wide enough for the task group's table without a cut column, tall enough for its ten rows; every
 #: image is cropped to its content.
 VIEWPORT: ViewportSize = {"width": 1600, "height": 1200}
+#: Pixels of page kept around what an image shows.
+MARGIN = 16
 #: Milliseconds Playwright waits for a page's content.
 UI_TIMEOUT_MS = 60_000
 
@@ -90,10 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="heygen-screenshots-") as folder:
         scratch = Path(folder)
         with deployment(scratch, arguments.render_seconds) as airflow:
-            run_campaign(airflow, scratch)
+            reviews = run_campaign(airflow, scratch)
             base_url = f"http://127.0.0.1:{airflow.port}"
             try:
-                take_screenshots(f"{base_url}/dags/{DAG_ID}/runs/{RUN_ID}", output, scratch)
+                take_screenshots(base_url, reviews, output, scratch)
             finally:
                 if arguments.keep_open:
                     print(f"Airflow UI: {base_url}/dags/{DAG_ID}/runs/{RUN_ID} (Ctrl-C stops it)", flush=True)
@@ -105,16 +117,15 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextmanager
 def deployment(scratch: Path, render_seconds: float) -> Iterator[AirflowDeployment]:
-    """The emulator and a LocalExecutor deployment of the campaign DAG only, torn down afterwards."""
+    """The emulator and a LocalExecutor deployment of the campaign and review DAGs only, torn down afterwards."""
     from heygen_provider.testing.emulator import EmulatorSettings, HeyGenEmulator
     from tests.deployment.airflow_deployment import COMPONENTS, AirflowDeployment
-    from tests.deployment.processes import wait_until
 
     home, dags = scratch / "airflow-home", scratch / "dags"
     home.mkdir()
-    # Only the campaign DAG: the dag-processor parses less and the UI lists nothing else.
+    # Only the DAGs photographed: the dag-processor parses less and the UI lists nothing else.
     dags.mkdir()
-    for module in (DAG_ID, "heygen_campaign_parts"):  # the parts the campaign examples share
+    for module in (DAG_ID, REVIEW_DAG_ID, "heygen_campaign_parts"):  # the parts the campaign examples share
         (dags / f"{module}.py").symlink_to(REPOSITORY / "example_dags" / f"{module}.py")
     (dags / "data").symlink_to(EXAMPLE_ROWS.parent)
     with HeyGenEmulator(EmulatorSettings(render_seconds=render_seconds), in_subprocess=True) as emulator:
@@ -131,19 +142,20 @@ def deployment(scratch: Path, render_seconds: float) -> Iterator[AirflowDeployme
                 airflow.start(component)
             _step("starting Airflow")
             airflow.wait_healthy(("metadatabase", "scheduler", "triggerer", "dag_processor"))
-            wait_until(
-                lambda: bool(airflow.query("SELECT 1 FROM dag WHERE dag_id = :dag_id", dag_id=DAG_ID)),
-                120,
-                "the dag-processor to parse the DAG",
-                airflow.diagnose,
-            )
+            for dag_id in (DAG_ID, REVIEW_DAG_ID):
+                airflow.wait_for_dag(dag_id)
             yield airflow
         finally:
             airflow.stop_all()
 
 
-def run_campaign(airflow: AirflowDeployment, scratch: Path) -> None:
-    """Trigger the campaign with a bad row and wait for every run to end."""
+def run_campaign(airflow: AirflowDeployment, scratch: Path) -> list[dict[str, Any]]:
+    """
+    Trigger the campaign with a bad row, and the review example on two rows; wait for every campaign run
+    to end and for both reviews to wait for a person.
+
+    :return: the waiting reviews (Airflow's human-in-the-loop details), in row order.
+    """
     from tests.deployment.processes import wait_until
 
     rows = write_rows_with_a_bad_one(scratch / "figures.csv")
@@ -154,7 +166,14 @@ def run_campaign(airflow: AirflowDeployment, scratch: Path) -> None:
     good = {"output_uri": (scratch / "videos" / "good").as_uri()}
     airflow.cli("dags", "trigger", DAG_ID, "--conf", json.dumps(good))
     airflow.cli("dags", "trigger", DAG_ID, "--run-id", RUN_ID, "--conf", json.dumps(conf))
-    _step("waiting for both runs to end (a few minutes)")
+    # The review renders alongside: its reviews then wait, unanswered, for the screenshot.
+    airflow.cli("dags", "unpause", REVIEW_DAG_ID)
+    review = {
+        "rows_uri": write_rows(scratch / "review.csv", read_rows(EXAMPLE_ROWS)[:REVIEW_ROWS]).as_uri(),
+        "output_uri": (scratch / "videos" / "reviewed").as_uri(),
+    }
+    airflow.cli("dags", "trigger", REVIEW_DAG_ID, "--run-id", REVIEW_RUN_ID, "--conf", json.dumps(review))
+    _step("waiting for the campaign runs to end and the reviews to wait for a person (a few minutes)")
 
     def ended() -> bool:
         airflow.assert_running()
@@ -162,6 +181,7 @@ def run_campaign(airflow: AirflowDeployment, scratch: Path) -> None:
         return bool(states) and all(state in ("success", "failed") for state in states)
 
     wait_until(ended, 900, "the DAG runs to end", airflow.diagnose)
+    wait_until(lambda: len(pending_reviews(airflow)) == REVIEW_ROWS, 300, "the reviews to wait", airflow.diagnose)
     [(state,)] = airflow.query("SELECT state FROM dag_run WHERE run_id = :run_id", run_id=RUN_ID)
     # The bad row must have failed alone: anything else would photograph a different story.
     generate = dict(
@@ -174,6 +194,18 @@ def run_campaign(airflow: AirflowDeployment, scratch: Path) -> None:
     expected = {index: "failed" if index == BAD_ROW_INDEX else "success" for index in range(5)}
     if state != "failed" or generate != expected:
         raise RuntimeError(f"unexpected run: {state}, generate tasks {generate}\n{airflow.diagnose()}")
+    return sorted(pending_reviews(airflow), key=lambda detail: int(detail["task_instance"]["map_index"]))
+
+
+def pending_reviews(airflow: AirflowDeployment) -> list[dict[str, Any]]:
+    """The review run's reviews waiting for an answer (Airflow's human-in-the-loop details)."""
+    airflow.assert_running()
+    details = airflow.rest("GET", f"/api/v2/dags/{REVIEW_DAG_ID}/dagRuns/{REVIEW_RUN_ID}/hitlDetails")
+    return [
+        detail
+        for detail in details["hitl_details"]
+        if not detail["response_received"] and detail["task_instance"]["state"] in ("awaiting_input", "deferred")
+    ]
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -185,6 +217,10 @@ def write_rows_with_a_bad_one(path: Path) -> Path:
     """The example's rows with a third one whose render the emulator fails with 40119."""
     rows = read_rows(EXAMPLE_ROWS)
     rows.insert(BAD_ROW_INDEX, {**rows[0], "region": BAD_REGION, "manager": "Nemo"})
+    return write_rows(path, rows)
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -192,11 +228,12 @@ def write_rows_with_a_bad_one(path: Path) -> Path:
     return path
 
 
-def take_screenshots(run_url: str, output: Path, scratch: Path) -> None:
+def take_screenshots(base_url: str, reviews: list[dict[str, Any]], output: Path, scratch: Path) -> None:
     """
-    Photograph the grid, one render's log and the summary's log in Airflow's UI.
+    Photograph the campaign's run and the reviews in Airflow's UI.
 
-    :param run_url: the UI's page of the DAG run.
+    :param base_url: the UI's address.
+    :param reviews: the review run's waiting reviews, in row order.
     :param output: the folder of the PNGs.
     :param scratch: a throwaway folder, for the browser's profile.
     """
@@ -216,31 +253,76 @@ def take_screenshots(run_url: str, output: Path, scratch: Path) -> None:
         try:
             page = browser.new_page()
             page.set_default_timeout(UI_TIMEOUT_MS)
-            _step("photographing the grid")
-            # The task group's page lists both tasks of every row, by label, in the CSV's order.
-            open_page(page, f"{run_url}/tasks/group/render_row?sort=map_index", "Upstream Failed")
-            bottom = max(_bottom(page.locator("table")), _bottom(page.get_by_test_id("task-every_row_stored")))
-            shoot(page, output / SCREENSHOTS["grid"], bottom)
-
-            _step("photographing a render's log")
-            open_page(page, f"{run_url}/tasks/{GENERATE_TASK}/mapped/0", "is completed (was processing)")
-            wrap_log_lines(page)
-            bottom = _bottom(page.get_by_test_id("virtualized-list"))
-            shoot(page, output / SCREENSHOTS["log"], bottom)
-
-            _step("photographing the summary")
-            open_page(page, f"{run_url}/tasks/write_summary", "4 ready, 1 not")
-            wrap_log_lines(page)
-            check_summary_lines(page, [row["region"] for row in read_rows(scratch / "figures.csv")])
-            # Down to the per-row lines: the return value after them repeats them on one line.
-            bottom = _top(page.get_by_text("Returned value was").first)
-            shoot(page, output / SCREENSHOTS["summary"], bottom)
+            photograph_campaign(page, f"{base_url}/dags/{DAG_ID}/runs/{RUN_ID}", output, scratch)
+            photograph_reviews(page, f"{base_url}/dags/{REVIEW_DAG_ID}/runs/{REVIEW_RUN_ID}", reviews, output)
         finally:
             browser.close()
 
 
-def open_page(page: Page, url: str, ready_text: str) -> None:
-    """Go to ``url``, open every task group of the grid and wait until ``ready_text`` shows."""
+def photograph_campaign(page: Page, run_url: str, output: Path, scratch: Path) -> None:
+    """The grid, one render's log and the summary's log of the campaign's run with the bad row."""
+    _step("photographing the grid")
+    # The task group's page lists both tasks of every row, by label, in the CSV's order.
+    open_page(page, f"{run_url}/tasks/group/render_row?sort=map_index", "Upstream Failed")
+    bottom = max(_bottom(page.locator("table")), _bottom(page.get_by_test_id("task-every_row_stored")))
+    shoot(page, output / SCREENSHOTS["grid"], _down_to(bottom))
+
+    _step("photographing a render's log")
+    open_page(page, f"{run_url}/tasks/{GENERATE_TASK}/mapped/0", "is completed (was processing)")
+    wrap_log_lines(page)
+    bottom = _bottom(page.get_by_test_id("virtualized-list"))
+    shoot(page, output / SCREENSHOTS["log"], _down_to(bottom))
+
+    _step("photographing the summary")
+    open_page(page, f"{run_url}/tasks/write_summary", "4 ready, 1 failed")
+    wrap_log_lines(page)
+    check_summary_lines(page, [row["region"] for row in read_rows(scratch / "figures.csv")])
+    # Down to the per-row lines, above the return value (which repeats them on one line).
+    bottom = _top(page.get_by_text("Returned value was").first) - MARGIN
+    shoot(page, output / SCREENSHOTS["summary"], _down_to(bottom))
+
+
+def photograph_reviews(page: Page, run_url: str, reviews: list[dict[str, Any]], output: Path) -> None:
+    """
+    What a reviewer sees: the run's required actions (both reviews listed, the first one open) and the
+    second review's form on its task's page, each with its row's thumbnail, links and script.
+    """
+    first, second = reviews[0], reviews[1]
+    _step("photographing the required actions")
+    # The run's "required actions" open in a dialog over the run's page: the list and one review.
+    page.goto(f"{run_url}/required_actions", wait_until="networkidle")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text(f"Pending required actions ({len(reviews)})").wait_for()
+    # The list's cells read the review's subject (its map index label): the first row's opens its review
+    # (the open review's details, right of the list, repeat the subject of the one open at first).
+    dialog.get_by_role("cell", name=first["subject"], exact=True).first.click()
+    wait_for_thumbnail(dialog, first)
+    shoot(page, output / SCREENSHOTS["reviews"], _around(dialog))
+
+    _step("photographing a review's form")
+    form = f"{run_url}/tasks/{REVIEW_TASK}/mapped/{second['task_instance']['map_index']}/required_actions"
+    open_page(page, form, second["subject"], REVIEW_TASK)
+    wait_for_thumbnail(page.locator("body"), second)
+    shoot(page, output / SCREENSHOTS["review_form"], _down_to(_bottom(page.get_by_role("button", name="Reject"))))
+
+
+def wait_for_thumbnail(area: Locator, review: dict[str, Any]) -> None:
+    """Wait until the review's own thumbnail (the emulator's drawing of its row) has loaded."""
+    video_id = re.search(r"!\[Thumbnail of ([0-9a-f]+)\]", review["body"])
+    if video_id is None:
+        raise RuntimeError(f"the review {review['subject']!r} shows no thumbnail:\n{review['body']}")
+    image = area.get_by_role("img", name=f"Thumbnail of {video_id[1]}")
+    # decode() settles once the image is loaded, and fails for a broken one.
+    image.evaluate("image => image.decode()")
+    area.page.wait_for_load_state("networkidle")
+
+
+def open_page(page: Page, url: str, ready_text: str, grouped_task: str = GENERATE_TASK) -> None:
+    """
+    Go to ``url``, open every task group of the grid and wait until ``ready_text`` shows.
+
+    :param grouped_task: a task inside a group, shown once the groups are open.
+    """
     page.goto(url, wait_until="networkidle")
     page.get_by_test_id("task-every_row_stored").wait_for()
     # The UI remembers open groups; the button is disabled when every group is open already.
@@ -248,7 +330,7 @@ def open_page(page: Page, url: str, ready_text: str) -> None:
     if expand.is_enabled():
         expand.click()
     # The grid names a task "task-" and its id with dashes for dots.
-    page.get_by_test_id("task-" + GENERATE_TASK.replace(".", "-")).wait_for()
+    page.get_by_test_id("task-" + grouped_task.replace(".", "-")).wait_for()
     page.get_by_text(ready_text).first.wait_for()
     page.wait_for_load_state("networkidle")
 
@@ -262,11 +344,11 @@ def check_summary_lines(page: Page, regions: list[str]) -> None:
         raise RuntimeError(f"the summary's log shows no line for {missing} above its return value:\n{shown}")
 
 
-def shoot(page: Page, path: Path, bottom: float) -> None:
-    """The page from its top down to ``bottom``, with no pointer, focus ring or tooltip on it."""
+def shoot(page: Page, path: Path, clip: FloatRect) -> None:
+    """The ``clip`` of the page, with no pointer, focus ring or tooltip on it."""
     page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)
     page.evaluate("document.activeElement instanceof HTMLElement && document.activeElement.blur()")
-    page.screenshot(path=str(path), clip=_down_to(page, bottom), animations="disabled")
+    page.screenshot(path=str(path), clip=clip, animations="disabled")
 
 
 def wrap_log_lines(page: Page) -> None:
@@ -280,12 +362,25 @@ def wrap_log_lines(page: Page) -> None:
     page.get_by_role("menu").wait_for(state="hidden")
 
 
-def _down_to(page: Page, bottom: float) -> FloatRect:
+def _down_to(bottom: float) -> FloatRect:
     """The whole width of the page, from its top down to ``bottom`` and a margin."""
-    height = bottom + 16
+    height = bottom + MARGIN
     if height > VIEWPORT["height"]:
         raise RuntimeError(f"the content ends at {bottom:.0f} px, below the {VIEWPORT['height']} px window")
     return {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}
+
+
+def _around(locator: Locator) -> FloatRect:
+    """The element's box (a dialog: what is around it is dimmed), within the window."""
+    box = locator.bounding_box()
+    if box is None:
+        raise RuntimeError(f"{locator} is not on the page")
+    left, top = max(box["x"], 0), max(box["y"], 0)
+    right = min(box["x"] + box["width"], VIEWPORT["width"])
+    bottom = box["y"] + box["height"]
+    if bottom > VIEWPORT["height"]:
+        raise RuntimeError(f"{locator} ends at {bottom:.0f} px, below the {VIEWPORT['height']} px window")
+    return {"x": left, "y": top, "width": right - left, "height": bottom - top}
 
 
 def _bottom(locator: Locator) -> float:
