@@ -409,32 +409,25 @@ def preflight_campaign(
     )
     hook = HeyGenHook(heygen_conn_id)
     fields = set(VideoGenerateRequest.model_fields) | {"extra_fields"}
-    estimates = []
-    unknown: list[str] = []
-    for index, row in enumerate(rows):
+
+    def estimate_row(index: int, row: Mapping[str, Any]) -> RowEstimate:
         params = {**(defaults or {}), **{key: value for key, value in row.items() if key in fields}}
         label = str(params.get("title") or f"row {index + 1}")
         try:
             request = VideoGenerateRequest.from_params(params)
             hook.request_body(request)
         except HeyGenRequestValidationError as error:
-            estimates.append(invalid_row(label, error.problems))
-            continue
-        try:
-            estimates.append(
-                estimate_request(
-                    label,
-                    request,
-                    table,
-                    words_per_minute=words_per_minute,
-                    characters_per_minute=characters_per_minute,
-                    unscripted_scene_seconds=unscripted_scene_seconds,
-                )
-            )
-        except HeyGenBudgetInputError as error:
-            unknown += error.problems
-    if unknown:
-        raise HeyGenBudgetInputError(unknown)
+            return invalid_row(label, error.problems)
+        return estimate_request(
+            label,
+            request,
+            table,
+            words_per_minute=words_per_minute,
+            characters_per_minute=characters_per_minute,
+            unscripted_scene_seconds=unscripted_scene_seconds,
+        )
+
+    estimates = _estimate_rows(rows, estimate_row)
     return _judge(
         estimates,
         hook,
@@ -502,9 +495,8 @@ def preflight_template_campaign(
         for name, variable in template.variables.items()
         if variable.type == "text"
     }
-    estimates = []
-    unknown: list[str] = []
-    for index, row in enumerate(rows):
+
+    def estimate_row(index: int, row: Mapping[str, Any]) -> RowEstimate:
         label = str(row.get("title") or f"row {index + 1}")
         checked = check_template_row(
             template,
@@ -515,25 +507,19 @@ def preflight_template_campaign(
             require_all=require_all_variables,
         )
         if checked.all_problems:
-            estimates.append(invalid_row(label, checked.all_problems))
-            continue
+            return invalid_row(label, checked.all_problems)
         scripts = template.scripts(checked.scene_ids)
-        try:
-            estimates.append(
-                estimate_template(
-                    label,
-                    scripts,
-                    {**defaults, **checked.variables},
-                    table,
-                    words_per_minute=words_per_minute,
-                    characters_per_minute=characters_per_minute,
-                    unscripted_scene_seconds=unscripted_scene_seconds,
-                )
-            )
-        except HeyGenBudgetInputError as error:
-            unknown += error.problems
-    if unknown:
-        raise HeyGenBudgetInputError(unknown)
+        return estimate_template(
+            label,
+            scripts,
+            {**defaults, **checked.variables},
+            table,
+            words_per_minute=words_per_minute,
+            characters_per_minute=characters_per_minute,
+            unscripted_scene_seconds=unscripted_scene_seconds,
+        )
+
+    estimates = _estimate_rows(rows, estimate_row)
     return _judge(
         estimates,
         hook,
@@ -544,6 +530,26 @@ def preflight_template_campaign(
         check_credit=check_credit,
         log=log,
     )
+
+
+def _estimate_rows(
+    rows: Sequence[Mapping[str, Any]], estimate_row: Callable[[int, Mapping[str, Any]], RowEstimate]
+) -> list[RowEstimate]:
+    """
+    Every row's estimate; the scenes no row could estimate are refused together, after every row.
+
+    :raises HeyGenBudgetInputError: naming each scene of each row that cannot be estimated.
+    """
+    estimates = []
+    unknown: list[str] = []
+    for index, row in enumerate(rows):
+        try:
+            estimates.append(estimate_row(index, row))
+        except HeyGenBudgetInputError as error:
+            unknown += error.problems
+    if unknown:
+        raise HeyGenBudgetInputError(unknown)
+    return estimates
 
 
 def _judge(
