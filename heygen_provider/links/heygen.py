@@ -43,8 +43,8 @@ def video_page_url(video_id: str, base_url: str | None = None) -> str:
     from heygen_provider.connection import is_loopback
 
     if base_url and is_loopback(urlsplit(base_url).hostname or ""):
-        return f"{base_url.rstrip('/')}/videos/{quote(video_id, safe='')}"
-    return HEYGEN_VIDEO_PAGE.format(video_id=quote(video_id, safe=""))
+        return f"{base_url.rstrip('/')}/videos/{quote(video_id, safe='', errors='surrogatepass')}"
+    return HEYGEN_VIDEO_PAGE.format(video_id=quote(video_id, safe="", errors="surrogatepass"))
 
 
 #: Schemes of stored objects that :func:`browsable_url` turns into a page a browser opens.

@@ -149,3 +149,11 @@ def test_the_campaign_summary_step_logs_one_line_per_row(
     assert len(logged) == 2 + len(titles), logged
     assert all(len(line.splitlines()) == 1 for line in logged)
     assert len(summary["text"].splitlines()) == 2 + len(titles)
+
+
+def test_a_video_id_with_a_lone_surrogate_still_gets_a_page_link() -> None:
+    """JSON can carry ``\\ud800``; the summary's link to the video's page must not crash on it (found by hypothesis)."""
+    from heygen_provider.links.heygen import video_page_url
+
+    for base_url in (None, "http://127.0.0.1:8080"):
+        assert video_page_url("a\ud800b", base_url).isascii()
