@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from heygen_provider.connection_form import DEFAULT_CONN_ID
 from heygen_provider.exceptions import (
     HeyGenBudgetExceededError,
     HeyGenBudgetInputError,
@@ -44,6 +43,7 @@ from heygen_provider.exceptions import (
     HeyGenRequestValidationError,
 )
 from heygen_provider.notifications.summary import one_line
+from heygen_provider.vocabulary import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from heygen_provider.models import RemainingQuota, VideoGenerateRequest

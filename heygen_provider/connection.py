@@ -15,11 +15,9 @@ from urllib.parse import urlsplit
 
 from heygen_provider import __version__
 from heygen_provider.connection_form import (
-    API_VERSIONS,
     AUTH_TYPES,
     CONNECTION_EXTRA_FIELDS,
     DEFAULT_BASE_URL,
-    DEFAULT_CONN_ID,
     DEFAULT_CREATE_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RETRY_ATTEMPTS,
@@ -30,8 +28,9 @@ from heygen_provider.connection_form import (
     ui_field_behaviour_for_hook,
 )
 from heygen_provider.exceptions import HeyGenConnectionError
-from heygen_provider.generations import GENERATIONS, ApiGeneration, ApiVersion
+from heygen_provider.generations import GENERATIONS, ApiGeneration
 from heygen_provider.retry import RetryPolicy
+from heygen_provider.vocabulary import API_VERSIONS, DEFAULT_CONN_ID, ApiVersion
 
 USER_AGENT = f"airflow-provider-heygen/{__version__}"
 #: Connecting should be quick; only an answer may legitimately take up to the request timeout.

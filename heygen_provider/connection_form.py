@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-DEFAULT_CONN_ID = "heygen_default"
+from heygen_provider.vocabulary import API_VERSIONS, DEFAULT_API_VERSION
+
 DEFAULT_BASE_URL = "https://api.heygen.com"
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_RETRY_ATTEMPTS = 5
 #: HeyGen's create call answers in 3.9 s at p50 but 30.8 s at p99: a create gets far longer than a poll.
 DEFAULT_CREATE_TIMEOUT = 60.0
-API_VERSIONS = ("v3", "legacy")
-DEFAULT_API_VERSION = "v3"
 
 AuthType = Literal["api_key", "bearer"]
 AUTH_TYPES: tuple[AuthType, ...] = ("api_key", "bearer")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from heygen_provider.exceptions import (
@@ -20,13 +20,11 @@ from heygen_provider.exceptions import (
     HeyGenMalformedResponseError,
     HeyGenVideoIdError,
 )
+from heygen_provider.vocabulary import ApiVersion
 
 if TYPE_CHECKING:
     from heygen_provider.models import AvatarList, RemainingQuota, VideoGenerateRequest, VoiceList
 
-ApiVersion = Literal["v3", "legacy"]
-API_VERSIONS: tuple[ApiVersion, ...] = ("v3", "legacy")
-DEFAULT_API_VERSION: ApiVersion = "v3"
 
 #: The request's top-level options only v3 understands (also the operator's parameters of that name).
 V3_OPTIONS = (

@@ -130,7 +130,7 @@ class RenderProgress:
         if self.deadline is None:
             return ", no deadline"
         deadline = time.gmtime(self.deadline)
-        # A wait may outlast the day (the default timeout is 24 h): then the time alone would mislead.
+        # A wait may outlast the day (the default timeout is 1 h): then the time alone would mislead.
         same_day = deadline[:3] == time.gmtime(now)[:3]
         moment = time.strftime("%H:%M:%S UTC" if same_day else "%Y-%m-%d %H:%M:%S UTC", deadline)
         return f", gives up at {moment} (in {_duration(max(0.0, self.deadline - now))})"

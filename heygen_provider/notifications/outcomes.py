@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from heygen_provider.connection_form import DEFAULT_CONN_ID
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE
+from heygen_provider.vocabulary import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from heygen_provider.hooks.heygen import HeyGenHook

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow.sdk import BaseOperator
 
 from heygen_provider._checks import positive_seconds
-from heygen_provider.connection_form import DEFAULT_CONN_ID
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE, HeyGenVideoLink, video_page_url
 from heygen_provider.operators.upstream_data import UpstreamDataMixin
+from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -38,8 +38,7 @@ if TYPE_CHECKING:
     from heygen_provider.operators.submission_record import SubmissionRecord
 
 #: HeyGen renders take 5 to 15 minutes and can pass 20 at peak.
-DEFAULT_RENDER_TIMEOUT = timedelta(hours=1)
-DEFAULT_POLL_INTERVAL = 30.0
+DEFAULT_RENDER_TIMEOUT = DEFAULT_WAIT_TIMEOUT
 
 
 def default_deferrable() -> bool:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from heygen_provider._checks import positive_seconds
-from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.operators.heygen import default_deferrable
 from heygen_provider.operators.upstream_data import UpstreamDataMixin
+from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_WAIT_TIMEOUT
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -49,7 +49,7 @@ class HeyGenVideoSensor(UpstreamDataMixin, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         kwargs["poke_interval"] = positive_seconds("poke_interval", kwargs.get("poke_interval", 30.0))
-        kwargs.setdefault("timeout", 60 * 60.0)
+        kwargs.setdefault("timeout", DEFAULT_WAIT_TIMEOUT.total_seconds())
         super().__init__(**kwargs)
         self.video_id = video_id
         self.heygen_conn_id = heygen_conn_id

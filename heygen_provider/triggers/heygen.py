@@ -20,7 +20,6 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 # import inside run() would stall every trigger sharing the event loop.
 from heygen_provider._checks import positive_seconds
 from heygen_provider._compat import AirflowNotFoundException
-from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.exceptions import (
     VIDEO_URL_CHECKS,
     HeyGenError,
@@ -40,6 +39,7 @@ from heygen_provider.triggers.status_poller import (
     Subscription,
     status_subscription,
 )
+from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL
 
 __all__ = ["POLL_RETRY_POLICY", "HeyGenVideoStatusTrigger"]
 
@@ -71,7 +71,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         self,
         video_id: str,
         heygen_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 30.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         end_time: float | None = None,
         execution_deadline: float | None = None,
         *,

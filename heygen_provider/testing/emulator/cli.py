@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from heygen_provider.testing.emulator import drawing
-from heygen_provider.testing.emulator.connection import DEFAULT_CONN_ID, AirflowConnection
+from heygen_provider.testing.emulator.connection import AirflowConnection
 from heygen_provider.testing.emulator.magic import parse_size
 from heygen_provider.testing.emulator.runner import base_url_for, is_loopback
 from heygen_provider.testing.emulator.server import EmulatorApp
 from heygen_provider.testing.emulator.settings import DEFAULT_API_KEY, PLANS, EmulatorSettings
 from heygen_provider.testing.emulator.webserver import WebServer, emulator_handler
+from heygen_provider.vocabulary import DEFAULT_CONN_ID
 
 CLI_RENDER_SECONDS = 20.0
 

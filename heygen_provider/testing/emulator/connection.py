@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-DEFAULT_CONN_ID = "heygen_default"
+from heygen_provider.vocabulary import API_VERSIONS, DEFAULT_CONN_ID
+
 CONN_TYPE = "heygen"
 AUTH_TYPES = ("api_key", "bearer")
-#: The values of the provider's ``api_version`` connection extra.
-API_VERSIONS = ("v3", "legacy")
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,11 @@ from types import TracebackType
 from typing import IO, Any
 
 from heygen_provider.testing.emulator.client import EmulatorClient
-from heygen_provider.testing.emulator.connection import DEFAULT_CONN_ID, AirflowConnection, airflow_connection
+from heygen_provider.testing.emulator.connection import AirflowConnection, airflow_connection
 from heygen_provider.testing.emulator.server import EmulatorApp
 from heygen_provider.testing.emulator.settings import EmulatorSettings
 from heygen_provider.testing.emulator.webserver import WebServer, emulator_handler
+from heygen_provider.vocabulary import DEFAULT_CONN_ID
 
 LOOPBACK_NAMES = ("localhost",)
 BANNER = re.compile(r"listening on (http://\S+)")
