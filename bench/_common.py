@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from heygen_provider.generations import GENERATIONS, V3, ApiGeneration
+from heygen_provider.api_versions import API_BY_VERSION, V3, HeyGenApi
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -109,7 +109,7 @@ def create_videos(base_url: str, api_key: str, count: int, title: str = "", conc
     return asyncio.run(create_all())
 
 
-def status_url(base_url: str, video_id: str, generation: ApiGeneration = V3) -> str:
+def status_url(base_url: str, video_id: str, generation: HeyGenApi = V3) -> str:
     """The URL of ``generation``'s status call for one video (v3: ``/v3/videos/{id}``)."""
     path, query = generation.status_request(video_id)
     return base_url + path + (f"?{urlencode(query)}" if query else "")
@@ -121,13 +121,13 @@ StatusCallKind = Literal["bulk", "per_video"]
 def status_call_kind(path: str) -> StatusCallKind | None:
     """
     Whether a request's path (from the emulator's log) is a bulk status call, a one-video status call
-    of any API generation, or neither: the paths come from :mod:`heygen_provider.generations`, so a
+    of any API generation, or neither: the paths come from :mod:`heygen_provider.api_versions`, so a
     benchmark counts what the provider really sends.
     """
-    for generation in GENERATIONS.values():
+    for generation in API_BY_VERSION.values():
         if path == generation.bulk_status:
             return "bulk"
-    for generation in GENERATIONS.values():
+    for generation in API_BY_VERSION.values():
         prefix, placeholder, suffix = generation.video_status.partition("{video_id}")
         if not placeholder:
             if path == prefix:

@@ -5,7 +5,7 @@ GETs, counted from the emulator's request log, for a range of poll intervals.
 A worker process runs the real path of ``HeyGenGenerateVideoOperator`` for each interval: ``execute``
 (validate, submit, check the status once, defer), the deferred ``HeyGenVideoStatusTrigger.run()``
 (all intervals at once in one event loop, as in a triggerer) and ``execute_complete``. The parent
-then reads the emulator's log per video id, with the paths of :mod:`heygen_provider.generations`:
+then reads the emulator's log per video id, with the paths of :mod:`heygen_provider.api_versions`:
 ``POST /v3/videos``, the bulk status calls that asked about the video (``GET /v3/videos/statuses``,
 one cohort per interval) and its own status calls (``GET /v3/videos/{id}``: the check in ``execute``
 and the fetch of the finished video, whose URL the bulk answer does not carry). Expected GETs: those
@@ -35,7 +35,7 @@ from _common import (
     write_json,
 )
 
-from heygen_provider.generations import V3
+from heygen_provider.api_versions import V3
 
 #: GETs of the video's own, besides the polls: the status check in ``execute``, the fetch of the finished video.
 OWN_GETS = 2

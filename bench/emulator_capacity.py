@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import aiohttp
 from _common import Report, create_videos, status_url
 
-from heygen_provider.generations import V3
+from heygen_provider.api_versions import V3
 from heygen_provider.testing.emulator import EmulatorSettings, HeyGenEmulator
 
 # The ceiling: the same server set-up as the emulator's (heygen_provider.testing.emulator.webserver),

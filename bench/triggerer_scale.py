@@ -67,7 +67,7 @@ from _common import (
     write_json,
 )
 
-from heygen_provider.generations import LEGACY, MAX_BULK_IDS, V3
+from heygen_provider.api_versions import LEGACY, MAX_BULK_IDS, V3
 
 #: The generation of the per-video variants: legacy, the one without a bulk status call.
 PER_VIDEO_GENERATION = LEGACY

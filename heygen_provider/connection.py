@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from heygen_provider import __version__
+from heygen_provider.api_versions import API_BY_VERSION, HeyGenApi
 from heygen_provider.connection_form import (
     AUTH_TYPES,
     CONNECTION_EXTRA_FIELDS,
@@ -28,7 +29,6 @@ from heygen_provider.connection_form import (
     ui_field_behaviour_for_hook,
 )
 from heygen_provider.exceptions import HeyGenConnectionError
-from heygen_provider.generations import GENERATIONS, ApiGeneration
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.vocabulary import API_VERSIONS, DEFAULT_CONN_ID, ApiVersion
 
@@ -63,8 +63,8 @@ class HeyGenConnectionSettings:
     :param auth_type: ``api_key`` (``X-Api-Key`` header) or ``bearer`` (``Authorization: Bearer``).
     :param request_timeout: seconds allowed for each HTTP request.
     :param retry_attempts: attempts per call, counting the first.
-    :param video_status_path: the status call's path, overriding the API generation's (deprecated).
-    :param api_version: ``v3`` (default) or ``legacy``: see :mod:`heygen_provider.generations`.
+    :param video_status_path: the status call's path, overriding the API's (deprecated).
+    :param api_version: ``v3`` (default) or ``legacy``: see :mod:`heygen_provider.api_versions`.
     :param create_timeout: seconds allowed for the paid create call to answer.
     """
 
@@ -96,9 +96,9 @@ class HeyGenConnectionSettings:
         return {"Accept": "application/json", "User-Agent": USER_AGENT}
 
     @property
-    def api(self) -> ApiGeneration:
-        """The API generation: its paths (the status path from ``video_status_path`` when set) and translations."""
-        return GENERATIONS[self.api_version].with_status_path(self.video_status_path)
+    def api(self) -> HeyGenApi:
+        """The HeyGen API: its paths (the status path from ``video_status_path`` when set) and translations."""
+        return API_BY_VERSION[self.api_version].with_status_path(self.video_status_path)
 
     @property
     def retry_policy(self) -> RetryPolicy:

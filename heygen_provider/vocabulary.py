@@ -18,6 +18,18 @@ ApiVersion = Literal["v3", "legacy"]
 API_VERSIONS: tuple[ApiVersion, ...] = ("v3", "legacy")
 DEFAULT_API_VERSION: ApiVersion = "v3"
 
+#: The request's top-level options only v3 understands (also the operator's parameters of that name).
+V3_OPTIONS = (
+    "engine",
+    "motion_prompt",
+    "expressiveness",
+    "aspect_ratio",
+    "resolution",
+    "output_format",
+    "remove_background",
+    "fit",
+)
+
 #: Seconds between two status checks of one render; renders take 5 to 20 minutes.
 DEFAULT_POLL_INTERVAL = 30.0
 

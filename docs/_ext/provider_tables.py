@@ -144,12 +144,8 @@ class HttpErrors(GeneratedTable):
     STATUSES = (400, 401, 402, 403, 404, 409, 422, 424, 429, 500, 502, 503, 504)
 
     def lines(self) -> list[str]:
-        from heygen_provider.exceptions import (
-            REQUEST_IN_PROGRESS,
-            HeyGenMalformedResponseError,
-            HeyGenTransportError,
-            error_class_for_status,
-        )
+        from heygen_provider.exceptions import HeyGenMalformedResponseError, HeyGenTransportError
+        from heygen_provider.hooks.answers import REQUEST_IN_PROGRESS, error_class_for_status
         from heygen_provider.hooks.calls import transport_error
         from heygen_provider.retry import TransportFailure
 

@@ -2,7 +2,8 @@
 What one attempt of an API call ended in, for the sync and the async transport alike.
 
 Each transport sends the request and hands what happened here: an HTTP answer becomes HeyGen's data or
-one of :mod:`heygen_provider.exceptions` (through the one error parser), a failed exchange becomes a
+one of :mod:`heygen_provider.exceptions` (through the one answer parser,
+:mod:`heygen_provider.hooks.answers`), a failed exchange becomes a
 :class:`~heygen_provider.exceptions.HeyGenTransportError`. The retry policy then judges the exception.
 """
 
@@ -17,8 +18,8 @@ from heygen_provider.exceptions import (
     HeyGenAPIError,
     HeyGenError,
     HeyGenTransportError,
-    parse_response,
 )
+from heygen_provider.hooks.answers import parse_response
 from heygen_provider.retry import RetryState, TransportFailure, parse_retry_after
 
 #: Bytes of one answer the triggerer reads at most. Its answers are status answers: a bulk one for 100
@@ -101,7 +102,7 @@ def read_answer(
     HeyGen's data from an HTTP answer.
 
     :param envelope: return the whole answer object, not its ``data`` (see
-        :func:`~heygen_provider.exceptions.parse_response`).
+        :func:`~heygen_provider.hooks.answers.parse_response`).
 
     :raises HeyGenAPIError: of the class the answer calls for, with ``Retry-After`` kept on it.
     """

@@ -28,8 +28,8 @@ from heygen_provider.exceptions import (
     HeyGenDownloadError,
     HeyGenError,
     MediaUrlExpired,
-    error_class_for_status,
 )
+from heygen_provider.hooks.answers import error_class_for_status
 from heygen_provider.hooks.calls import describe_failure, final_error, transport_error
 from heygen_provider.retry import RetryPolicy, TransportFailure, parse_retry_after
 

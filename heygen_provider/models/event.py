@@ -16,7 +16,7 @@ task's resume method. On the wire it is the JSON object of :meth:`VideoEvent.to_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from heygen_provider._compat import AirflowNotFoundException
 from heygen_provider.exceptions import (
@@ -33,19 +33,50 @@ from heygen_provider.exceptions import (
     HeyGenNotFoundError,
     HeyGenRateLimitError,
     HeyGenRenderError,
+    HeyGenRenderRejectedError,
+    HeyGenRenderTimeoutError,
     HeyGenServerError,
     HeyGenVideoIdError,
-    render_error,
 )
-
-if TYPE_CHECKING:
-    from heygen_provider.models.status import VideoStatusResponse
+from heygen_provider.models.status import VideoStatusResponse
 
 SUCCESS = "success"
 TIMEOUT = "timeout"
 ERROR = "error"
 #: Statuses after which the render will not change any more.
 RENDER_ENDED = frozenset({"success", "failed", "cancelled"})
+
+#: HeyGen's failure codes of renders that would fail the same way again: the input (too long, blocked
+#: words, unknown avatar or voice), the plan and the credit. Compared as lower-case text.
+DETERMINISTIC_RENDER_CODES = frozenset(
+    {
+        "40119",  # video too long for the plan
+        "40039",  # invalid text input
+        "400105",  # blocked words
+        "400116",  # voice not found
+        "400144",  # avatar not found
+        "400664",  # trial limit exceeded
+        "insufficient_credit",
+        "movio_payment_insufficient_credit",
+        "invalid_parameter",
+    }
+)
+
+
+def render_error(*, video_id: str, status: str, code: str | int | None, message: str) -> HeyGenRenderError:
+    """
+    The exception for a render that ended without a video, of the class that says whether an Airflow
+    retry could help: :class:`~heygen_provider.exceptions.HeyGenRenderRejectedError` for a failure that
+    would repeat, :class:`~heygen_provider.exceptions.HeyGenRenderTimeoutError` for a deadline,
+    :class:`~heygen_provider.exceptions.HeyGenRenderError` otherwise.
+    """
+    error_class: type[HeyGenRenderError] = HeyGenRenderError
+    if status == "timeout":
+        error_class = HeyGenRenderTimeoutError
+    elif status == "failed" and code is not None and str(code).strip().lower() in DETERMINISTIC_RENDER_CODES:
+        error_class = HeyGenRenderRejectedError
+    return error_class(video_id=video_id, status=status, code=code, message=message)
+
 
 _API_ERRORS: dict[str, type[HeyGenAPIError]] = {
     error_class.__name__: error_class
@@ -171,7 +202,7 @@ class VideoEvent:
         The task result of a ``success`` event.
 
         :raises HeyGenRenderError: for a render that ended without a video (of the subclass that says
-            whether a retry could help, see :func:`~heygen_provider.exceptions.render_error`), or for a
+            whether a retry could help, see :func:`render_error`), or for a
             deadline (:class:`~heygen_provider.exceptions.HeyGenRenderTimeoutError`). Cancelled is never
             success.
         :raises HeyGenError: for an ``error`` event, of the class the fault raised where it happened.

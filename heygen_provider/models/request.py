@@ -28,7 +28,6 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
 from heygen_provider.exceptions import HeyGenRequestValidationError
-from heygen_provider.generations import V3_OPTIONS
 from heygen_provider.models.base import (
     RequestModel,
     check_http_url,
@@ -36,6 +35,7 @@ from heygen_provider.models.base import (
     raise_for_validation,
     range_error,
 )
+from heygen_provider.vocabulary import V3_OPTIONS
 
 MAX_SCENES = 50
 MAX_INPUT_TEXT_LENGTH = 5000

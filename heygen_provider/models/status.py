@@ -18,6 +18,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from heygen_provider.exceptions import HeyGenMalformedResponseError
+
 
 class VideoStatus(str, enum.Enum):
     """The spec's status values."""
@@ -172,6 +174,18 @@ class VideoStatusResponse(BaseModel):
             "callback_id": self.callback_id,
             "error": self.error.model_dump(exclude_none=True) if self.error else None,
         }
+
+
+#: Status checks a ``completed`` answer without a ``video_url`` gets before the wait ends with an error.
+VIDEO_URL_CHECKS = 5
+
+
+def missing_video_url_error(video_id: str, checks: int) -> HeyGenMalformedResponseError:
+    """The error that ends a wait on a video HeyGen keeps calling completed without giving its URL."""
+    return HeyGenMalformedResponseError(
+        f"HeyGen reported video {video_id} completed but gave no video_url in {checks} status checks",
+        status_code=200,
+    )
 
 
 _log = logging.getLogger(__name__)

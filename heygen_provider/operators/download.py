@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
-from heygen_provider.connection import DEFAULT_CONN_ID
 from heygen_provider.exceptions import HeyGenDownloadNameError
 from heygen_provider.links.heygen import StoredVideoLink, may_open_in_browser
 from heygen_provider.operators.upstream_data import UpstreamDataMixin
+from heygen_provider.vocabulary import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
-from heygen_provider.generations import V3_OPTIONS
 from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.render import (
     DEFAULT_RENDER_TIMEOUT,
     HeyGenRenderOperator,
     default_deferrable,
 )
-from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL
+from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL, V3_OPTIONS
 
 if TYPE_CHECKING:
     import jinja2

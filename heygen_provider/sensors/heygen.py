@@ -78,9 +78,10 @@ class HeyGenVideoSensor(UpstreamDataMixin, BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        from heygen_provider.exceptions import VIDEO_URL_CHECKS, HeyGenTransientError, missing_video_url_error
+        from heygen_provider.exceptions import HeyGenTransientError
         from heygen_provider.hooks.heygen import HeyGenHook
         from heygen_provider.models.event import VideoEvent
+        from heygen_provider.models.status import VIDEO_URL_CHECKS, missing_video_url_error
 
         try:
             status = HeyGenHook(self.heygen_conn_id).get_video_status(self.video_id)

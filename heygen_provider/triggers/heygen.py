@@ -20,17 +20,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 # import inside run() would stall every trigger sharing the event loop.
 from heygen_provider._checks import positive_seconds
 from heygen_provider._compat import AirflowNotFoundException
-from heygen_provider.exceptions import (
-    VIDEO_URL_CHECKS,
-    HeyGenError,
-    HeyGenTransientError,
-    missing_video_url_error,
-)
+from heygen_provider.exceptions import HeyGenError, HeyGenTransientError
 from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.kill import TRIGGER_QUESTION_TIMEOUT, atask_was_killed
 from heygen_provider.models.event import VideoEvent
-from heygen_provider.models.status import VideoStatusResponse
+from heygen_provider.models.status import VIDEO_URL_CHECKS, VideoStatusResponse, missing_video_url_error
 from heygen_provider.progress import RenderProgress
 from heygen_provider.triggers.log_lines import write_log
 from heygen_provider.triggers.status_poller import (

@@ -32,8 +32,8 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 
+from heygen_provider.api_versions import MAX_BULK_IDS, bulk_groups, takes_in_bulk
 from heygen_provider.exceptions import HeyGenAPIError, HeyGenTransientError
-from heygen_provider.generations import MAX_BULK_IDS, bulk_groups, takes_in_bulk
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.progress import RenderProgress
@@ -130,7 +130,7 @@ class StatusPoller:
     async def poll(self, waiting: list[Subscription]) -> None:
         """
         Bulk calls for a cohort's waiting subscriptions, as few as keep each URL within a safe length
-        (:func:`~heygen_provider.generations.bulk_groups`), then each one's own answer. A call that fails
+        (:func:`~heygen_provider.api_versions.bulk_groups`), then each one's own answer. A call that fails
         ends only the waits of its own ids.
         """
         by_id: dict[str, list[Subscription]] = {}

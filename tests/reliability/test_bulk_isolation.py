@@ -29,8 +29,8 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from heygen_provider.api_versions import MAX_URL_IDS_LENGTH
 from heygen_provider.exceptions import HeyGenAnswerTooLargeError
-from heygen_provider.generations import MAX_URL_IDS_LENGTH
 from heygen_provider.hooks.cache import close_shared_sessions, forget_settings
 from heygen_provider.hooks.calls import MAX_ANSWER_BYTES, MAX_TRIGGERER_ANSWER_BYTES
 from heygen_provider.hooks.heygen import HeyGenHook

@@ -34,9 +34,9 @@ from heygen_provider.exceptions import (
     HeyGenIdempotencyConflictError,
     HeyGenRequestInProgressError,
     is_retryable,
-    parse_response,
 )
 from heygen_provider.hooks import cache
+from heygen_provider.hooks.answers import parse_response
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy

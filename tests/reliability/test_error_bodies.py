@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import pytest
 
-from heygen_provider.exceptions import HeyGenAPIError, HeyGenServerError, parse_response
+from heygen_provider.exceptions import HeyGenAPIError, HeyGenServerError
+from heygen_provider.hooks.answers import parse_response
 
 KEY = "sk-BODYCHECK-5e1f0a9c"
 SMALL = 2 * 1024

@@ -207,9 +207,10 @@ class TestCompletedWithoutAVideoUrl:
         assert event["result"]["video_url"] == "https://files.example/vid-1.mp4"
 
     def test_a_url_that_never_comes_fails_clearly_after_a_few_checks(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from heygen_provider.exceptions import VIDEO_URL_CHECKS, HeyGenMalformedResponseError
+        from heygen_provider.exceptions import HeyGenMalformedResponseError
         from heygen_provider.models import VideoStatusResponse
         from heygen_provider.models.event import VideoEvent
+        from heygen_provider.models.status import VIDEO_URL_CHECKS
 
         calls: list[str] = []
 

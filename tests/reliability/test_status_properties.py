@@ -319,7 +319,7 @@ def test_a_completed_video_whose_url_is_an_object_ends_the_wait_with_a_clear_err
     An object ``video_url`` is dropped (item 7: never crash), which leaves a completed video without a URL
     (item 16): the trigger asks again a few times, then ends with an error naming the missing field.
     """
-    from heygen_provider.exceptions import VIDEO_URL_CHECKS
+    from heygen_provider.models.status import VIDEO_URL_CHECKS
     from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 
     loopback.body = encode("legacy", {**COMPLETED, **ODD_FIELDS["video-url-an-object"][0]})

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from heygen_provider.generations import LEGACY, V3
+from heygen_provider.api_versions import LEGACY, V3
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 BENCH_DIR = REPOSITORY / "bench"

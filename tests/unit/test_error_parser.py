@@ -19,8 +19,8 @@ from heygen_provider.exceptions import (
     HeyGenRateLimitError,
     HeyGenServerError,
     is_retryable,
-    parse_response,
 )
+from heygen_provider.hooks.answers import parse_response
 from tests.unit.conftest import API_KEY
 
 V1_UNAUTHORIZED = {"code": 400112, "message": "Unauthorized"}

@@ -18,8 +18,8 @@ from heygen_provider.exceptions import (
     HeyGenRateLimitError,
     HeyGenServerError,
     HeyGenTransportError,
-    error_class_for_status,
 )
+from heygen_provider.hooks.answers import error_class_for_status
 from heygen_provider.hooks.calls import final_error, read_answer, transport_error
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure, parse_retry_after
 

@@ -110,7 +110,8 @@ class TestPoke:
     def test_a_completed_video_without_a_url_is_asked_again_then_fails_clearly(
         self, requests_mock: Any, context: dict[str, Any]
     ) -> None:
-        from heygen_provider.exceptions import VIDEO_URL_CHECKS, HeyGenMalformedResponseError
+        from heygen_provider.exceptions import HeyGenMalformedResponseError
+        from heygen_provider.models.status import VIDEO_URL_CHECKS
 
         body = status_body("vid-1", "completed")
         body["data"]["video_url"] = None
