@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import weakref
+import warnings
+
+from heygen_provider.hooks.cache import LoopSessions, loop_state
 
 #: How often a freezer looks at the number of waiting triggers.
 FREEZE_CHECK_INTERVAL = 10.0
-
-#: Each loop's freezer, or None where the setting is off: the setting is read once per loop, not per trigger.
-_freezers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeapFreezer | None] = weakref.WeakKeyDictionary()
 
 
 def freeze_enabled() -> bool:
@@ -101,8 +100,18 @@ def _full_passes() -> int:
 
 
 def heap_freezer() -> HeapFreezer | None:
-    """The running loop's freezer when ``[heygen] freeze_triggerer_heap`` is on, else None."""
-    loop = asyncio.get_running_loop()
-    if loop not in _freezers:
-        _freezers[loop] = HeapFreezer(FREEZE_CHECK_INTERVAL) if freeze_enabled() else None
-    return _freezers[loop]
+    """
+    Deprecated, kept until the next major release: read
+    ``TriggererLoopState.of_running_loop().freezer``
+    (:class:`~heygen_provider.triggers.loop_state.TriggererLoopState`). The running loop's freezer when
+    ``[heygen] freeze_triggerer_heap`` is on and a HeyGen trigger has run on the loop, else None.
+    """
+    warnings.warn(
+        "heygen_provider.triggers.heap.heap_freezer is deprecated: read "
+        "heygen_provider.triggers.loop_state.TriggererLoopState.of_running_loop().freezer",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    # Read through the transport's registry: the loop state's module imports this one.
+    freezer: HeapFreezer | None = getattr(loop_state(LoopSessions), "freezer", None)
+    return freezer
