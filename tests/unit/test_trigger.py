@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 import pytest
 
 from heygen_provider.exceptions import HeyGenRenderError
-from heygen_provider.hooks import cache
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
@@ -297,7 +296,6 @@ class TestRunContract:
         finally:
             status_server.statuses("vid-1", "completed")  # lets a trigger that swallowed it end
             await asyncio.gather(task, return_exceptions=True)
-            await cache.close_shared_sessions()
 
     def test_connection_is_looked_up_asynchronously(
         self, status_server: StatusServer, monkeypatch: pytest.MonkeyPatch
@@ -327,11 +325,8 @@ class TestRunContract:
             status_server.statuses(video_id, "processing", "completed")
 
         async def run_all() -> list[str]:
-            try:
-                batches = await asyncio.gather(*(events_of(make_trigger(v)) for v in ids))
-                return [e.payload["status"] for batch in batches for e in batch]
-            finally:
-                await cache.close_shared_sessions()
+            batches = await asyncio.gather(*(events_of(make_trigger(v)) for v in ids))
+            return [e.payload["status"] for batch in batches for e in batch]
 
         assert asyncio.run(run_all()) == ["success"] * 20
         assert len(created) == 1
@@ -347,13 +342,10 @@ class TestRunContract:
             )
 
         async def run_all() -> list[Any]:
-            try:
-                batches = await asyncio.gather(
-                    *(events_of(make_trigger(f"vid-{n}", poll_interval=0.01)) for n in range(10))
-                )
-                return [event for batch in batches for event in batch]
-            finally:
-                await cache.close_shared_sessions()
+            batches = await asyncio.gather(
+                *(events_of(make_trigger(f"vid-{n}", poll_interval=0.01)) for n in range(10))
+            )
+            return [event for batch in batches for event in batch]
 
         # The connection lookup, the polls, the back-off after the 503 and the log lines all ran on the
         # loop's thread without one blocking call.
