@@ -133,8 +133,14 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         self._url_checks = VideoUrlChecks(video_id)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        # A subclass names itself; the class itself names the path stored triggers were written with.
+        classpath = (
+            TRIGGER_CLASSPATH
+            if type(self) is HeyGenVideoStatusTrigger
+            else f"{type(self).__module__}.{type(self).__qualname__}"
+        )
         return (
-            TRIGGER_CLASSPATH,
+            classpath,
             {
                 "video_id": self.video_id,
                 "heygen_conn_id": self.heygen_conn_id,

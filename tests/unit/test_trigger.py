@@ -60,6 +60,21 @@ def result_from_event(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 class TestSerialize:
+    def test_the_stored_classpath_is_written_out_and_imports_the_trigger_class(self) -> None:
+        # Triggers already in users' databases name this path: renaming or moving the class must leave
+        # it importable, which is why it is written out, here and in the module.
+        classpath, _ = make_trigger().serialize()
+        assert classpath == "heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger"
+        module, _, name = classpath.rpartition(".")
+        assert getattr(importlib.import_module(module), name) is HeyGenVideoStatusTrigger
+
+    def test_a_subclass_serializes_under_its_own_classpath(self) -> None:
+        class MyTrigger(HeyGenVideoStatusTrigger):
+            pass
+
+        classpath, _ = MyTrigger("vid-1").serialize()
+        assert classpath == f"{__name__}.{MyTrigger.__qualname__}"
+
     def test_round_trip_through_the_classpath_rebuilds_an_equal_trigger(self) -> None:
         trigger = HeyGenVideoStatusTrigger(
             "vid-1",
