@@ -1,12 +1,13 @@
 """
 Opt-in: keep a large triggerer's long-lived heap out of the garbage collector's full passes.
 
-A triggerer waiting on 10,000 renders holds about a million objects, most of them Airflow's bookkeeping
-for each trigger. Every 30 to 50 s the collector walks all of them in one full pass and the event loop
-stalls for about a second (``docs/benchmarks.rst``), whatever the triggers do. ``gc.freeze()`` moves
+A triggerer waiting on thousands of renders holds a large heap, most of it Airflow's bookkeeping for
+each trigger. Every so often the collector walks all of it in one full pass and the event loop stalls
+for as long, whatever the triggers do (how often and how long: ``docs/benchmarks.rst``). ``gc.freeze()`` moves
 every object tracked at that moment into a permanent generation that no pass walks; new objects are
 still collected as usual, and an object freed by its reference count leaves the permanent generation.
 
+The loop's freezer is kept in its :class:`~heygen_provider.triggers.loop_state.TriggererLoopState`.
 This is a choice for the whole process, so it is off unless the deployment turns it on with
 ``[heygen] freeze_triggerer_heap = True`` (``AIRFLOW__HEYGEN__FREEZE_TRIGGERER_HEAP=True``). When on,
 every ``check_interval`` seconds in which more HeyGen triggers wait than at the last freeze, the

@@ -7,16 +7,24 @@ the poller groups the videos of the same poll interval into *cohorts* of at most
 polls on its own schedule (a random phase, then every interval): N videos cost ``ceil(N / 100)``
 bulk calls per interval, plus one ``GET /v3/videos/{id}`` for each video that has ended, because the
 bulk answer carries no URLs. A trigger joins the cohort of its interval that polls next and has room,
-so its first status comes within one interval, as before, and then one every interval.
+so its first status comes within one interval, and then one every interval.
 
 Faults stay where they belong: ``not_found`` for one id is that trigger's error (its own ``GET``
 confirms it first), a 429 or 5xx on a bulk call pauses the whole poller (``Retry-After`` honoured and
 capped by the retry policy) without ending any wait, and a connection whose bulk call answers 400 or
 404 (a proxy, an older API) is polled video by video from then on, with one warning. The ``legacy``
-generation has no bulk call and is polled video by video.
+generation has no bulk call and is polled video by video; a poller reads from its connection whether
+there is one at its first wait, not at every poll.
 
-Nothing here needs to survive a restart: triggers serialize as before and a rebuilt trigger joins
-again. Airflow 3.3's shared-stream triggers (``shared_stream_key()``) were not used: they serve
+What a poll costs is kept flat at scale by rules the tests check: nothing made for one poll (a
+status, a list of waiters) is held until the next one, a cohort keeps its members for the whole wait,
+each wait in a cohort has one deadline timer for the whole wait, and a wait polled alone arms none
+(it sleeps until its next poll, and only when the deadline comes first does it sleep until that).
+Measured in ``docs/benchmarks.rst``.
+
+The pollers live in the loop's :class:`~heygen_provider.triggers.loop_state.TriggererLoopState`.
+Nothing here needs to survive a restart: a trigger serializes only its own arguments and a rebuilt
+trigger joins again. Airflow 3.3's shared-stream triggers (``shared_stream_key()``) were not used: they serve
 :class:`~airflow.triggers.base.BaseEventTrigger` (asset watchers) with one broadcast stream opened from
 one trigger's arguments, which cannot know the set of video ids its siblings wait on, and they do not
 exist on Airflow 3.1 and 3.2. See ``docs/deployment.rst``.
