@@ -74,7 +74,7 @@ class VideoUrlChecks:
     """
     The "completed without a video URL" rule, for every wait (the trigger's and the sensor's): HeyGen
     sometimes calls a render ``completed`` a moment before its ``video_url`` is there, so such an answer
-    is asked about again, up to :data:`~heygen_provider.exceptions.VIDEO_URL_CHECKS` times in one wait.
+    is asked about again, up to ``VIDEO_URL_CHECKS`` times in one wait (``heygen_provider.exceptions``).
 
     :param video_id: the HeyGen video id.
     """
