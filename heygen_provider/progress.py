@@ -3,16 +3,16 @@ When a waiting render gets a log line, and what the line says.
 
 A person following a render wants a line when its status changes and, between changes, a sign of life
 at most once a minute (status, time waited, next check, deadline). A line per poll would be noise, and
-at thousands of triggers it costs more CPU than the poll itself (``bench/``), so the decision is a few
-comparisons and a line is formatted only when it is logged.
+at thousands of triggers it costs more CPU than the poll itself, so the decision is a few comparisons
+and a line is formatted only when it is logged.
 
-The signs of life of every wait in one process (a triggerer) share :data:`PROGRESS_LINES_PER_SECOND`.
-Airflow's triggerer supervisor reads at most 4 KiB of trigger logs per turn of its loop, and each turn
-queries every trigger it runs: at 10,000 triggers it could not keep up with the 166 lines a second
-that a line a minute per trigger makes, and the runner's event loop stalled for tens of seconds on
-the full log pipe (``bench/real_triggerer.py``). So a thousand
-waits get their line every minute; ten thousand get one about every eight minutes. Status changes are
-always logged.
+The signs of life of every wait on one event loop (a triggerer runs one) share
+:data:`PROGRESS_LINES_PER_SECOND`, through the budget of the loop's
+:class:`~heygen_provider.triggers.loop_state.TriggererLoopState`. Airflow's triggerer supervisor reads
+at most 4 KiB of trigger logs per turn of its loop, and each turn queries every trigger it runs: at
+10,000 triggers it cannot keep up with a line a minute per trigger, and the runner's event loop then
+stalls on the full log pipe (measured in ``docs/benchmarks.rst``). So a thousand waits get their line
+every minute; ten thousand get one about every eight minutes. Status changes are always logged.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class LineBudget:
         return True
 
 
-#: The budget every :class:`RenderProgress` of this process shares unless given its own.
+#: The budget of a :class:`RenderProgress` given none: waits outside a trigger. A trigger passes its loop's.
 SHARED_BUDGET = LineBudget(PROGRESS_LINES_PER_SECOND)
 
 

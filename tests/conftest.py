@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,17 @@ def _fresh_connection_settings() -> Iterator[None]:
     forget_settings()
     yield
     forget_settings()
+
+
+@pytest.fixture
+async def triggerer_loop_state() -> AsyncIterator[Any]:
+    """
+    The running loop's :class:`~heygen_provider.triggers.loop_state.TriggererLoopState`, held for the
+    test: what the test opens on the loop outside a trigger's wait (the hook's async calls) is closed
+    when the test ends, as a trigger's wait closes what it opened. Triggers need nothing: their wait
+    holds the state and the last one to end closes it.
+    """
+    from heygen_provider.triggers.loop_state import TriggererLoopState
+
+    async with TriggererLoopState.of_running_loop() as state:
+        yield state

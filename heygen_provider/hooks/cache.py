@@ -1,11 +1,16 @@
 """
-Process-wide caches of the hook: the connection settings (sync and async paths alike) and one aiohttp
-session per event loop and connection id, shared by every trigger on that loop.
+What the hook keeps between calls: the connection settings (sync and async paths alike) and, per
+event loop, one aiohttp session per connection id, shared by every trigger on that loop.
 
 A triggerer runs thousands of triggers in one loop. A session per trigger (or per poll, as several
 providers do) costs a TLS handshake and its memory each time; one shared, pooled session per loop
-costs about 0.2 ms of CPU per poll here (see ``bench/``). The settings are plain data, so one cache
-serves both paths; only the in-flight async lookup belongs to a loop.
+does not (``docs/benchmarks.rst``). The settings are plain data, so one cache serves both paths; only
+the in-flight async lookup belongs to a loop.
+
+The loop's sessions live in one object per loop, :class:`LoopSessions`. In a triggerer that object is
+the loop's :class:`~heygen_provider.triggers.loop_state.TriggererLoopState`, which adds the status
+pollers, the heap freezer, the log writer and the progress budget and closes them all with the
+sessions; the transport finds it here without importing the trigger layer.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
 
@@ -28,13 +34,92 @@ SETTINGS_TTL = 300.0
 CONNECTION_LIMIT = 100
 
 _settings: dict[str, tuple[float, HeyGenConnectionSettings]] = {}
-_lookups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Task[HeyGenConnectionSettings]]] = (
-    weakref.WeakKeyDictionary()
-)
-_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aiohttp.ClientSession]] = (
-    weakref.WeakKeyDictionary()
-)
-_leases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, int]] = weakref.WeakKeyDictionary()
+
+LoopStateT = TypeVar("LoopStateT", bound="LoopSessions")
+
+
+class LoopSessions:
+    """
+    The HTTP sessions (one per connection id) and the in-flight settings lookups of one event loop.
+
+    Made by :func:`loop_state`, never directly: one per loop. Each wait holds it (``async with``); the
+    last to leave closes it, so a loop that ends (``dag.test()`` runs each trigger in a loop of its own)
+    leaves no open connection behind, while in a triggerer, where waits overlap, it stays open as long
+    as any wait uses it.
+    """
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, aiohttp.ClientSession] = {}
+        self.lookups: dict[str, asyncio.Task[HeyGenConnectionSettings]] = {}
+        #: The waits holding this state: the one reference count.
+        self.users = 0
+
+    async def __aenter__(self: LoopStateT) -> LoopStateT:
+        self.users += 1
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.users -= 1
+        if self.users == 0:
+            await self.close()
+
+    def session(self, conn_id: str, headers: dict[str, str]) -> aiohttp.ClientSession:
+        """
+        The session for ``conn_id``, created on first use. Call from inside the loop.
+
+        :param headers: the session's default headers (the connection's non-secret ones).
+        """
+        session = self.sessions.get(conn_id)
+        if session is None or session.closed:
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT, ttl_dns_cache=300),
+                headers=headers,
+                # Responses are small JSON; skipping cookie handling saves CPU on every poll.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+            self.sessions[conn_id] = session
+        return session
+
+    async def close(self) -> None:
+        """Close every session of the loop; the next call opens a new one."""
+        sessions, self.sessions = self.sessions, {}
+        for session in sessions.values():
+            await session.close()
+
+
+#: The one registry of per-loop state: weak, so a loop that ends takes its state with it.
+_loop_states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopSessions] = weakref.WeakKeyDictionary()
+
+
+def loop_state(kind: type[LoopStateT]) -> LoopStateT:
+    """
+    The running loop's state, made as a ``kind`` on first use.
+
+    When the hook made a plain :class:`LoopSessions` first (its async calls outside any trigger) and a
+    trigger then asks for a subclass, the subclass takes over the sessions already open.
+    """
+    loop = asyncio.get_running_loop()
+    state = _loop_states.get(loop)
+    if isinstance(state, kind):
+        return state
+    made = kind()
+    if state is not None:
+        made.sessions, made.lookups, made.users = state.sessions, state.lookups, state.users
+    _loop_states[loop] = made
+    return made
+
+
+def shared_session(conn_id: str, headers: dict[str, str]) -> aiohttp.ClientSession:
+    """
+    The running loop's session for ``conn_id``, created on first use. Call from inside the loop.
+
+    :param headers: the session's default headers (the connection's non-secret ones).
+    """
+    loop = asyncio.get_running_loop()
+    state = _loop_states.get(loop)
+    if state is None:
+        state = _loop_states[loop] = LoopSessions()
+    return state.session(conn_id, headers)
 
 
 def _fresh(conn_id: str) -> HeyGenConnectionSettings | None:
@@ -66,7 +151,7 @@ async def acached_settings(
     if settings is not None:
         # The common case, on every poll: no task, no future, nothing for the GC to chase.
         return settings
-    pending = _lookups.setdefault(asyncio.get_running_loop(), {})
+    pending = loop_state(LoopSessions).lookups
     task = pending.get(conn_id)
     if task is None:
         task = asyncio.ensure_future(_look_up(conn_id, lookup))
@@ -92,52 +177,39 @@ def forget_settings(conn_id: str | None = None) -> None:
         _settings.pop(conn_id, None)
 
 
-def shared_session(conn_id: str, headers: dict[str, str]) -> aiohttp.ClientSession:
-    """
-    The running loop's session for ``conn_id``, created on first use. Call from inside the loop.
-
-    :param headers: the session's default headers (the connection's non-secret ones).
-    """
-    loop = asyncio.get_running_loop()
-    sessions = _sessions.setdefault(loop, {})
-    session = sessions.get(conn_id)
-    if session is None or session.closed:
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT, ttl_dns_cache=300),
-            headers=headers,
-            # Responses are small JSON; skipping cookie handling saves CPU on every poll.
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        sessions[conn_id] = session
-    return session
-
-
 @contextlib.asynccontextmanager
 async def session_lease(conn_id: str) -> AsyncIterator[None]:
     """
-    Hold the loop's shared session for ``conn_id`` while a trigger runs.
+    Deprecated, kept until the next major release: hold the running loop's state instead
+    (``async with TriggererLoopState.of_running_loop():``). Holds the loop's sessions while a wait runs.
 
-    The last holder to leave closes it, so a loop that ends (``dag.test()`` runs each trigger in a
-    loop of its own) leaves no open connection behind; in a triggerer, where triggers overlap, the
-    session lives as long as any trigger uses it.
+    :param conn_id: unused; every connection's session lives as long as the loop's state is held.
     """
-    loop = asyncio.get_running_loop()
-    counts = _leases.setdefault(loop, {})
-    counts[conn_id] = counts.get(conn_id, 0) + 1
-    try:
+    warnings.warn(
+        "heygen_provider.hooks.cache.session_lease is deprecated: hold "
+        "heygen_provider.triggers.loop_state.TriggererLoopState.of_running_loop() with async with",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    async with loop_state(LoopSessions):
         yield
-    finally:
-        counts[conn_id] -= 1
-        if counts[conn_id] == 0:
-            del counts[conn_id]
-            session = _sessions.get(loop, {}).pop(conn_id, None)
-            if session is not None:
-                await session.close()
 
 
 async def close_shared_sessions() -> None:
-    """Close the running loop's sessions and forget every cached setting (tests, clean shutdowns)."""
-    loop = asyncio.get_running_loop()
+    """
+    Deprecated, kept until the next major release: close the running loop's state with
+    ``await TriggererLoopState.of_running_loop().close()``
+    (:class:`~heygen_provider.triggers.loop_state.TriggererLoopState`), which a trigger's wait does by
+    itself when the loop's last wait ends. Closes the running loop's sessions and forgets every cached
+    setting.
+    """
+    warnings.warn(
+        "heygen_provider.hooks.cache.close_shared_sessions is deprecated: the loop's "
+        "heygen_provider.triggers.loop_state.TriggererLoopState closes its sessions when its last wait ends",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     forget_settings()
-    for session in _sessions.pop(loop, {}).values():
-        await session.close()
+    state = _loop_states.get(asyncio.get_running_loop())
+    if state is not None:
+        await state.close()

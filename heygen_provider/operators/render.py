@@ -129,7 +129,7 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any] | None:
         from heygen_provider.models.event import VideoEvent
         from heygen_provider.operators.submission_record import submission_record_for
-        from heygen_provider.waiting import status_trigger, wait_for_event
+        from heygen_provider.triggers.heygen import status_trigger, wait_for_event
 
         hook = self.hook
         if self.cancel_on_kill:

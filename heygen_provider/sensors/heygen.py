@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from heygen_provider.models.event import VideoEvent
+    from heygen_provider.triggers.heygen import VideoUrlChecks
 
 
 class HeyGenVideoSensor(UpstreamDataMixin, BaseSensorOperator):
@@ -55,12 +56,13 @@ class HeyGenVideoSensor(UpstreamDataMixin, BaseSensorOperator):
         self.heygen_conn_id = heygen_conn_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         # Counted per operator instance: poke mode keeps it across pokes; reschedule mode starts again.
-        self._video_url_checks = 0
+        # Made at the first poke: the trigger module is too heavy to import while a DAG file is parsed.
+        self._video_url_checks: VideoUrlChecks | None = None
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        from heygen_provider.waiting import status_trigger
+        from heygen_provider.triggers.heygen import status_trigger
 
         # Ask once first: a video that is already done needs no trigger.
         if (done := self.poke(context)) is not False:
@@ -81,18 +83,19 @@ class HeyGenVideoSensor(UpstreamDataMixin, BaseSensorOperator):
         from heygen_provider.exceptions import HeyGenTransientError
         from heygen_provider.hooks.heygen import HeyGenHook
         from heygen_provider.models.event import VideoEvent
-        from heygen_provider.models.status import VIDEO_URL_CHECKS, missing_video_url_error
+        from heygen_provider.triggers.heygen import VideoUrlChecks
 
+        if self._video_url_checks is None:
+            self._video_url_checks = VideoUrlChecks(self.video_id)
         try:
             status = HeyGenHook(self.heygen_conn_id).get_video_status(self.video_id)
         except HeyGenTransientError as error:
             self.log.warning("HeyGen video %s: transient error, poking again later: %s", self.video_id, error)
             return False
         self.log.info("HeyGen video %s is %s", self.video_id, status.service_status)
+        if (no_url := self._video_url_checks.error_after(status)) is not None:
+            raise no_url
         if status.awaiting_video_url:
-            self._video_url_checks += 1
-            if self._video_url_checks >= VIDEO_URL_CHECKS:
-                raise missing_video_url_error(self.video_id, self._video_url_checks)
             self.log.warning("HeyGen video %s is completed but has no video_url yet; asking again", self.video_id)
         if not status.is_terminal:
             return False

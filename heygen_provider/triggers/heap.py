@@ -1,12 +1,13 @@
 """
 Opt-in: keep a large triggerer's long-lived heap out of the garbage collector's full passes.
 
-A triggerer waiting on 10,000 renders holds about a million objects, most of them Airflow's bookkeeping
-for each trigger. Every 30 to 50 s the collector walks all of them in one full pass and the event loop
-stalls for about a second (``docs/benchmarks.rst``), whatever the triggers do. ``gc.freeze()`` moves
+A triggerer waiting on thousands of renders holds a large heap, most of it Airflow's bookkeeping for
+each trigger. Every so often the collector walks all of it in one full pass and the event loop stalls
+for as long, whatever the triggers do (how often and how long: ``docs/benchmarks.rst``). ``gc.freeze()`` moves
 every object tracked at that moment into a permanent generation that no pass walks; new objects are
 still collected as usual, and an object freed by its reference count leaves the permanent generation.
 
+The loop's freezer is kept in its :class:`~heygen_provider.triggers.loop_state.TriggererLoopState`.
 This is a choice for the whole process, so it is off unless the deployment turns it on with
 ``[heygen] freeze_triggerer_heap = True`` (``AIRFLOW__HEYGEN__FREEZE_TRIGGERER_HEAP=True``). When on,
 every ``check_interval`` seconds in which more HeyGen triggers wait than at the last freeze, the
@@ -23,13 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import weakref
+import warnings
+
+from heygen_provider.hooks.cache import LoopSessions, loop_state
 
 #: How often a freezer looks at the number of waiting triggers.
 FREEZE_CHECK_INTERVAL = 10.0
-
-#: Each loop's freezer, or None where the setting is off: the setting is read once per loop, not per trigger.
-_freezers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeapFreezer | None] = weakref.WeakKeyDictionary()
 
 
 def freeze_enabled() -> bool:
@@ -101,8 +101,18 @@ def _full_passes() -> int:
 
 
 def heap_freezer() -> HeapFreezer | None:
-    """The running loop's freezer when ``[heygen] freeze_triggerer_heap`` is on, else None."""
-    loop = asyncio.get_running_loop()
-    if loop not in _freezers:
-        _freezers[loop] = HeapFreezer(FREEZE_CHECK_INTERVAL) if freeze_enabled() else None
-    return _freezers[loop]
+    """
+    Deprecated, kept until the next major release: read
+    ``TriggererLoopState.of_running_loop().freezer``
+    (:class:`~heygen_provider.triggers.loop_state.TriggererLoopState`). The running loop's freezer when
+    ``[heygen] freeze_triggerer_heap`` is on and a HeyGen trigger has run on the loop, else None.
+    """
+    warnings.warn(
+        "heygen_provider.triggers.heap.heap_freezer is deprecated: read "
+        "heygen_provider.triggers.loop_state.TriggererLoopState.of_running_loop().freezer",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    # Read through the transport's registry: the loop state's module imports this one.
+    freezer: HeapFreezer | None = getattr(loop_state(LoopSessions), "freezer", None)
+    return freezer

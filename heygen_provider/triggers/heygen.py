@@ -1,9 +1,11 @@
 """
-:class:`HeyGenVideoStatusTrigger`: waits on a render in the triggerer, without a worker slot.
+:class:`HeyGenVideoStatusTrigger`: waits on a render in the triggerer, without a worker slot; and the
+trigger built in one place for the operators and the sensor (:func:`status_trigger`), run on the
+worker when a task does not defer (:func:`wait_for_event`).
 
-It serializes only ids, the poll interval and absolute wall-clock deadlines, so a triggerer restart (or
-another triggerer taking over) rebuilds it with the same deadline. It never submits anything: the
-submit happens on the worker, so re-running ``run()`` can never pay for a second render.
+The trigger serializes only ids, the poll interval and absolute wall-clock deadlines, so a triggerer
+restart (or another triggerer taking over) rebuilds it with the same deadline. It never submits
+anything: the submit happens on the worker, so re-running ``run()`` can never pay for a second render.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -21,13 +23,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from heygen_provider._checks import positive_seconds
 from heygen_provider._compat import AirflowNotFoundException
 from heygen_provider.exceptions import HeyGenError, HeyGenTransientError
-from heygen_provider.hooks.cache import session_lease
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.kill import TRIGGER_QUESTION_TIMEOUT, atask_was_killed
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VIDEO_URL_CHECKS, VideoStatusResponse, missing_video_url_error
 from heygen_provider.progress import RenderProgress
-from heygen_provider.triggers.log_lines import write_log
+from heygen_provider.triggers.loop_state import TriggererLoopState
 from heygen_provider.triggers.status_poller import (
     POLL_RETRY_POLICY,
     DeadlineReached,
@@ -36,11 +37,56 @@ from heygen_provider.triggers.status_poller import (
 )
 from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL
 
-__all__ = ["POLL_RETRY_POLICY", "HeyGenVideoStatusTrigger"]
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from airflow.sdk import Context
+
+__all__ = [
+    "POLL_RETRY_POLICY",
+    "TRIGGER_CLASSPATH",
+    "HeyGenVideoStatusTrigger",
+    "VideoUrlChecks",
+    "execution_deadline",
+    "status_trigger",
+    "wait_for_event",
+]
+
+#: Where Airflow finds the trigger class again when it rebuilds a serialized trigger. Written out, not
+#: taken from the class: triggers already in users' databases name this path, so renaming or moving the
+#: class must leave this importable (a test imports it).
+TRIGGER_CLASSPATH = "heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger"
+
+#: A log writer's ``write``: ``(logger method, message, *args)``, awaited without blocking the loop.
+LogWrite = Callable[..., Any]
 
 #: Airflow 3.3 calls ``BaseTrigger.on_kill`` when a person acts on a deferred task; before, a trigger
 #: sees only its cancellation, whatever its cause, and asks in ``run()`` itself.
 TRIGGERER_CALLS_ON_KILL = "on_kill" in vars(BaseTrigger)
+
+
+class VideoUrlChecks:
+    """
+    The "completed without a video URL" rule, for every wait (the trigger's and the sensor's): HeyGen
+    sometimes calls a render ``completed`` a moment before its ``video_url`` is there, so such an answer
+    is asked about again, up to ``VIDEO_URL_CHECKS`` times in one wait (``heygen_provider.models.status``).
+
+    :param video_id: the HeyGen video id.
+    """
+
+    def __init__(self, video_id: str) -> None:
+        self.video_id = video_id
+        #: ``completed`` answers without a ``video_url`` so far.
+        self.count = 0
+
+    def error_after(self, status: VideoStatusResponse) -> HeyGenError | None:
+        """
+        Count ``status`` if it is such an answer; the error that ends the wait once there were too many.
+        """
+        if not status.awaiting_video_url:
+            return None
+        self.count += 1
+        return missing_video_url_error(self.video_id, self.count) if self.count >= VIDEO_URL_CHECKS else None
 
 
 class HeyGenVideoStatusTrigger(BaseTrigger):
@@ -79,12 +125,17 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         self.end_time = end_time
         self.execution_deadline = execution_deadline
         self.cancel_on_kill = cancel_on_kill
-        #: ``completed`` answers without a ``video_url`` so far (see ``VIDEO_URL_CHECKS``).
-        self._url_checks = 0
+        self._url_checks = VideoUrlChecks(video_id)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        # A subclass names itself; the class itself names the path stored triggers were written with.
+        classpath = (
+            TRIGGER_CLASSPATH
+            if type(self) is HeyGenVideoStatusTrigger
+            else f"{type(self).__module__}.{type(self).__qualname__}"
+        )
         return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
+            classpath,
             {
                 "video_id": self.video_id,
                 "heygen_conn_id": self.heygen_conn_id,
@@ -97,31 +148,37 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        progress = RenderProgress(self.video_id, poll_interval=self.poll_interval, deadline=self._next_deadline()[0])
-        async with (
-            session_lease(self.heygen_conn_id),
-            status_subscription(self.heygen_conn_id, self.video_id, self.poll_interval, progress) as subscription,
-        ):
+        state = TriggererLoopState.of_running_loop()
+        progress = RenderProgress(
+            self.video_id,
+            poll_interval=self.poll_interval,
+            deadline=self._next_deadline()[0],
+            budget=state.progress_budget,
+        )
+        async with status_subscription(self.heygen_conn_id, self.video_id, self.poll_interval, progress) as waiting:
             try:
-                event = await self._poll_until_done(subscription, progress)
+                event = await self._poll_until_done(waiting, progress, state.log_writer.write)
             except asyncio.CancelledError:
                 if self.cancel_on_kill and not TRIGGERER_CALLS_ON_KILL:
-                    await self._delete_if_killed(TRIGGER_QUESTION_TIMEOUT)
+                    await self._delete_if_killed(TRIGGER_QUESTION_TIMEOUT, state)
                 raise
         yield TriggerEvent(event.to_payload())
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a person acted on the deferred task; delete the video if it was marked failed."""
         if self.cancel_on_kill:
-            # No bound of its own: Airflow cancels on_kill after [triggerer] on_kill_timeout (30 s).
-            await self._delete_if_killed(None)
+            async with TriggererLoopState.of_running_loop() as state:
+                # No bound of its own: Airflow cancels on_kill after [triggerer] on_kill_timeout (30 s).
+                await self._delete_if_killed(None, state)
 
-    async def _delete_if_killed(self, question_timeout: float | None) -> None:
+    async def _delete_if_killed(self, question_timeout: float | None, state: TriggererLoopState) -> None:
         """
         Delete the video when the task instance is marked failed; anything else leaves it rendering.
 
         :param question_timeout: seconds allowed for Airflow's answer about the task instance's state.
+        :param state: the loop's state, held by the caller.
         """
+        write_log = state.log_writer.write
         if self.task_instance is None:
             killed, reason = False, "no task instance is known"
         else:
@@ -135,8 +192,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             await write_log(self.log.info, "HeyGen video %s left as it is (cancel_on_kill): %s", self.video_id, reason)
             return
         try:
-            async with session_lease(self.heygen_conn_id):
-                deleted = await HeyGenHook(self.heygen_conn_id).adelete_video(self.video_id)
+            deleted = await HeyGenHook(self.heygen_conn_id).adelete_video(self.video_id)
         except (HeyGenError, AirflowNotFoundException) as error:
             await write_log(
                 self.log.warning, "HeyGen video %s: could not delete it (cancel_on_kill): %s", self.video_id, error
@@ -149,22 +205,25 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             "deleted" if deleted else "was already gone",
         )
 
-    async def _poll_until_done(self, subscription: Subscription, progress: RenderProgress) -> VideoEvent:
-        hook = subscription.poller.hook
+    async def _poll_until_done(
+        self, subscription: Subscription, progress: RenderProgress, write_log: LogWrite
+    ) -> VideoEvent:
         # Polled alone, thousands of triggers rebuilt together after a triggerer restart would poll in
         # lockstep; a random first wait spreads them over one interval (cohorts have random phases).
         delay = random.uniform(0, self.poll_interval)
-        self._url_checks = 0
+        self._url_checks = VideoUrlChecks(self.video_id)
         while True:
             deadline, which = self._next_deadline()
             if deadline <= time.time():
-                return await self._last_look(hook, which)
+                return await self._last_look(subscription, which, write_log)
             try:
                 # Handed straight on, not kept in a local: a status held from one poll to the next
                 # would outlive a garbage-collection generation at every poll, for every trigger.
-                event = await self._on_status(await subscription.next_status(after=delay, deadline=deadline), progress)
+                event = await self._on_status(
+                    await subscription.next_status(after=delay, deadline=deadline), progress, write_log
+                )
             except DeadlineReached:
-                return await self._last_look(hook, which)
+                return await self._last_look(subscription, which, write_log)
             except HeyGenTransientError as error:
                 await write_log(
                     self.log.warning, "HeyGen video %s: transient error, still waiting: %s", self.video_id, error
@@ -178,7 +237,9 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 return event
             delay = self.poll_interval
 
-    async def _on_status(self, status: VideoStatusResponse, progress: RenderProgress) -> VideoEvent | None:
+    async def _on_status(
+        self, status: VideoStatusResponse, progress: RenderProgress, write_log: LogWrite
+    ) -> VideoEvent | None:
         """Log what a status says and return the event it ends the wait with, if any."""
         # On a change, else at most once a minute: a line per poll costs more CPU than the poll at scale.
         if (line := progress.line(status.service_status, time.time())) is not None:
@@ -187,10 +248,8 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             await write_log(self.log.warning if ended_badly else self.log.info, line)
         if status.is_terminal:
             return VideoEvent.from_status(status)
-        if status.awaiting_video_url:
-            self._url_checks += 1
-            if self._url_checks >= VIDEO_URL_CHECKS:
-                return VideoEvent.from_error(self.video_id, missing_video_url_error(self.video_id, self._url_checks))
+        if (error := self._url_checks.error_after(status)) is not None:
+            return VideoEvent.from_error(self.video_id, error)
         return None
 
     def _next_deadline(self) -> tuple[float, str]:
@@ -201,13 +260,13 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         present = [(moment, name) for moment, name in candidates if moment is not None]
         return min(present) if present else (float("inf"), "")
 
-    async def _last_look(self, hook: HeyGenHook, which: str) -> VideoEvent:
+    async def _last_look(self, subscription: Subscription, which: str, write_log: LogWrite) -> VideoEvent:
         """
         One status check at the deadline: a trigger rebuilt late (after a triggerer outage) must not
         report a timeout for a video that has finished meanwhile.
         """
         try:
-            status = await hook.aget_video_status(self.video_id)
+            status = await subscription.status_now()
         except (HeyGenError, AirflowNotFoundException) as error:
             await write_log(
                 self.log.warning, "HeyGen video %s: last status check at the deadline failed: %s", self.video_id, error
@@ -222,3 +281,57 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
             self.video_id,
             f"the render did not finish before its {which} (polled every {self.poll_interval:g} s)",
         )
+
+
+# -- waiting from a task: the operators and the sensor build the trigger here ---------------------------
+
+
+def status_trigger(
+    *,
+    video_id: str,
+    heygen_conn_id: str,
+    poll_interval: float,
+    timeout: float,
+    execution_timeout: timedelta | None,
+    context: Context,
+    cancel_on_kill: bool = False,
+) -> HeyGenVideoStatusTrigger:
+    """
+    The trigger that waits on ``video_id``, with both deadlines as absolute UNIX times.
+
+    :param timeout: seconds from now until the render counts as timed out.
+    :param execution_timeout: the task's ``execution_timeout``, which Airflow 3 does not enforce while a
+        task is deferred (apache/airflow#69678), so the trigger does.
+    :param cancel_on_kill: the trigger deletes the video when the deferred task is marked failed.
+    """
+    return HeyGenVideoStatusTrigger(
+        video_id=video_id,
+        heygen_conn_id=heygen_conn_id,
+        poll_interval=poll_interval,
+        end_time=time.time() + timeout,
+        execution_deadline=execution_deadline(execution_timeout, context),
+        cancel_on_kill=cancel_on_kill,
+    )
+
+
+def execution_deadline(execution_timeout: timedelta | None, context: Context) -> float | None:
+    """UNIX time at which the task's ``execution_timeout`` runs out, counted from the task's start."""
+    if execution_timeout is None:
+        return None
+    started = getattr(context.get("ti"), "start_date", None)
+    start = started.timestamp() if started is not None else time.time()
+    return start + execution_timeout.total_seconds()
+
+
+def wait_for_event(trigger: HeyGenVideoStatusTrigger) -> VideoEvent:
+    """
+    Run ``trigger`` to its event on the calling (worker) thread: the blocking mode of a task. The loop's
+    state closes with the trigger's wait, so the loop ends with no connection open.
+    """
+
+    async def first_event() -> VideoEvent:
+        async for event in trigger.run():
+            return VideoEvent.from_payload(event.payload)
+        raise RuntimeError("HeyGenVideoStatusTrigger ended without an event")
+
+    return asyncio.run(first_event())

@@ -7,16 +7,24 @@ the poller groups the videos of the same poll interval into *cohorts* of at most
 polls on its own schedule (a random phase, then every interval): N videos cost ``ceil(N / 100)``
 bulk calls per interval, plus one ``GET /v3/videos/{id}`` for each video that has ended, because the
 bulk answer carries no URLs. A trigger joins the cohort of its interval that polls next and has room,
-so its first status comes within one interval, as before, and then one every interval.
+so its first status comes within one interval, and then one every interval.
 
 Faults stay where they belong: ``not_found`` for one id is that trigger's error (its own ``GET``
 confirms it first), a 429 or 5xx on a bulk call pauses the whole poller (``Retry-After`` honoured and
 capped by the retry policy) without ending any wait, and a connection whose bulk call answers 400 or
 404 (a proxy, an older API) is polled video by video from then on, with one warning. The ``legacy``
-generation has no bulk call and is polled video by video.
+generation has no bulk call and is polled video by video; a poller reads from its connection whether
+there is one at its first wait, not at every poll.
 
-Nothing here needs to survive a restart: triggers serialize as before and a rebuilt trigger joins
-again. Airflow 3.3's shared-stream triggers (``shared_stream_key()``) were not used: they serve
+What a poll costs is kept flat at scale by rules the tests check: nothing made for one poll (a
+status, a list of waiters) is held until the next one, a cohort keeps its members for the whole wait,
+each wait in a cohort has one deadline timer for the whole wait, and a wait polled alone arms none
+(it sleeps until its next poll, and only when the deadline comes first does it sleep until that).
+Measured in ``docs/benchmarks.rst``.
+
+The pollers live in the loop's :class:`~heygen_provider.triggers.loop_state.TriggererLoopState`.
+Nothing here needs to survive a restart: a trigger serializes only its own arguments and a rebuilt
+trigger joins again. Airflow 3.3's shared-stream triggers (``shared_stream_key()``) were not used: they serve
 :class:`~airflow.triggers.base.BaseEventTrigger` (asset watchers) with one broadcast stream opened from
 one trigger's arguments, which cannot know the set of video ids its siblings wait on, and they do not
 exist on Airflow 3.1 and 3.2. See ``docs/deployment.rst``.
@@ -29,8 +37,8 @@ import contextlib
 import logging
 import random
 import time
-import weakref
 from collections.abc import AsyncIterator
+from typing import cast
 
 from heygen_provider.api_versions import MAX_BULK_IDS, bulk_groups, takes_in_bulk
 from heygen_provider.exceptions import HeyGenAPIError, HeyGenTransientError
@@ -38,7 +46,7 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.progress import RenderProgress
 from heygen_provider.retry import RetryPolicy
-from heygen_provider.triggers.heap import heap_freezer
+from heygen_provider.triggers.loop_state import TriggererLoopState
 
 #: One attempt per call: the poller and the triggers wait out transient faults, within their deadlines.
 POLL_RETRY_POLICY = RetryPolicy(attempts=1)
@@ -47,7 +55,6 @@ POLL_RETRY_POLICY = RetryPolicy(attempts=1)
 _NO_BULK_CALL = frozenset({400, 404, 405, 414})
 
 _log = logging.getLogger(__name__)
-_pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, StatusPoller]] = weakref.WeakKeyDictionary()
 
 
 class DeadlineReached(Exception):
@@ -92,7 +99,8 @@ class _Cohort:
 
 class StatusPoller:
     """
-    The shared poller of one connection on one event loop; triggers reach it through
+    The shared poller of one connection on one event loop, kept in the loop's
+    :class:`~heygen_provider.triggers.loop_state.TriggererLoopState`; triggers reach it through
     :func:`status_subscription`.
 
     :param conn_id: the ``heygen`` connection.
@@ -102,12 +110,27 @@ class StatusPoller:
         self.conn_id = conn_id
         self.hook = HeyGenHook(conn_id, retry_policy=POLL_RETRY_POLICY)
         self.cohorts: list[_Cohort] = []
-        self.users = 0
         #: ``time.monotonic()`` before which no bulk call is sent (after a 429 or 5xx).
         self.resume_at = 0.0
         self.failures = 0
         #: The connection's bulk call proved missing: every video is polled alone.
         self.per_video = False
+        #: Whether the connection's API has a bulk call, learned from its settings at the first wait.
+        self._has_bulk_call: bool | None = None
+
+    async def polls_in_bulk(self) -> bool:
+        """
+        Whether this connection's videos are polled in bulk: its API has a bulk call (asked once, at the
+        first wait) that has not proved missing.
+        """
+        if self._has_bulk_call is None:
+            settings = await self.hook.aget_settings()
+            self._has_bulk_call = settings.api.bulk_status is not None
+        return self._has_bulk_call and not self.per_video
+
+    async def status_now(self, video_id: str) -> VideoStatusResponse:
+        """``video_id``'s status, asked alone and at once."""
+        return await self.hook.aget_video_status(video_id)
 
     def join(self, subscription: Subscription) -> _Cohort:
         """Place ``subscription`` in the cohort of its interval that polls next and has room, or a new one."""
@@ -247,8 +270,7 @@ class Subscription:
         :raises DeadlineReached: when ``deadline`` comes first.
         :raises HeyGenError: what the status call raised for this video.
         """
-        settings = await self.poller.hook.aget_settings()
-        if self.poller.per_video or settings.api.bulk_status is None or not self._bulk_id:
+        if not self._bulk_id or not await self.poller.polls_in_bulk():
             return await self._alone(after, deadline)
         self._arm(deadline)
         if self._deadline_passed:
@@ -296,7 +318,11 @@ class Subscription:
             await asyncio.sleep(max(0.0, remaining))
             raise DeadlineReached
         await asyncio.sleep(after)
-        return await self.poller.hook.aget_video_status(self.video_id)
+        return await self.poller.status_now(self.video_id)
+
+    async def status_now(self) -> VideoStatusResponse:
+        """The video's status, asked alone and at once (at the deadline, for a last look)."""
+        return await self.poller.status_now(self.video_id)
 
     def leave(self) -> None:
         if self._timer is not None:
@@ -312,36 +338,32 @@ async def status_subscription(
     conn_id: str, video_id: str, interval: float, progress: RenderProgress | None = None
 ) -> AsyncIterator[Subscription]:
     """
-    A place for ``video_id`` in the running loop's poller for ``conn_id``, while a trigger waits.
+    A place for ``video_id`` in the running loop's poller for ``conn_id``, while a trigger waits: the
+    one ``async with`` around a trigger's wait.
+
+    It holds the loop's :class:`~heygen_provider.triggers.loop_state.TriggererLoopState` (the last wait
+    to leave closes it, so a loop that ends leaves no task or connection behind) and, with
+    ``[heygen] freeze_triggerer_heap`` on, counts the wait in the loop's
+    :class:`~heygen_provider.triggers.heap.HeapFreezer`.
 
     :param progress: the trigger's progress lines (see :class:`Subscription`).
-
-    The last trigger to leave stops the poller, so a loop that ends leaves no task behind. With
-    ``[heygen] freeze_triggerer_heap`` on, the wait also counts in the loop's
-    :class:`~heygen_provider.triggers.heap.HeapFreezer`.
     """
-    # Before the poller counts this wait: a bad setting value then fails the trigger, not the poller's count.
-    freezer = heap_freezer()
-    loop = asyncio.get_running_loop()
-    pollers = _pollers.setdefault(loop, {})
-    poller = pollers.get(conn_id)
-    if poller is None:
-        poller = pollers[conn_id] = StatusPoller(conn_id)
-    poller.users += 1
-    subscription = Subscription(poller, video_id, interval, progress)
-    if freezer is not None:
-        freezer.join()
-    try:
-        yield subscription
-    finally:
-        subscription.leave()
-        if freezer is not None:
-            freezer.leave()
-        poller.users -= 1
-        if poller.users == 0:
-            poller.close()
-            if pollers.get(conn_id) is poller:
-                del pollers[conn_id]
+    # Made before it is held: a bad setting value then fails the trigger, not the state's count.
+    state = TriggererLoopState.of_running_loop()
+    async with state:
+        poller = cast("StatusPoller | None", state.pollers.get(conn_id))
+        if poller is None:
+            poller = StatusPoller(conn_id)
+            state.pollers[conn_id] = poller
+        subscription = Subscription(poller, video_id, interval, progress)
+        if state.freezer is not None:
+            state.freezer.join()
+        try:
+            yield subscription
+        finally:
+            subscription.leave()
+            if state.freezer is not None:
+                state.freezer.leave()
 
 
 def _settle(subscriptions: list[Subscription], outcome: VideoStatusResponse | BaseException) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from heygen_provider.hooks.cache import close_shared_sessions
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoGenerateRequest
 from heygen_provider.models.event import VideoEvent
@@ -71,10 +70,7 @@ def wait_all(triggers: Iterable[HeyGenVideoStatusTrigger]) -> list[VideoEvent]:
     """All triggers on one event loop, as in a triggerer."""
 
     async def run() -> list[VideoEvent]:
-        try:
-            return list(await asyncio.gather(*(first_event(each) for each in triggers)))
-        finally:
-            await close_shared_sessions()
+        return list(await asyncio.gather(*(first_event(each) for each in triggers)))
 
     return asyncio.run(run())
 
@@ -185,15 +181,12 @@ def test_a_cancelled_trigger_leaves_only_its_own_id(rendering: HeyGenEmulator) -
     rendering.clear_requests()
 
     async def run() -> list[Any]:
-        try:
-            tasks = [asyncio.ensure_future(first_event(trigger(video_id))) for video_id in video_ids]
-            await asyncio.sleep(POLL_INTERVAL * 2)
-            tasks[0].cancel()
-            cancelled_at = len(rendering.bulk_status_calls())
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            return [cancelled_at, *results]
-        finally:
-            await close_shared_sessions()
+        tasks = [asyncio.ensure_future(first_event(trigger(video_id))) for video_id in video_ids]
+        await asyncio.sleep(POLL_INTERVAL * 2)
+        tasks[0].cancel()
+        cancelled_at = len(rendering.bulk_status_calls())
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        return [cancelled_at, *results]
 
     cancelled_at, first, *others = asyncio.run(run())
 
@@ -211,13 +204,10 @@ def test_a_trigger_rebuilt_later_joins_the_running_cohort(rendering: HeyGenEmula
     classpath, kwargs = trigger(second_id).serialize()
 
     async def run() -> list[VideoEvent]:
-        try:
-            running = asyncio.ensure_future(first_event(trigger(first_id)))
-            await asyncio.sleep(POLL_INTERVAL * 1.5)
-            rebuilt = asyncio.ensure_future(first_event(HeyGenVideoStatusTrigger(**kwargs)))
-            return list(await asyncio.gather(running, rebuilt))
-        finally:
-            await close_shared_sessions()
+        running = asyncio.ensure_future(first_event(trigger(first_id)))
+        await asyncio.sleep(POLL_INTERVAL * 1.5)
+        rebuilt = asyncio.ensure_future(first_event(HeyGenVideoStatusTrigger(**kwargs)))
+        return list(await asyncio.gather(running, rebuilt))
 
     events = asyncio.run(run())
 

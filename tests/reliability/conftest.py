@@ -165,16 +165,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def trigger_events(trigger: Any, bound: float = 60.0) -> list[dict[str, Any]]:
     """
-    Every event payload ``trigger.run()`` yields, on a fresh event loop with the shared sessions closed
-    after; ``bound`` seconds at most, so a trigger that sleeps past its deadline fails instead of hanging.
+    Every event payload ``trigger.run()`` yields, on a fresh event loop (its wait closes the loop's
+    state); ``bound`` seconds at most, so a trigger that sleeps past its deadline fails instead of hanging.
     """
-    from heygen_provider.hooks.cache import close_shared_sessions
 
     async def collect() -> list[dict[str, Any]]:
-        try:
-            return [event.payload async for event in trigger.run()]
-        finally:
-            await close_shared_sessions()
+        return [event.payload async for event in trigger.run()]
 
     async def bounded() -> list[dict[str, Any]]:
         return await asyncio.wait_for(collect(), bound)

@@ -31,12 +31,13 @@ from hypothesis import strategies as st
 
 from heygen_provider.api_versions import MAX_URL_IDS_LENGTH
 from heygen_provider.exceptions import HeyGenAnswerTooLargeError
-from heygen_provider.hooks.cache import close_shared_sessions, forget_settings
+from heygen_provider.hooks.cache import forget_settings
 from heygen_provider.hooks.calls import MAX_ANSWER_BYTES, MAX_TRIGGERER_ANSWER_BYTES
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from heygen_provider.triggers.loop_state import TriggererLoopState
 
 #: What HeyGen's front takes: a longer request URL is answered HTTP 414 (RFC 9110's recommended minimum).
 URL_LIMIT = 8_000
@@ -95,9 +96,10 @@ async def serving(front: HeyGenFront, monkeypatch: pytest.MonkeyPatch) -> AsyncI
         "AIRFLOW_CONN_HEYGEN_DEFAULT", json.dumps({"conn_type": "heygen", "host": host, "password": "sk-bulk"})
     )
     try:
-        yield
+        # Held as a trigger's wait holds it: what the test's hook calls open closes with it.
+        async with TriggererLoopState.of_running_loop():
+            yield
     finally:
-        await close_shared_sessions()
         await runner.cleanup()
 
 

@@ -41,6 +41,7 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.testing.emulator import HeyGenEmulator
+from heygen_provider.triggers.loop_state import TriggererLoopState
 from tests.loopback import start_status_server
 from tests.reliability.conftest import TaskErrors
 from tests.unit.conftest import BASE_URL, connection_json
@@ -134,11 +135,12 @@ def test_the_async_path_reads_a_conflict_409_the_same_way(body: bytes) -> None:
             with pytest.MonkeyPatch.context() as patch:
                 patch.setenv("AIRFLOW_CONN_CONFLICT_ASYNC", connection_json(host=base_url, api_version=None))
                 cache.forget_settings("conflict_async")
-                with pytest.raises(HeyGenAPIError) as raised:
-                    await HeyGenHook("conflict_async", retry_policy=NO_WAIT).aget_video_status("vid-1")
+                # Held as a trigger's wait holds it: the loop's session closes when the call is done.
+                async with TriggererLoopState.of_running_loop():
+                    with pytest.raises(HeyGenAPIError) as raised:
+                        await HeyGenHook("conflict_async", retry_policy=NO_WAIT).aget_video_status("vid-1")
                 return raised.value
         finally:
-            await cache.close_shared_sessions()
             cache.forget_settings("conflict_async")
             await runner.cleanup()
 

@@ -28,11 +28,11 @@ from hypothesis import strategies as st
 from pydantic import AliasChoices
 
 from heygen_provider.exceptions import HeyGenMalformedResponseError
-from heygen_provider.hooks.cache import close_shared_sessions
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatusResponse
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
+from heygen_provider.triggers.loop_state import TriggererLoopState
 from tests.loopback import start_status_server
 from tests.reliability.conftest import trigger_events
 from tests.reliability.test_request_properties import property_settings
@@ -249,10 +249,9 @@ def async_status(envelope: str) -> VideoStatusResponse | BaseException:
     hook = HeyGenHook("heygen_status_v3" if envelope == "v3" else "heygen_default", retry_policy=ONE_ATTEMPT)
 
     async def ask() -> VideoStatusResponse:
-        try:
+        # Held as a trigger's wait holds it: the loop's session closes when the call is done.
+        async with TriggererLoopState.of_running_loop():
             return await hook.aget_video_status(VIDEO_ID)
-        finally:
-            await close_shared_sessions()
 
     try:
         return asyncio.run(ask())

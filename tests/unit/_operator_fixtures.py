@@ -297,14 +297,10 @@ def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run_trigger_to_events(trigger: Any) -> list[Any]:
-    """Every event ``trigger.run()`` yields, on a fresh event loop (the shared sessions closed after)."""
-    from heygen_provider.hooks.cache import close_shared_sessions
+    """Every event ``trigger.run()`` yields, on a fresh event loop (its wait closes the loop's state)."""
 
     async def collect() -> list[Any]:
-        try:
-            return [event async for event in trigger.run()]
-        finally:
-            await close_shared_sessions()
+        return [event async for event in trigger.run()]
 
     return asyncio.run(collect())
 

@@ -19,7 +19,6 @@ import pytest
 from aiohttp import web
 
 from heygen_provider.exceptions import HeyGenConnectionError
-from heygen_provider.hooks.cache import close_shared_sessions
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.triggers import heygen as trigger_module
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
@@ -98,7 +97,7 @@ def killed_while_waiting(monkeypatch: pytest.MonkeyPatch, requests_mock: Any, **
         operator.on_kill()  # what Airflow's SIGTERM handler does while the task waits
         raise SystemExit("killed")
 
-    monkeypatch.setattr("heygen_provider.waiting.wait_for_event", wait_and_get_killed)
+    monkeypatch.setattr("heygen_provider.triggers.heygen.wait_for_event", wait_and_get_killed)
     with pytest.raises(SystemExit):
         operator.execute(StateStoreTries().context())
     assert waited_on and waited_on[0].cancel_on_kill is False, "a worker-side wait leaves deleting to on_kill"
@@ -195,13 +194,12 @@ class FakeV3:
 
 
 @pytest.fixture
-async def heygen(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeV3]:
+async def heygen(monkeypatch: pytest.MonkeyPatch, triggerer_loop_state: object) -> AsyncIterator[FakeV3]:
     fake = FakeV3()
     runner, fake.base_url = await start_status_server(fake.handle)
     monkeypatch.setenv(CONN_ENV, connection_json(host=fake.base_url, api_version=None))
     monkeypatch.setattr("heygen_provider.triggers.heygen.random.uniform", lambda low, high: 0.0)
     yield fake
-    await close_shared_sessions()
     await runner.cleanup()
 
 

@@ -59,7 +59,7 @@ def _setup(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
 
     frozen = SimpleNamespace(time=lambda: NOW, strftime=real_time.strftime, gmtime=real_time.gmtime)
     monkeypatch.setattr("heygen_provider.operators.render.time", frozen)
-    monkeypatch.setattr("heygen_provider.waiting.time", frozen)
+    monkeypatch.setattr("heygen_provider.triggers.heygen.time", frozen)
 
 
 #: What execute() pushes for video vid-1: its id, then its page (a HeyGen connection: HeyGen's web app).

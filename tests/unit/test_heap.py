@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from heygen_provider.triggers import heap
-from heygen_provider.triggers.heap import HeapFreezer, heap_freezer
+from heygen_provider.triggers.heap import HeapFreezer
+from heygen_provider.triggers.loop_state import TriggererLoopState
 
 SETTING = "AIRFLOW__HEYGEN__FREEZE_TRIGGERER_HEAP"
 TICK = 0.01
@@ -44,7 +45,7 @@ def test_it_is_off_unless_the_deployment_turns_it_on(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv(SETTING, raising=False)
 
     async def run() -> HeapFreezer | None:
-        return heap_freezer()
+        return TriggererLoopState.of_running_loop().freezer
 
     assert asyncio.run(run()) is None
     monkeypatch.setenv(SETTING, "True")
@@ -55,7 +56,7 @@ def test_one_freezer_per_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SETTING, "True")
 
     async def run() -> bool:
-        return heap_freezer() is heap_freezer()
+        return TriggererLoopState.of_running_loop().freezer is TriggererLoopState.of_running_loop().freezer
 
     assert asyncio.run(run())
 
@@ -157,14 +158,15 @@ def test_young_garbage_is_collected_before_a_freeze() -> None:
 
 
 def test_a_bad_setting_value_fails_the_wait_and_leaves_no_poller_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    from heygen_provider.hooks import cache
     from heygen_provider.triggers import status_poller
 
     monkeypatch.setenv(SETTING, "maybe")
 
-    async def run() -> dict[str, object]:
+    async def run() -> object:
         with pytest.raises(Exception, match="freeze_triggerer_heap"):
             async with status_poller.status_subscription("heygen_default", "v1", 1.0):
                 pass
-        return dict(status_poller._pollers.get(asyncio.get_running_loop(), {}))
+        return cache._loop_states.get(asyncio.get_running_loop())
 
-    assert asyncio.run(run()) == {}
+    assert asyncio.run(run()) is None

@@ -25,10 +25,11 @@ from heygen_provider.exceptions import (
     HeyGenTransportError,
 )
 from heygen_provider.hooks import cache
-from heygen_provider.hooks.cache import close_shared_sessions, shared_session
+from heygen_provider.hooks.cache import shared_session
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus, VideoStatusResponse
 from heygen_provider.retry import RetryPolicy, RetryState
+from heygen_provider.triggers.loop_state import TriggererLoopState
 from tests.loopback import start_status_server
 from tests.unit.conftest import API_KEY
 
@@ -74,11 +75,10 @@ class FakeHeyGen:
 
 
 @pytest.fixture
-async def heygen_server() -> AsyncIterator[FakeHeyGen]:
+async def heygen_server(triggerer_loop_state: TriggererLoopState) -> AsyncIterator[FakeHeyGen]:
     fake = FakeHeyGen()
     runner, fake.base_url = await start_status_server(fake.handle)
     yield fake
-    await close_shared_sessions()
     await runner.cleanup()
 
 
@@ -208,13 +208,15 @@ class TestRetries:
 class TestSharedSession:
     async def test_one_session_per_loop_and_connection(self) -> None:
         headers = {"User-Agent": "test"}
-        first = shared_session("heygen_default", headers)
-        assert shared_session("heygen_default", headers) is first
-        assert shared_session("heygen_other", headers) is not first
-        await close_shared_sessions()
-        assert first.closed
-        assert shared_session("heygen_default", headers) is not first
-        await close_shared_sessions()
+        async with TriggererLoopState.of_running_loop() as state:
+            first = shared_session("heygen_default", headers)
+            assert shared_session("heygen_default", headers) is first
+            assert shared_session("heygen_other", headers) is not first
+            assert state.sessions == {"heygen_default": first, "heygen_other": state.sessions["heygen_other"]}
+        assert first.closed and state.sessions == {}
+        async with TriggererLoopState.of_running_loop() as again:
+            assert again is state, "one state per loop, for the loop's whole life"
+            assert shared_session("heygen_default", headers) is not first
 
     @pytest.mark.usefixtures("sync_path_forbidden")
     async def test_many_hooks_share_one_session_and_its_pool(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import json
 import logging
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -19,12 +21,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from heygen_provider.hooks.cache import close_shared_sessions
+from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
-from heygen_provider.models.status import VideoStatus, bulk_statuses
+from heygen_provider.models.status import VideoStatus, VideoStatusResponse, bulk_statuses
 from heygen_provider.progress import RenderProgress
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-from heygen_provider.triggers.log_lines import write_log
+from heygen_provider.triggers.log_lines import LogWriter
 
 BulkAnswer = Callable[[list[str]], web.Response]
 
@@ -77,7 +79,6 @@ def wait_on(
         try:
             return list(await asyncio.gather(*(first(video_id) for video_id in video_ids)))
         finally:
-            await close_shared_sessions()
             await runner.cleanup()
 
     return asyncio.run(run())
@@ -199,9 +200,9 @@ class TestQuietPolls:
         woken: list[str] = []
         on_status = HeyGenVideoStatusTrigger._on_status
 
-        def counted(trigger: HeyGenVideoStatusTrigger, status: Any, progress: Any) -> Any:
+        def counted(trigger: HeyGenVideoStatusTrigger, status: Any, *args: Any) -> Any:
             woken.append(status.service_status)
-            return on_status(trigger, status, progress)
+            return on_status(trigger, status, *args)
 
         monkeypatch.setattr(HeyGenVideoStatusTrigger, "_on_status", counted)
         return woken
@@ -265,7 +266,6 @@ class TestQuietPolls:
                     return VideoEvent.from_payload(event.payload)
                 raise AssertionError("no event")
             finally:
-                await close_shared_sessions()
                 await runner.cleanup()
 
         assert asyncio.run(run()).status == "success"
@@ -310,7 +310,6 @@ def test_a_log_line_stuck_in_a_full_pipe_never_blocks_the_event_loop(define_conn
             event, _ = await asyncio.gather(wait(), other_work())
             return event
         finally:
-            await close_shared_sessions()
             await runner.cleanup()
 
     assert asyncio.run(run()).status == "success"
@@ -321,15 +320,17 @@ def test_a_line_written_from_the_thread_keeps_the_trigger_context() -> None:
     # Airflow routes a trigger's lines to its task's log file by context variables.
     trigger_id: contextvars.ContextVar[int] = contextvars.ContextVar("trigger_id")
     seen: list[tuple[int, str]] = []
+    writer = LogWriter()
 
     async def one(number: int) -> None:
         trigger_id.set(number)
-        await write_log(lambda message: seen.append((trigger_id.get(), message)), f"line of {number}")
+        await writer.write(lambda message: seen.append((trigger_id.get(), message)), f"line of {number}")
 
     async def run() -> None:
         await asyncio.gather(*(one(number) for number in range(5)))
 
     asyncio.run(run())
+    writer.close()
     assert sorted(seen) == [(number, f"line of {number}") for number in range(5)]
 
 
@@ -359,3 +360,150 @@ def test_with_the_heap_setting_on_waiting_triggers_freeze_the_heap_until_they_en
         assert gc.get_freeze_count() == 0  # the last trigger to end thawed it
     finally:
         gc.unfreeze()
+
+
+# -- the per-poll performance rules (see the comments in heygen_provider/triggers/) --------------------
+
+
+class LiveStatuses:
+    """The statuses the hook's async calls returned, counted while they are alive."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.references: list[weakref.ref[VideoStatusResponse]] = []
+        single, bulk = HeyGenHook.aget_video_status, HeyGenHook.aget_video_statuses
+
+        async def counted_single(hook: HeyGenHook, video_id: str) -> VideoStatusResponse:
+            status = await single(hook, video_id)
+            self.references.append(weakref.ref(status))
+            return status
+
+        async def counted_bulk(hook: HeyGenHook, video_ids: list[str]) -> dict[str, VideoStatusResponse]:
+            statuses = await bulk(hook, video_ids)
+            self.references.extend(weakref.ref(status) for status in statuses.values())
+            return statuses
+
+        monkeypatch.setattr(HeyGenHook, "aget_video_status", counted_single)
+        monkeypatch.setattr(HeyGenHook, "aget_video_statuses", counted_bulk)
+
+    def alive(self) -> int:
+        gc.collect()
+        return sum(reference() is not None for reference in self.references)
+
+
+def changing_answers(count: int) -> list[str]:
+    """Statuses that change at every poll, so each one wakes the trigger, then ``completed``."""
+    return [("pending", "processing")[number % 2] for number in range(count)] + ["completed"]
+
+
+class TestPerPollRules:
+    """
+    What keeps thousands of waits cheap, each rule checked where it could be broken: nothing a poll made
+    outlives it, and a wait polled alone arms no timer of its own while its deadline is far.
+    """
+
+    def test_no_status_outlives_the_poll_that_brought_it_in_bulk(
+        self, define_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        answers = bulk_answers(*changing_answers(4))
+        statuses = LiveStatuses(monkeypatch)
+        alive_at_polls: list[int] = []
+
+        def count_then_answer(ids: list[str]) -> web.Response:
+            # The trigger is suspended on its next status here: what it still holds is counted.
+            alive_at_polls.append(statuses.alive())
+            return answers(ids)
+
+        server = BulkServer()
+        server.bulk = count_then_answer
+        events = wait_on(server, define_connection, ["v-1"])
+        assert events[0].status == "success"
+        assert len(alive_at_polls) == 5 and statuses.references
+        assert alive_at_polls == [0] * 5
+
+    def test_no_status_outlives_the_poll_that_brought_it_alone(
+        self, define_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        answers = iter(changing_answers(4))
+        statuses = LiveStatuses(monkeypatch)
+        alive_at_polls: list[int] = []
+
+        async def legacy_status(request: web.Request) -> web.Response:
+            alive_at_polls.append(statuses.alive())
+            video_id = request.query["video_id"]
+            status = next(answers)
+            data = {"id": video_id, "status": status, "video_url": f"https://files.example/{video_id}.mp4"}
+            return web.json_response({"code": 100, "data": data, "message": "Success"})
+
+        assert self.wait_alone(legacy_status, define_connection).status == "success"
+        assert len(alive_at_polls) == 5 and statuses.references
+        assert alive_at_polls == [0] * 5
+
+    def test_a_wait_polled_alone_arms_no_timer_while_its_deadline_is_far(
+        self, define_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        answers = iter(changing_answers(5))
+        timers: list[str] = []
+
+        async def legacy_status(request: web.Request) -> web.Response:
+            data = {
+                "id": request.query["video_id"],
+                "status": next(answers),
+                "video_url": "https://files.example/v.mp4",
+            }
+            return web.json_response({"code": 100, "data": data, "message": "Success"})
+
+        def record_timers(loop: asyncio.AbstractEventLoop) -> None:
+            call_at = loop.call_at
+
+            def counted_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+                # A timer the wait itself arms: asked for from the trigger's code, not by a sleep between
+                # polls nor by the transport's request timeout.
+                files = [frame.f_code.co_filename for frame in _frames()]
+                if (
+                    getattr(callback, "__name__", "") != "_set_result_unless_cancelled"
+                    and any("heygen_provider/triggers/" in name for name in files)
+                    and not any("heygen_provider/hooks/" in name for name in files)
+                ):
+                    timers.append(getattr(callback, "__qualname__", repr(callback)))
+                return call_at(when, callback, *args, **kwargs)
+
+            monkeypatch.setattr(loop, "call_at", counted_call_at)
+
+        assert self.wait_alone(legacy_status, define_connection, on_loop=record_timers).status == "success"
+        assert timers == []
+
+    @staticmethod
+    def wait_alone(
+        handler: Callable[[web.Request], Any],
+        define_connection: Callable[..., str],
+        on_loop: Callable[[asyncio.AbstractEventLoop], None] | None = None,
+    ) -> VideoEvent:
+        """One wait on a ``legacy`` connection (no bulk call: the video is polled alone), deadline an hour away."""
+
+        async def run() -> VideoEvent:
+            app = web.Application()
+            app.router.add_get("/v1/video_status.get", handler)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            define_connection(host=f"http://127.0.0.1:{runner.addresses[0][1]}")
+            if on_loop is not None:
+                on_loop(asyncio.get_running_loop())
+            trigger = HeyGenVideoStatusTrigger("v-1", poll_interval=0.01, end_time=time.time() + 3600)
+            try:
+                async for event in trigger.run():
+                    return VideoEvent.from_payload(event.payload)
+                raise AssertionError("no event")
+            finally:
+                await runner.cleanup()
+
+        return asyncio.run(run())
+
+
+def _frames() -> list[Any]:
+    frame = sys._getframe(1)
+    frames = []
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back  # type: ignore[assignment]
+    return frames

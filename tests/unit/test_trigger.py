@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 import pytest
 
 from heygen_provider.exceptions import HeyGenRenderError
-from heygen_provider.hooks import cache
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
@@ -61,6 +60,21 @@ def result_from_event(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 class TestSerialize:
+    def test_the_stored_classpath_is_written_out_and_imports_the_trigger_class(self) -> None:
+        # Triggers already in users' databases name this path: renaming or moving the class must leave
+        # it importable, which is why it is written out, here and in the module.
+        classpath, _ = make_trigger().serialize()
+        assert classpath == "heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger"
+        module, _, name = classpath.rpartition(".")
+        assert getattr(importlib.import_module(module), name) is HeyGenVideoStatusTrigger
+
+    def test_a_subclass_serializes_under_its_own_classpath(self) -> None:
+        class MyTrigger(HeyGenVideoStatusTrigger):
+            pass
+
+        classpath, _ = MyTrigger("vid-1").serialize()
+        assert classpath == f"{__name__}.{MyTrigger.__qualname__}"
+
     def test_round_trip_through_the_classpath_rebuilds_an_equal_trigger(self) -> None:
         trigger = HeyGenVideoStatusTrigger(
             "vid-1",
@@ -297,7 +311,6 @@ class TestRunContract:
         finally:
             status_server.statuses("vid-1", "completed")  # lets a trigger that swallowed it end
             await asyncio.gather(task, return_exceptions=True)
-            await cache.close_shared_sessions()
 
     def test_connection_is_looked_up_asynchronously(
         self, status_server: StatusServer, monkeypatch: pytest.MonkeyPatch
@@ -327,11 +340,8 @@ class TestRunContract:
             status_server.statuses(video_id, "processing", "completed")
 
         async def run_all() -> list[str]:
-            try:
-                batches = await asyncio.gather(*(events_of(make_trigger(v)) for v in ids))
-                return [e.payload["status"] for batch in batches for e in batch]
-            finally:
-                await cache.close_shared_sessions()
+            batches = await asyncio.gather(*(events_of(make_trigger(v)) for v in ids))
+            return [e.payload["status"] for batch in batches for e in batch]
 
         assert asyncio.run(run_all()) == ["success"] * 20
         assert len(created) == 1
@@ -347,13 +357,10 @@ class TestRunContract:
             )
 
         async def run_all() -> list[Any]:
-            try:
-                batches = await asyncio.gather(
-                    *(events_of(make_trigger(f"vid-{n}", poll_interval=0.01)) for n in range(10))
-                )
-                return [event for batch in batches for event in batch]
-            finally:
-                await cache.close_shared_sessions()
+            batches = await asyncio.gather(
+                *(events_of(make_trigger(f"vid-{n}", poll_interval=0.01)) for n in range(10))
+            )
+            return [event for batch in batches for event in batch]
 
         # The connection lookup, the polls, the back-off after the 503 and the log lines all ran on the
         # loop's thread without one blocking call.
