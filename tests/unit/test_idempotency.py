@@ -106,7 +106,7 @@ def test_a_renamed_operator_name_still_imports_and_warns(module: str, old: str, 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(AttributeError):
-            importlib.import_module(module).NoSuchName
+            _ = importlib.import_module(module).NoSuchName
 
 
 def _imported_modules(path: Path) -> set[str]:
