@@ -41,11 +41,9 @@ from heygen_provider.hooks.calls import (
     transport_error,
 )
 from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
-from heygen_provider.idempotency import (
-    IDEMPOTENCY_KEY,  # noqa: F401 (the key rule moved to heygen_provider.idempotency; still imports from here)
-    IDEMPOTENCY_KEY_MAX_LENGTH,  # noqa: F401
-    check_idempotency_key,
-)
+from heygen_provider.idempotency import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY  # noqa: PLC0414 (re-exported: users import it here)
+from heygen_provider.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH as IDEMPOTENCY_KEY_MAX_LENGTH  # noqa: PLC0414
+from heygen_provider.idempotency import check_idempotency_key as check_idempotency_key  # noqa: PLC0414
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
 
 #: Pages a listing is read to at most (50 looks or 100 voices a page): a bound on a cursor that never ends.

@@ -29,10 +29,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from heygen_provider.idempotency import (
-    idempotency_key,  # noqa: F401 (moved to heygen_provider.idempotency; still imports from here)
-    request_fingerprint,  # noqa: F401
-)
+from heygen_provider.idempotency import idempotency_key as idempotency_key  # noqa: PLC0414 (re-exported: users import it here)
+from heygen_provider.idempotency import request_fingerprint as request_fingerprint  # noqa: PLC0414
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -76,9 +76,8 @@ def test_a_request_is_translated_once_and_its_photos_uploaded_once_each(
         json={"data": {"id": "vid-1", "status": "completed", "video_url": "https://files.heygen.ai/v.mp4"}},
     )
 
-    result = operator(video_inputs=[photo_scene(north), photo_scene(south), photo_scene(north)]).execute(
-        StateStoreTries().context()
-    )
+    context: Any = StateStoreTries().context()
+    result = operator(video_inputs=[photo_scene(north), photo_scene(south), photo_scene(north)]).execute(context)
 
     assert result is not None and result["video_id"] == "vid-1"
     assert len(translations) == 1, "the request is translated once, before any call"
@@ -111,7 +110,7 @@ def test_photo_uploads_need_only_the_transport_seam(photos: tuple[str, str]) -> 
     class Transport:
         """Not a hook: what hooks.assets asks of one."""
 
-        settings = SimpleNamespace(connect_timeout=1.0, create_timeout=1.0)
+        settings: Any = SimpleNamespace(connect_timeout=1.0, create_timeout=1.0)
 
         def __init__(self) -> None:
             self.posts: list[tuple[str, dict[str, Any]]] = []
