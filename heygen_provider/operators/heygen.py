@@ -50,7 +50,7 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
     Render one HeyGen avatar video and (by default) wait for it without holding a worker slot.
 
     Every request parameter is templated; ``video_inputs`` and ``extra_fields`` may also name a ``.json``
-    template file (their whole value); any other text ending in ``.json`` is just text. A value from an
+    Jinja template file (their whole value); any other text ending in ``.json`` is just text. A value from an
     upstream task (XCom, a mapped row) is data: sent as it is, never rendered, never a file name.
 
     :param video_inputs: the scenes (1 to 50), each ``{"character": ..., "voice": ..., "background": ...}``.
@@ -155,7 +155,7 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
     def _render_jinja_files(
         self, template_fields: list[str], context: Context, jinja_env: jinja2.Environment, seen_oids: set[int]
     ) -> list[str]:
-        # A whole video_inputs or extra_fields value ending in .json, written in the DAG file, is a template
+        # A whole video_inputs or extra_fields value ending in .json, written in the DAG file, is a Jinja template
         # file; a value from an upstream task (in seen_oids) is data, whatever it ends in.
         fields = list(template_fields)
         for name in [name for name in fields if name in JINJA_FILE_FIELDS]:

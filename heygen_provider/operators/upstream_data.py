@@ -1,5 +1,5 @@
 """
-Values from upstream tasks are data, never templates: :class:`UpstreamDataMixin`, used by every operator
+Values from upstream tasks are data, never Jinja templates: :class:`UpstreamDataMixin`, used by every operator
 and sensor of the provider.
 
 Airflow renders a templated field's value unless it came from XCom: an ``XComArg`` (nested ones included)
@@ -27,7 +27,7 @@ _ROWS_INPUT_TYPE = "list-of-dicts"
 
 class UpstreamDataMixin:
     """
-    Template rendering that leaves every value from an upstream task as it is (see the module's text).
+    Jinja rendering that leaves every value from an upstream task as it is (see the module's text).
 
     Mixed in before ``BaseOperator`` (or ``BaseSensorOperator``); an operator that renders more than
     Airflow does must skip the values in ``seen_oids`` too.
