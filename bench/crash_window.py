@@ -4,7 +4,7 @@ and the moment the submission record is written. A worker killed inside it leave
 cannot know (v3's idempotency key closes the window; legacy has no such key).
 
 A worker process runs real ``dag.test()`` runs of one generate task against the emulator, with the
-hook's ``create_video`` and the record write timed from inside (``time.perf_counter``). The window is
+hook's ``create_video_from_body`` and the record write timed from inside (``time.perf_counter``). The window is
 "create answered" to "record written"; the baseline, measured in the same runs, is the record write
 alone, so the ratio shows how much of the window is the write itself. On Airflow 3.3 the record is the
 task state store, on 3.1 and 3.2 an Airflow Variable: the parent runs the worker in both environments
@@ -64,7 +64,7 @@ def worker(arguments: argparse.Namespace) -> None:
     answered: list[float] = []
     windows: list[float] = []
     writes: list[float] = []
-    create_video = HeyGenHook.create_video
+    create_video = HeyGenHook.create_video_from_body
     save = operator_module._save
 
     def timed_create(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -79,7 +79,7 @@ def worker(arguments: argparse.Namespace) -> None:
         writes.append(done - started)
         windows.append(done - answered[-1])
 
-    HeyGenHook.create_video = timed_create  # type: ignore[method-assign]
+    HeyGenHook.create_video_from_body = timed_create  # type: ignore[method-assign]
     operator_module._save = timed_save
     dag = load_dag_bag(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag("bench_crash_window")
     for run in range(arguments.runs):

@@ -6,24 +6,34 @@ Uploading a character's photo (``image_path``) to HeyGen's v3 assets, streamed i
   bytes there (without the API key: it is another host), then ``POST /v3/assets/{asset_id}/complete``.
 
 Every file is checked to be a JPEG or PNG before anything is sent. Each upload carries an
-``Idempotency-Key`` derived from the render's, so a retried call creates one asset; and the operator
-records the asset ids, so a retried task sends no photo twice.
+``Idempotency-Key`` derived from the render's (:func:`heygen_provider.idempotency.upload_key`), so a
+retried call creates one asset; and the operator records the asset ids, so a retried task sends no photo
+twice.
+
+The one owner of uploading: the operators (:func:`create_body`, :func:`upload_photos`,
+:func:`with_asset_ids`: the request is translated once, its photos standing in the body until uploaded)
+and :meth:`~heygen_provider.hooks.heygen.HeyGenHook.create_video` both upload through here, over the
+:class:`AssetTransport` seam the hook provides.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
-from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from heygen_provider.exceptions import HeyGenMalformedResponseError, HeyGenRequestValidationError
+from heygen_provider.idempotency import completion_key, upload_key
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow.sdk import ObjectStoragePath
 
-    from heygen_provider.hooks.heygen import HeyGenHook
+    from heygen_provider.api_versions import HeyGenApi
+    from heygen_provider.connection import HeyGenConnectionSettings
     from heygen_provider.models import VideoGenerateRequest
 
 #: The largest file ``POST /v3/assets`` takes; larger ones go through a direct upload.
@@ -38,30 +48,126 @@ _CHUNK = 1024 * 1024
 _KINDS = {"directory": "directory", "other": "FIFO, device or socket"}
 
 
+class AssetTransport(Protocol):
+    """
+    What uploading needs from the API client: the connection's settings (timeouts of the direct upload's
+    ``PUT``) and one ``POST`` with the retry policy and the answer parser.
+    :class:`~heygen_provider.hooks.heygen.HeyGenHook` is one.
+    """
+
+    @property
+    def settings(self) -> HeyGenConnectionSettings: ...
+
+    def post(
+        self,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """The answer's ``data``; ``body`` makes a fresh request body for each attempt."""
+        ...
+
+
+@dataclass(frozen=True)
+class Photo:
+    """
+    A character's local photo (``image_path``), uploaded to HeyGen's assets before the create.
+
+    :param scene: the index of the scene whose character it is.
+    :param path: the ``image_path``.
+    :param stand_in: what stands for its asset id in the create body of :func:`create_body` until it is
+        uploaded (empty where no body names it).
+    """
+
+    scene: int
+    path: str
+    stand_in: str = ""
+
+
+def create_body(api: HeyGenApi, request: VideoGenerateRequest) -> tuple[dict[str, Any], tuple[Photo, ...]]:
+    """
+    The create call's body for ``request`` in ``api``'s generation, translated once, and the photos to
+    upload before it is sent: each photo's asset id is a stand-in in the body until
+    :func:`with_asset_ids` fills it in. No HTTP call.
+
+    :raises HeyGenRequestValidationError: naming each field the generation cannot express.
+    """
+    stand_ins: dict[str, str] = {}
+    photos = tuple(
+        Photo(index, path, stand_ins.setdefault(path, f"upload:{uuid.uuid4().hex}"))
+        for index, path in _image_paths(request)
+    )
+    return api.request_body(_with_image_assets(request, stand_ins)), photos
+
+
+def upload_photos(
+    transport: AssetTransport, photos: Sequence[Photo], uploaded: Mapping[str, str], render_key: str | None
+) -> dict[str, str]:
+    """
+    Upload every photo not in ``uploaded``; each file is checked before the first byte is sent.
+
+    :param uploaded: ``image_path`` to asset id of earlier uploads (an earlier try's), not sent again.
+    :param render_key: the render's ``Idempotency-Key``; each upload derives its own from it.
+    :returns: every ``image_path`` to its asset id, earlier ones included.
+    :raises HeyGenRequestValidationError: when a file is missing or not a JPEG or PNG, before any upload.
+    """
+    assets = dict(uploaded)
+    files = {photo: _checked_image(photo.scene, photo.path) for photo in photos if photo.path not in assets}
+    for photo, (file, content_type, size) in files.items():
+        if photo.path in assets:
+            continue  # another scene's character, same photo
+        key = upload_key(render_key, photo.path) if render_key else None
+        assets[photo.path] = _upload(transport, file, content_type, size, key)
+    return assets
+
+
+def with_asset_ids(body: Mapping[str, Any], photos: Sequence[Photo], assets: Mapping[str, str]) -> dict[str, Any]:
+    """``body`` (of :func:`create_body`) with each photo's stand-in replaced by its uploaded asset id."""
+    asset_ids = {photo.stand_in: assets[photo.path] for photo in photos}
+
+    def filled(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: filled(item) for name, item in value.items()}
+        if isinstance(value, list):
+            return [filled(item) for item in value]
+        if isinstance(value, str):
+            return asset_ids.get(value, value)
+        return value
+
+    return filled(dict(body)) if asset_ids else dict(body)
+
+
 def upload_images(
-    hook: HeyGenHook, request: VideoGenerateRequest, uploaded: dict[str, str], idempotency_key: str | None
+    transport: AssetTransport, request: VideoGenerateRequest, uploaded: Mapping[str, str], idempotency_key: str | None
 ) -> tuple[VideoGenerateRequest, dict[str, str]]:
     """See :meth:`heygen_provider.hooks.heygen.HeyGenHook.upload_images`."""
-    paths = {
-        index: scene.character.image_path
+    photos = [Photo(index, path) for index, path in _image_paths(request)]
+    if not photos:
+        return request, dict(uploaded)
+    assets = upload_photos(transport, photos, uploaded, idempotency_key)
+    return _with_image_assets(request, assets), assets
+
+
+def _image_paths(request: VideoGenerateRequest) -> list[tuple[int, str]]:
+    return [
+        (index, scene.character.image_path)
         for index, scene in enumerate(request.video_inputs)
         if scene.character.image_path is not None
-    }
-    if not paths:
-        return request, uploaded
-    # Every file is checked before the first byte is sent.
-    files = {index: _checked_image(index, path) for index, path in paths.items() if path not in uploaded}
-    for index, (file, content_type, size) in files.items():
-        path = paths[index]
-        if path in uploaded:
-            continue
-        key = _derived_key(idempotency_key, f"asset:{_digest(path)}") if idempotency_key else None
-        uploaded[path] = _upload(hook, file, content_type, size, key)
+    ]
+
+
+def _with_image_assets(request: VideoGenerateRequest, asset_ids: Mapping[str, str]) -> VideoGenerateRequest:
+    """``request`` with ``image_asset_id`` ``asset_ids[path]`` in place of each ``image_path``."""
+    if not asset_ids:
+        return request
     scenes = [
         scene.model_copy(
             update={
                 "character": scene.character.model_copy(
-                    update={"image_path": None, "image_asset_id": uploaded[scene.character.image_path]}
+                    update={"image_path": None, "image_asset_id": asset_ids[scene.character.image_path]}
                 )
             }
         )
@@ -69,24 +175,7 @@ def upload_images(
         else scene
         for scene in request.video_inputs
     ]
-    return request.model_copy(update={"video_inputs": scenes}), uploaded
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _derived_key(key: str, suffix: str) -> str:
-    """
-    ``key:suffix``, within HeyGen's 255 characters: a long render key is replaced by its digest, so a
-    key the create accepts never makes an upload key HeyGen refuses.
-    """
-    derived = f"{key}:{suffix}"
-    from heygen_provider.hooks.heygen import IDEMPOTENCY_KEY_MAX_LENGTH
-
-    if len(derived) <= IDEMPOTENCY_KEY_MAX_LENGTH:
-        return derived
-    return f"{hashlib.sha256(key.encode()).hexdigest()}:{suffix}"
+    return request.model_copy(update={"video_inputs": scenes})
 
 
 def _storage_path(path: str) -> ObjectStoragePath:
@@ -129,38 +218,35 @@ def _checked_image(index: int, path: str) -> tuple[ObjectStoragePath, str, int]:
     return file, content_type, size
 
 
-def _upload(hook: HeyGenHook, file: ObjectStoragePath, content_type: str, size: int, key: str | None) -> str:
+def _upload(transport: AssetTransport, file: ObjectStoragePath, content_type: str, size: int, key: str | None) -> str:
     headers = {"Idempotency-Key": key} if key else {}
     if size <= MULTIPART_LIMIT:
         boundary = uuid.uuid4().hex
-        data = hook._request(
-            "POST",
+        data = transport.post(
             ASSETS_PATH,
             body=lambda: MultipartFile(file, file.name, content_type, size, boundary),
             headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
             idempotent=key is not None,
         )
         return _asset_id(data)
-    started = hook._request(
-        "POST",
+    started = transport.post(
         DIRECT_UPLOADS_PATH,
         json_body={"filename": file.name, "content_type": content_type, "size_bytes": size},
         headers=headers,
         idempotent=key is not None,
     )
     asset_id = _asset_id(started)
-    _put_bytes(hook, file, started, size)
-    completed = hook._request(
-        "POST",
+    _put_bytes(transport, file, started, size)
+    completed = transport.post(
         f"{ASSETS_PATH}/{asset_id}/complete",
         json_body={},
-        headers={"Idempotency-Key": _derived_key(key, "complete")} if key else None,
+        headers={"Idempotency-Key": completion_key(key)} if key else None,
         idempotent=True,  # completing an upload is idempotent by HeyGen's contract
     )
     return _asset_id(completed)
 
 
-def _put_bytes(hook: HeyGenHook, file: ObjectStoragePath, started: Mapping[str, Any], size: int) -> None:
+def _put_bytes(transport: AssetTransport, file: ObjectStoragePath, started: Mapping[str, Any], size: int) -> None:
     from urllib.parse import urlsplit
 
     import requests
@@ -172,7 +258,7 @@ def _put_bytes(hook: HeyGenHook, file: ObjectStoragePath, started: Mapping[str, 
     if not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))):
         raise HeyGenMalformedResponseError("the direct upload answer carries no https upload_url", status_code=200)
     upload_headers = {str(name): str(value) for name, value in (started.get("upload_headers") or {}).items()}
-    settings = hook.settings
+    settings = transport.settings
     with file.open("rb") as stream:
         # A plain session: the presigned URL is another host, which must never see the API key.
         response = requests.put(

@@ -10,7 +10,6 @@ connection settings, retry policy, error parser and models.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
@@ -30,6 +29,7 @@ from heygen_provider.exceptions import (
     HeyGenError,
 )
 from heygen_provider.hooks import cache
+from heygen_provider.hooks.assets import create_body, upload_images, upload_photos, with_asset_ids
 from heygen_provider.hooks.calls import (
     ANSWER_CHUNK_BYTES,
     MAX_ANSWER_BYTES,
@@ -41,11 +41,11 @@ from heygen_provider.hooks.calls import (
     transport_error,
 )
 from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
+from heygen_provider.idempotency import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY  # noqa: PLC0414 (re-exported: users import it here)
+from heygen_provider.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH as IDEMPOTENCY_KEY_MAX_LENGTH  # noqa: PLC0414
+from heygen_provider.idempotency import check_idempotency_key as check_idempotency_key  # noqa: PLC0414
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
 
-#: HeyGen's rule for an ``Idempotency-Key``: 1 to 255 characters of ``[A-Za-z0-9_:.-]``.
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
-IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_:.\-]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
 #: Pages a listing is read to at most (50 looks or 100 voices a page): a bound on a cursor that never ends.
 MAX_LIST_PAGES = 200
 
@@ -192,6 +192,25 @@ class HeyGenHook(BaseHook):
                 error = other_error
             time.sleep(self._delay_or_raise(retry, error, path))
 
+    def post(
+        self,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """
+        One ``POST`` with the retry policy: the transport of the photo uploads
+        (:class:`~heygen_provider.hooks.assets.AssetTransport`).
+
+        :param body: makes a fresh request body (a stream) for each attempt, instead of ``json_body``.
+        :param headers: headers besides authentication (e.g. ``Idempotency-Key``).
+        :param idempotent: sending the request twice does the work once (default: by method).
+        """
+        return self._request("POST", path, json_body=json_body, body=body, headers=headers, idempotent=idempotent)
+
     def request_body(self, request: VideoGenerateRequest) -> dict[str, Any]:
         """
         The create call's body for ``request`` in the connection's API generation; no HTTP call.
@@ -222,13 +241,22 @@ class HeyGenHook(BaseHook):
         check_idempotency_key(idempotency_key)
         if not isinstance(request, VideoGenerateRequest):
             request = VideoGenerateRequest.from_params(request)
+        body, photos = create_body(self.settings.api, request)  # every field checked before any call
+        # The photos become HeyGen assets: the body names their asset ids.
+        assets = upload_photos(self, photos, {}, idempotency_key)
+        return self.create_video_from_body(with_asset_ids(body, photos, assets), idempotency_key=idempotency_key)
+
+    def create_video_from_body(self, body: Mapping[str, Any], *, idempotency_key: str | None = None) -> CreatedVideo:
+        """
+        Submit a create body already in the connection's API generation (:meth:`request_body`), its photos
+        HeyGen assets already. Paid; sent and retried as :meth:`create_video` is.
+
+        :raises HeyGenRequestValidationError: before any call, when ``idempotency_key`` breaks HeyGen's rule.
+        :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable ``video_id``.
+        """
+        check_idempotency_key(idempotency_key)
         api = self.settings.api
-        body = api.request_body(request)  # every field checked before any call, the upload's included
-        uploaded, _ = self.upload_images(request, idempotency_key=idempotency_key)
-        if uploaded is not request:
-            # The photos are HeyGen assets now: the body names their asset ids.
-            body = api.request_body(uploaded)
-        return self._create(api.create_video, body, idempotency_key if api.idempotent_creates else None)
+        return self._create(api.create_video, dict(body), idempotency_key if api.idempotent_creates else None)
 
     def get_template(self, template_id: str) -> Template:
         """
@@ -321,9 +349,7 @@ class HeyGenHook(BaseHook):
             ``image_path`` to asset id mapping (earlier ones included).
         :raises HeyGenRequestValidationError: when a file is missing or not a JPEG or PNG, before any upload.
         """
-        from heygen_provider.hooks.assets import upload_images
-
-        return upload_images(self, request, dict(uploaded or {}), idempotency_key)
+        return upload_images(self, request, uploaded or {}, idempotency_key)
 
     def get_video_status(self, video_id: str) -> VideoStatusResponse:
         """The render's status, with fresh signed media URLs once it is done."""
@@ -534,26 +560,6 @@ class HeyGenHook(BaseHook):
         settings = await self.aget_settings()
         path, params = settings.api.bulk_status_request(video_ids)
         return bulk_statuses(await self._arequest("GET", path, settings=settings, params=params), video_ids)
-
-
-def check_idempotency_key(key: str | None) -> None:
-    """
-    Refuse an ``Idempotency-Key`` HeyGen would refuse, before any call.
-
-    An empty key matters most: it sends no header yet would mark the create safe to re-send, and a
-    re-sent keyless create after a 5xx is a second paid render.
-
-    :param key: the key, or ``None`` for none.
-    :raises HeyGenRequestValidationError: naming ``idempotency_key`` and HeyGen's rule.
-    """
-    if key is None or (isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key)):
-        return
-    from heygen_provider.exceptions import HeyGenRequestValidationError
-
-    shown = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
-    raise HeyGenRequestValidationError(
-        [f"idempotency_key: must be 1 to 255 characters of letters, digits, _ : . and - (got {shown})"]
-    )
 
 
 def _settings_from(conn_id: str, connection: Any) -> HeyGenConnectionSettings:

@@ -115,7 +115,7 @@ class HeyGenDownloadVideoOperator(UpstreamDataMixin, BaseOperator):
         # Checked before any call: a name with a path in it would write outside the destination.
         stem = _file_name("file_stem", self.file_stem) if self.file_stem else _file_name("video_id", self.video_id)
         hook = HeyGenHook(self.heygen_conn_id)
-        # A template that renders to nothing ("") means no connection, as None does.
+        # A Jinja template that renders to nothing ("") means no connection, as None does.
         folder = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id or None)
         video = parse_structured_param("video", self.video) if self.video else None
         urls = dict(video) if isinstance(video, dict) and video.get("video_url") else None

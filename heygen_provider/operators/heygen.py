@@ -8,36 +8,40 @@ needs; the hook, the models and HTTP libraries load at execute time.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
 from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.render import (
     DEFAULT_RENDER_TIMEOUT,
     HeyGenRenderOperator,
+    PreparedRender,
     default_deferrable,
 )
-from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL, V3_OPTIONS
+from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL, V3_OPTIONS  # noqa: F401 (DEFAULT_CONN_ID imported from here)
 
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
     from heygen_provider.hooks.heygen import HeyGenHook
-    from heygen_provider.models import CreatedVideo, VideoGenerateRequest
+    from heygen_provider.models import VideoGenerateRequest
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_RENDER_TIMEOUT",
     "XCOM_VIDEO_ID",
     "HeyGenGenerateVideoOperator",
-    "VideoRequestRender",
     "default_deferrable",
 ]
-#: The only parameters whose (whole) value may name a ``.json`` template file.
-TEMPLATE_FILE_FIELDS = ("video_inputs", "extra_fields")
+#: The only parameters whose (whole) value may name a ``.json`` Jinja template file.
+JINJA_FILE_FIELDS = ("video_inputs", "extra_fields")
+#: Names this module still answers to, with a DeprecationWarning naming where they went.
+_MOVED = {
+    "TEMPLATE_FILE_FIELDS": ("heygen_provider.operators.heygen.JINJA_FILE_FIELDS", JINJA_FILE_FIELDS),
+    "VideoRequestRender": ("heygen_provider.operators.render.PreparedRender", PreparedRender),
+}
 
 
 class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
@@ -45,7 +49,7 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
     Render one HeyGen avatar video and (by default) wait for it without holding a worker slot.
 
     Every request parameter is templated; ``video_inputs`` and ``extra_fields`` may also name a ``.json``
-    template file (their whole value); any other text ending in ``.json`` is just text. A value from an
+    Jinja template file (their whole value); any other text ending in ``.json`` is just text. A value from an
     upstream task (XCom, a mapped row) is data: sent as it is, never rendered, never a file name.
 
     :param video_inputs: the scenes (1 to 50), each ``{"character": ..., "voice": ..., "background": ...}``.
@@ -66,11 +70,9 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
     :param output_format: v3: ``mp4`` or ``webm`` (transparent background).
     :param remove_background: v3: remove the avatar's background.
     :param fit: v3: ``contain`` or ``cover``.
-    :param heygen_conn_id: the ``heygen`` connection.
-    :param wait_for_completion: wait for the render to end; ``False`` returns right after submitting.
-    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status checks.
-    :param timeout: how long to wait for the render (seconds or a timedelta); default one hour.
+
+    The connection, waiting and ``cancel_on_kill`` parameters are every render operator's:
+    :class:`~heygen_provider.operators.render.HeyGenRenderOperator`.
     """
 
     template_fields: Sequence[str] = (
@@ -113,21 +115,11 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
         output_format: str | None = None,
         remove_background: bool | None = None,
         fit: str | None = None,
-        heygen_conn_id: str = DEFAULT_CONN_ID,
-        wait_for_completion: bool = True,
-        deferrable: bool | None = None,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        timeout: float | timedelta = DEFAULT_RENDER_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            heygen_conn_id=heygen_conn_id,
-            wait_for_completion=wait_for_completion,
-            deferrable=deferrable,
-            poll_interval=poll_interval,
-            timeout=timeout,
-            **kwargs,
-        )
+        # heygen_conn_id, wait_for_completion, deferrable, poll_interval, timeout and cancel_on_kill are the
+        # base class's.
+        super().__init__(**kwargs)
         self.video_inputs = video_inputs
         self.dimension = dimension
         self.caption = caption
@@ -149,9 +141,9 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
     def resolve_template_files(self) -> None:
         # Airflow reads, when the DAG is parsed, every template field whose value ends in a template_ext
         # as a file; only these fields may name one (a title "edit package.json" is text).
-        for name in TEMPLATE_FILE_FIELDS:
+        for name in JINJA_FILE_FIELDS:
             value = getattr(self, name, None)
-            if _names_template_file(value, self.template_ext):
+            if _names_jinja_file(value, self.template_ext):
                 environment = self.get_template_env()
                 try:
                     setattr(self, name, environment.loader.get_source(environment, value)[0])  # type: ignore[union-attr]
@@ -159,15 +151,15 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
                     self.log.exception("Failed to resolve template field %r", name)
         self.prepare_template()
 
-    def _render_template_files(
+    def _render_jinja_files(
         self, template_fields: list[str], context: Context, jinja_env: jinja2.Environment, seen_oids: set[int]
     ) -> list[str]:
-        # A whole video_inputs or extra_fields value ending in .json, written in the DAG file, is a template
+        # A whole video_inputs or extra_fields value ending in .json, written in the DAG file, is a Jinja template
         # file; a value from an upstream task (in seen_oids) is data, whatever it ends in.
         fields = list(template_fields)
-        for name in [name for name in fields if name in TEMPLATE_FILE_FIELDS]:
+        for name in [name for name in fields if name in JINJA_FILE_FIELDS]:
             value = getattr(self, name, None)
-            if id(value) not in seen_oids and _names_template_file(value, self.template_ext):
+            if id(value) not in seen_oids and _names_jinja_file(value, self.template_ext):
                 setattr(self, name, self._render(jinja_env.get_template(value), context))
                 fields.remove(name)
         return fields
@@ -211,37 +203,31 @@ class HeyGenGenerateVideoOperator(HeyGenRenderOperator):
             }
         )
 
-    def prepare_render(self, hook: HeyGenHook) -> VideoRequestRender:
+    def prepare_render(self, hook: HeyGenHook) -> PreparedRender:
+        """
+        The request, validated once (:meth:`build_request`) and translated once into the create body of the
+        connection's API version, which checks what that version can express; still before any call.
+
+        :raises HeyGenRequestValidationError: naming every bad field and its rule; no HTTP call is made.
+        """
+        from heygen_provider.hooks.assets import create_body
+
         request = self.build_request()
-        # The generation's translation checks what it can express, still before any call.
-        hook.request_body(request)
-        return VideoRequestRender(request)
+        body, photos = create_body(hook.settings.api, request)
+        return PreparedRender(payload=request.to_payload(), body=body, photos=photos)
 
 
-@dataclass
-class VideoRequestRender:
-    """A video request to render; its photos become HeyGen assets before the create."""
-
-    request: VideoGenerateRequest
-
-    @property
-    def title(self) -> str | None:
-        return self.request.title
-
-    @property
-    def callback_id(self) -> str | None:
-        return self.request.callback_id
-
-    def payload(self) -> dict[str, Any]:
-        return self.request.to_payload()
-
-    def upload_media(self, hook: HeyGenHook, uploaded: dict[str, str], idempotency_key: str) -> dict[str, str]:
-        self.request, assets = hook.upload_images(self.request, uploaded=uploaded, idempotency_key=idempotency_key)
-        return assets
-
-    def create(self, hook: HeyGenHook, idempotency_key: str) -> CreatedVideo:
-        return hook.create_video(self.request, idempotency_key=idempotency_key)
-
-
-def _names_template_file(value: Any, template_ext: Sequence[str]) -> TypeGuard[str]:
+def _names_jinja_file(value: Any, template_ext: Sequence[str]) -> TypeGuard[str]:
     return isinstance(value, str) and value.endswith(tuple(template_ext))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        new_path, value = _MOVED[name]
+        warnings.warn(
+            f"heygen_provider.operators.heygen.{name} is deprecated: use {new_path}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,15 +1,20 @@
 """
 :class:`HeyGenRenderOperator`: what every operator that pays for one HeyGen video shares.
 
-Submit, wait, result, for any kind of render (a video request, a template):
+Submit, wait, result, for any kind of render (a video request, a template). ``execute`` reads top to
+bottom:
 
-1. ``execute`` asks the subclass for the validated render (:meth:`HeyGenRenderOperator.prepare_render`,
-   before any paid call), re-attaches to a video this task already submitted or submits a new one with
-   the task instance's idempotency key, pushes ``video_id`` to XCom and checks the status once.
-2. It then defers to :class:`~heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger`; with
-   ``deferrable=False`` it runs the same waiting code on the worker; with ``wait_for_completion=False``
-   it returns at once, for a :class:`~heygen_provider.sensors.heygen.HeyGenVideoSensor` to wait.
-3. ``execute_complete`` turns the trigger's event into the result, or an error with HeyGen's code.
+1. Prepare: the subclass turns its rendered parameters into a :class:`PreparedRender`
+   (:meth:`HeyGenRenderOperator.prepare_render`), validated and translated once, before any paid call.
+2. Re-attach to the video an earlier try of this task paid for (its
+   :mod:`submission record <heygen_provider.operators.submission_record>`), or: upload the photos no
+   earlier try uploaded (:mod:`heygen_provider.hooks.assets`), record them, and create the video with the
+   task instance's idempotency key (:mod:`heygen_provider.idempotency`), recording it too.
+3. Wait: push ``video_id`` to XCom, check the status once, then defer to
+   :class:`~heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger`; with ``deferrable=False`` the same
+   waiting code runs on the worker; with ``wait_for_completion=False`` it returns at once, for a
+   :class:`~heygen_provider.sensors.heygen.HeyGenVideoSensor` to wait.
+   ``execute_complete`` turns the trigger's event into the result, or an error with HeyGen's code.
 
 This module is imported when DAG files are parsed, so it imports only what the operator's definition
 needs; the hook, the models and HTTP libraries load at execute time.
@@ -18,8 +23,10 @@ needs; the hook, the models and HTTP libraries load at execute time.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
@@ -31,11 +38,12 @@ from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL, D
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from heygen_provider.hooks.assets import Photo
     from heygen_provider.hooks.heygen import HeyGenHook
     from heygen_provider.kill import TaskInstanceKey
-    from heygen_provider.models import CreatedVideo, VideoStatusResponse
+    from heygen_provider.models import VideoStatusResponse
     from heygen_provider.models.event import VideoEvent
-    from heygen_provider.operators.submission_record import SubmissionRecord
+    from heygen_provider.operators.submission_record import Submission, SubmissionRecord
 
 #: HeyGen renders take 5 to 15 minutes and can pass 20 at peak.
 DEFAULT_RENDER_TIMEOUT = DEFAULT_WAIT_TIMEOUT
@@ -48,32 +56,42 @@ def default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
-class PreparedRender(Protocol):
-    """One validated render, ready to be paid for."""
+@dataclass(frozen=True)
+class PreparedRender:
+    """
+    One render, validated and translated once, before any paid call: what the operator pays for.
+
+    :param payload: what identifies the render, whatever the API version; its fingerprint is recorded, and a
+        retry re-attaches only to a video of the same payload.
+    :param body: the create call's body. Each photo's asset id stands in it as a placeholder until uploaded
+        (:func:`~heygen_provider.hooks.assets.with_asset_ids`).
+    :param photos: the local photos to upload to HeyGen's assets before the create.
+    :param template_id: the HeyGen template to render (``POST /v3/templates/{template_id}``); ``None``
+        for a video request (``POST /v3/videos``).
+    """
+
+    payload: Mapping[str, Any]
+    body: Mapping[str, Any]
+    photos: tuple[Photo, ...] = ()
+    template_id: str | None = None
 
     @property
-    def title(self) -> str | None: ...
+    def title(self) -> str | None:
+        """The video's title in HeyGen's web app."""
+        return self.payload.get("title")
 
     @property
-    def callback_id(self) -> str | None: ...
-
-    def payload(self) -> dict[str, Any]:
-        """What identifies the render: a retry re-attaches only to a video of the same payload."""
-        ...
-
-    def upload_media(self, hook: HeyGenHook, uploaded: dict[str, str], idempotency_key: str) -> dict[str, str]:
-        """Upload local media the render needs (skipping ``uploaded``); every path to asset id."""
-        ...
-
-    def create(self, hook: HeyGenHook, idempotency_key: str) -> CreatedVideo:
-        """The paid create call."""
-        ...
+    def callback_id(self) -> str | None:
+        """The caller's id for the video, echoed back by HeyGen."""
+        return self.payload.get("callback_id")
 
 
 class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
     """
     Base of the operators that render one HeyGen video and (by default) wait for it without holding a
     worker slot. A subclass says what to render (:meth:`prepare_render`); this class owns the rest.
+
+    The parameters below are every render operator's (the subclasses document only their own):
 
     :param heygen_conn_id: the ``heygen`` connection.
     :param wait_for_completion: wait for the render to end; ``False`` returns right after submitting.
@@ -120,23 +138,106 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
 
     def prepare_render(self, hook: HeyGenHook) -> PreparedRender:
         """
-        The validated render of the rendered parameters; free calls only (no create).
+        The render of the rendered parameters, validated and translated once; free calls only (no create).
 
         :raises HeyGenRequestValidationError: naming every bad field and its rule.
         """
         raise NotImplementedError
 
     def execute(self, context: Context) -> dict[str, Any] | None:
-        from heygen_provider.models.event import VideoEvent
-        from heygen_provider.operators.submission_record import submission_record_for
-        from heygen_provider.triggers.heygen import status_trigger, wait_for_event
+        from heygen_provider.hooks.assets import upload_photos, with_asset_ids
+        from heygen_provider.idempotency import idempotency_key, request_fingerprint
+        from heygen_provider.operators.submission_record import Submission, submission_record_for
 
         hook = self.hook
         if self.cancel_on_kill:
             _check_can_delete(hook)
         render = self.prepare_render(hook)
         record = submission_record_for(context)
-        video_id, status = self._reattach_or_submit(hook, render, record, context)
+        fingerprint = request_fingerprint(dict(render.payload))
+        earlier = _earlier_submission(record, fingerprint)
+        reattached = self._reattach(hook, earlier)
+        if reattached is not None:
+            video_id, status = reattached
+        else:
+            replaces = earlier.video_id if earlier is not None else None
+            key = idempotency_key(context, fingerprint, replaces)
+            uploaded = dict(earlier.assets) if earlier is not None else {}
+            assets = upload_photos(hook, render.photos, uploaded, key)
+            if assets != uploaded:
+                _save(record, Submission(replaces, fingerprint, assets), self.log, "its uploaded photos")
+            video_id = self._create(hook, render, with_asset_ids(render.body, render.photos, assets), key)
+            _save(record, Submission(video_id, fingerprint, assets), self.log, f"HeyGen video {video_id}")
+            status = None
+        return self._wait(hook, context, render, video_id, status)
+
+    def _reattach(self, hook: HeyGenHook, earlier: Submission | None) -> tuple[str, VideoStatusResponse] | None:
+        """The video an earlier try submitted and its status, when it succeeded or still renders."""
+        from heygen_provider.exceptions import HeyGenNotFoundError
+
+        if earlier is None or earlier.video_id is None:
+            return None
+        try:
+            status = hook.get_video_status(earlier.video_id)
+        except HeyGenNotFoundError:
+            self.log.warning("HeyGen video %s from an earlier try no longer exists", earlier.video_id)
+            return None
+        if status.is_success or not status.is_terminal:
+            self.log.info(
+                "Re-attaching to HeyGen video %s submitted by an earlier try (%s); not submitting again",
+                earlier.video_id,
+                status.service_status,
+            )
+            return earlier.video_id, status
+        self.log.warning(
+            "HeyGen video %s from an earlier try %s; submitting a new render",
+            earlier.video_id,
+            status.status.value,
+        )
+        return None
+
+    def _create(self, hook: HeyGenHook, render: PreparedRender, body: dict[str, Any], idempotency_key: str) -> str:
+        """The paid create call of ``render`` with ``body``; a create that may have reached HeyGen is never re-sent."""
+        from heygen_provider.exceptions import HeyGenServerError, HeyGenSubmitUncertainError, HeyGenTransportError
+
+        try:
+            if render.template_id is None:
+                created = hook.create_video_from_body(body, idempotency_key=idempotency_key)
+            else:
+                created = hook.create_template_video(render.template_id, body, idempotency_key=idempotency_key)
+        except (HeyGenServerError, HeyGenTransportError) as error:
+            if isinstance(error, HeyGenTransportError) and not error.request_may_have_reached_server:
+                raise
+            if hook.settings.api.idempotent_creates:
+                # The create carried its idempotency key: a task retry sends the same key, and HeyGen
+                # answers with the video it already made instead of rendering a second one.
+                raise
+            labels = ", ".join(
+                f"{name} {value!r}"
+                for name, value in (("title", render.title), ("callback_id", render.callback_id))
+                if value
+            )
+            raise HeyGenSubmitUncertainError(
+                f"{error}. The create request may have reached HeyGen, so it is not sent again and this task "
+                "fails without automatic retries, to avoid paying for a second render. Check HeyGen's web app "
+                f"for a video created around {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}"
+                f"{' with ' + labels if labels else ''}; clear the task to submit again."
+            ) from error
+        self.log.info("Submitted HeyGen video %s", created.video_id)
+        return created.video_id
+
+    def _wait(
+        self,
+        hook: HeyGenHook,
+        context: Context,
+        render: PreparedRender,
+        video_id: str,
+        status: VideoStatusResponse | None,
+    ) -> dict[str, Any] | None:
+        """Publish the video, then wait for it: in the triggerer, on this worker, or not at all."""
+        from heygen_provider.models.event import VideoEvent
+        from heygen_provider.triggers.heygen import status_trigger, wait_for_event
+
         self._waiting_on = (video_id, context["ti"])
         context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_id)
         page = video_page_url(video_id, hook.settings.base_url)
@@ -221,71 +322,6 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
         # The record outlives the success, so clearing this task re-attaches to the video it paid for.
         return result
 
-    def _reattach_or_submit(
-        self, hook: HeyGenHook, render: PreparedRender, record: SubmissionRecord, context: Context
-    ) -> tuple[str, VideoStatusResponse | None]:
-        from heygen_provider.exceptions import HeyGenNotFoundError
-        from heygen_provider.operators.submission_record import Submission, idempotency_key, request_fingerprint
-
-        fingerprint = request_fingerprint(render.payload())
-        previous = _load(record)
-        earlier = previous if previous is not None and previous.request_fingerprint == fingerprint else None
-        replaces: str | None = None
-        if earlier is not None and earlier.video_id is not None:
-            try:
-                status = hook.get_video_status(earlier.video_id)
-            except HeyGenNotFoundError:
-                self.log.warning("HeyGen video %s from an earlier try no longer exists", earlier.video_id)
-                replaces = earlier.video_id
-            else:
-                if status.is_success or not status.is_terminal:
-                    self.log.info(
-                        "Re-attaching to HeyGen video %s submitted by an earlier try (%s); not submitting again",
-                        earlier.video_id,
-                        status.service_status,
-                    )
-                    return earlier.video_id, status
-                self.log.warning(
-                    "HeyGen video %s from an earlier try %s; submitting a new render",
-                    earlier.video_id,
-                    status.status.value,
-                )
-                replaces = earlier.video_id
-        key = idempotency_key(context, fingerprint, replaces)
-        uploaded = dict(earlier.assets) if earlier is not None else {}
-        assets = render.upload_media(hook, uploaded, key)
-        if assets != uploaded:
-            _save(record, Submission(replaces, fingerprint, assets), self.log, "its uploaded photos")
-        video_id = self._submit(hook, render, key)
-        _save(record, Submission(video_id, fingerprint, assets), self.log, f"HeyGen video {video_id}")
-        return video_id, None
-
-    def _submit(self, hook: HeyGenHook, render: PreparedRender, idempotency_key: str) -> str:
-        from heygen_provider.exceptions import HeyGenServerError, HeyGenSubmitUncertainError, HeyGenTransportError
-
-        try:
-            created = render.create(hook, idempotency_key)
-        except (HeyGenServerError, HeyGenTransportError) as error:
-            if isinstance(error, HeyGenTransportError) and not error.request_may_have_reached_server:
-                raise
-            if hook.settings.api.idempotent_creates:
-                # The create carried its idempotency key: a task retry sends the same key, and HeyGen
-                # answers with the video it already made instead of rendering a second one.
-                raise
-            labels = ", ".join(
-                f"{name} {value!r}"
-                for name, value in (("title", render.title), ("callback_id", render.callback_id))
-                if value
-            )
-            raise HeyGenSubmitUncertainError(
-                f"{error}. The create request may have reached HeyGen, so it is not sent again and this task "
-                "fails without automatic retries, to avoid paying for a second render. Check HeyGen's web app "
-                f"for a video created around {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}"
-                f"{' with ' + labels if labels else ''}; clear the task to submit again."
-            ) from error
-        self.log.info("Submitted HeyGen video %s", created.video_id)
-        return created.video_id
-
 
 def _check_can_delete(hook: HeyGenHook) -> None:
     """``cancel_on_kill`` on a connection that cannot delete a video: refused before any paid call."""
@@ -300,20 +336,22 @@ def _check_can_delete(hook: HeyGenHook) -> None:
         )
 
 
-def _load(record: SubmissionRecord) -> Any:
+def _earlier_submission(record: SubmissionRecord, fingerprint: str) -> Submission | None:
+    """What an earlier try of this task submitted for the same request (``fingerprint``), if anything."""
     from heygen_provider.exceptions import HeyGenError
 
     try:
-        return record.load()
+        previous = record.load()
     except Exception as error:
         # Never read as "no earlier submission": that would pay again. This try fails; a retry reads again.
         raise HeyGenError(
             f"Could not read {record.description} to find an earlier submission ({error}); not submitting, "
             "so a retry of this task can check again"
         ) from error
+    return previous if previous is not None and previous.request_fingerprint == fingerprint else None
 
 
-def _save(record: SubmissionRecord, submission: Any, log: Any, what: str) -> None:
+def _save(record: SubmissionRecord, submission: Submission, log: Any, what: str) -> None:
     try:
         record.save(submission)
     except Exception:

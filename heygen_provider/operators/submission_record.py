@@ -14,9 +14,10 @@ The record holds the video id, a fingerprint of the request and the HeyGen asset
 uploaded: a retry re-attaches only to a video of the same request (so a task cleared after its inputs
 changed renders the new request) and sends no photo twice.
 
-:func:`idempotency_key` derives the key every v3 create carries from the same identity, so a create
-repeated by an HTTP retry, a task retry or a worker killed before the record was written is rendered
-once by HeyGen.
+:func:`~heygen_provider.idempotency.idempotency_key` derives the key every v3 create carries from the
+same identity, so a create repeated by an HTTP retry, a task retry or a worker killed before the record
+was written is rendered once by HeyGen; ``idempotency_key`` and ``request_fingerprint`` still import
+from here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from heygen_provider.idempotency import idempotency_key as idempotency_key  # noqa: PLC0414 (re-exported: users import it here)
+from heygen_provider.idempotency import request_fingerprint as request_fingerprint  # noqa: PLC0414
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,29 +56,6 @@ class Submission:
 
     def as_json(self) -> dict[str, Any]:
         return {"video_id": self.video_id, "request_fingerprint": self.request_fingerprint, "assets": self.assets}
-
-
-def idempotency_key(context: Context, fingerprint: str, replaces_video_id: str | None = None) -> str:
-    """
-    The ``Idempotency-Key`` of this task instance's render of the request with ``fingerprint``.
-
-    The same across HTTP retries, task retries, worker crashes and triggerer restarts; a deliberate new
-    render (after ``replaces_video_id`` failed) gets a new one. HeyGen takes 1 to 255 characters of
-    ``[A-Za-z0-9_:.-]``.
-    """
-    identity = json.dumps([*_identity(context), fingerprint, replaces_video_id or ""])
-    return f"airflow-heygen:{hashlib.sha256(identity.encode()).hexdigest()}"
-
-
-def _identity(context: Context) -> list[Any]:
-    ti = context["ti"]
-    return [ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1)]
-
-
-def request_fingerprint(payload: dict[str, Any]) -> str:
-    """A stable digest of a request body."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class SubmissionRecord(Protocol):

@@ -13,15 +13,14 @@ needs; the hook, the models and HTTP libraries load at execute time.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from heygen_provider.operators.render import HeyGenRenderOperator
+from heygen_provider.operators.render import HeyGenRenderOperator, PreparedRender
 
 if TYPE_CHECKING:
     from heygen_provider.hooks.heygen import HeyGenHook
-    from heygen_provider.models import CreatedVideo
 
 #: Options of ``POST /v3/templates/{template_id}`` besides ``variables`` (also this operator's parameters).
 TEMPLATE_OPTIONS = ("title", "caption", "callback_id", "callback_url", "dimension", "folder_id", "scene_ids")
@@ -48,11 +47,9 @@ class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
     :param folder_id: the HeyGen folder for the video.
     :param scene_ids: the template's scenes to render, in order (repeats allowed); default all.
     :param extra_fields: top-level request fields the provider does not know yet, sent verbatim.
-    :param heygen_conn_id: the ``heygen`` connection (v3).
-    :param wait_for_completion: wait for the render to end; ``False`` returns right after submitting.
-    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status checks.
-    :param timeout: how long to wait for the render (seconds or a timedelta); default one hour.
+
+    The connection (a v3 one), waiting and ``cancel_on_kill`` parameters are every render operator's:
+    :class:`~heygen_provider.operators.render.HeyGenRenderOperator`.
     """
 
     template_fields: Sequence[str] = (
@@ -80,7 +77,8 @@ class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
         extra_fields: dict[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
-        # heygen_conn_id, wait_for_completion, deferrable, poll_interval and timeout are the base class's.
+        # heygen_conn_id, wait_for_completion, deferrable, poll_interval, timeout and cancel_on_kill are the
+        # base class's.
         super().__init__(**kwargs)
         self.template_id = template_id
         self.variables = variables
@@ -94,9 +92,9 @@ class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
         self.scene_ids = scene_ids
         self.extra_fields = extra_fields
 
-    def prepare_render(self, hook: HeyGenHook) -> TemplateRender:
+    def prepare_render(self, hook: HeyGenHook) -> PreparedRender:
         """
-        Read the template and check the row against it; the body of the generate call.
+        Read the template and check the row against it, once; the body of the generate call.
 
         :raises HeyGenTemplateVariablesError: naming every missing, unknown or mistyped variable.
         :raises HeyGenRequestValidationError: for another bad parameter.
@@ -128,30 +126,18 @@ class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
             "folder_id": self.folder_id,
             "scene_ids": row.scene_ids,
         }
-        return TemplateRender(template_id, {name: value for name, value in body.items() if value is not None})
-
-
-@dataclass(frozen=True)
-class TemplateRender:
-    """A checked generate call of one template."""
-
-    template_id: str
-    body: dict[str, Any]
-
-    @property
-    def title(self) -> str | None:
-        return self.body.get("title")
-
-    @property
-    def callback_id(self) -> str | None:
-        return self.body.get("callback_id")
-
-    def payload(self) -> dict[str, Any]:
-        return {"template_id": self.template_id, **self.body}
-
-    def upload_media(self, hook: HeyGenHook, uploaded: dict[str, str], idempotency_key: str) -> dict[str, str]:
+        body = {name: value for name, value in body.items() if value is not None}
         # Template media are URLs or asset ids already: nothing to upload.
-        return dict(uploaded)
+        return PreparedRender(payload={"template_id": template_id, **body}, body=body, template_id=template_id)
 
-    def create(self, hook: HeyGenHook, idempotency_key: str) -> CreatedVideo:
-        return hook.create_template_video(self.template_id, self.body, idempotency_key=idempotency_key)
+
+def __getattr__(name: str) -> Any:
+    if name == "TemplateRender":
+        warnings.warn(
+            "heygen_provider.operators.template.TemplateRender is deprecated: use "
+            "heygen_provider.operators.render.PreparedRender",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return PreparedRender
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

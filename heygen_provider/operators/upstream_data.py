@@ -1,5 +1,5 @@
 """
-Values from upstream tasks are data, never templates: :class:`UpstreamDataMixin`, used by every operator
+Values from upstream tasks are data, never Jinja templates: :class:`UpstreamDataMixin`, used by every operator
 and sensor of the provider.
 
 Airflow renders a templated field's value unless it came from XCom: an ``XComArg`` (nested ones included)
@@ -27,7 +27,7 @@ _ROWS_INPUT_TYPE = "list-of-dicts"
 
 class UpstreamDataMixin:
     """
-    Template rendering that leaves every value from an upstream task as it is (see the module's text).
+    Jinja rendering that leaves every value from an upstream task as it is (see the module's text).
 
     Mixed in before ``BaseOperator`` (or ``BaseSensorOperator``); an operator that renders more than
     Airflow does must skip the values in ``seen_oids`` too.
@@ -46,14 +46,14 @@ class UpstreamDataMixin:
         fields = list(template_fields)
         if parent is self:
             seen_oids = seen_oids | upstream_row_value_ids(self, fields, context)
-            fields = self._render_template_files(fields, context, jinja_env, seen_oids)
+            fields = self._render_jinja_files(fields, context, jinja_env, seen_oids)
         super()._do_render_template_fields(parent, fields, context, jinja_env, seen_oids)  # type: ignore[misc]
 
-    def _render_template_files(
+    def _render_jinja_files(
         self, template_fields: list[str], context: Context, jinja_env: jinja2.Environment, seen_oids: set[int]
     ) -> list[str]:
         """
-        Render the fields whose value names a template file; return the fields left to render. None here.
+        Render the fields whose value names a Jinja template file; return the fields left to render. None here.
 
         :param template_fields: the fields to render.
         :param context: the task's context.

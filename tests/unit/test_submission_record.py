@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
+from heygen_provider.idempotency import request_fingerprint
 from heygen_provider.operators.submission_record import (
     STATE_STORE_KEY,
     VARIABLE_PREFIX,
     StateStoreRecord,
     Submission,
     VariableRecord,
-    request_fingerprint,
     submission_record_for,
 )
 
