@@ -185,7 +185,7 @@ def _paid_run_budget(dag: Any, confirmed: bool, max_cost: float | None) -> float
     The ``max_cost`` of a run on the connection from the environment, after printing the estimate; or
     ``None`` when the demo must not render (a real service, not confirmed). No call to HeyGen.
     """
-    from heygen_provider.budget import preflight_campaign
+    from heygen_provider.campaign.budget import preflight_campaign
     from heygen_provider.hooks.heygen import HeyGenHook
 
     decision = spend_decision(HeyGenHook().settings, confirmed=confirmed)

@@ -142,7 +142,7 @@ def preflight(
     :param defaults: what every row's render shares (the operator's ``partial`` ones); the campaign's
         :data:`RENDER_DEFAULTS` when not given.
     """
-    from heygen_provider.budget import preflight_campaign
+    from heygen_provider.campaign.budget import preflight_campaign
 
     assert params is not None
     shared = RENDER_DEFAULTS if defaults is None else defaults
@@ -200,7 +200,7 @@ def store_video(video: HeyGenRenderOperator, file_stem: Any, folder: Any, **kwar
 
 def row_outcomes(ti: Any, requests: list[dict[str, Any]], *, group: str, store_task: str) -> list[dict[str, Any]]:
     """
-    What became of each row (:func:`~heygen_provider.notifications.outcomes.collect_row_outcomes`), read
+    What became of each row (:func:`~heygen_provider.campaign.outcomes.collect_row_outcomes`), read
     by a task downstream of every row, with the preflight's estimates.
 
     :param ti: the reading task's instance.
@@ -208,7 +208,7 @@ def row_outcomes(ti: Any, requests: list[dict[str, Any]], *, group: str, store_t
     :param group: the mapped task group of the rows.
     :param store_task: the task of the group that stores a row's video.
     """
-    from heygen_provider.notifications.outcomes import collect_row_outcomes
+    from heygen_provider.campaign.outcomes import collect_row_outcomes
 
     return collect_row_outcomes(
         ti,
@@ -232,7 +232,7 @@ def write_summary_page(
     """
     Write ``summary.html`` beside the videos and return what ``notify`` and ``every_row_stored`` need.
 
-    :param outcomes: one per row (:func:`~heygen_provider.notifications.outcomes.collect_row_outcomes`).
+    :param outcomes: one per row (:func:`~heygen_provider.campaign.outcomes.collect_row_outcomes`).
     :param params: the run's params (``output_uri``, ``output_conn_id``).
     :param dag_run: the run (its day is in the heading).
     :param folder: the run's folder below ``output_uri`` (:func:`storage_folder`'s output).
@@ -241,9 +241,9 @@ def write_summary_page(
     """
     from airflow.sdk import ObjectStoragePath
 
+    from heygen_provider.campaign.outcomes import failed_rows
+    from heygen_provider.campaign.summary import render_summary_html, render_summary_text
     from heygen_provider.links.heygen import without_connection
-    from heygen_provider.notifications.outcomes import failed_rows
-    from heygen_provider.notifications.summary import render_summary_html, render_summary_text
 
     day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
     videos = ObjectStoragePath(f"{params['output_uri']}/{folder}", conn_id=params["output_conn_id"] or None)

@@ -41,8 +41,8 @@ from heygen_campaign_parts import (
     write_summary_page,
 )
 
+from heygen_provider.campaign.review import review_body, review_subject, spoken_script
 from heygen_provider.links.heygen import link_to_summary_page
-from heygen_provider.notifications.review import review_body, review_subject, spoken_script
 
 try:
     from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -87,7 +87,7 @@ if ApprovalOperator is not None:
             """Lets this row's publish step run only when its reviewer chose Approve."""
             from airflow.exceptions import AirflowSkipException
 
-            from heygen_provider.notifications.review import is_approved
+            from heygen_provider.campaign.review import is_approved
 
             if not is_approved(review):
                 raise AirflowSkipException("Rejected in review (or no answer in time): not published")
@@ -126,7 +126,7 @@ if ApprovalOperator is not None:
             ti: Any = None,
         ) -> dict[str, Any]:
             """Every row: published (with its stored file), rejected (and by whom), or why neither."""
-            from heygen_provider.notifications.review import PUBLISHED, REJECTED, apply_reviews
+            from heygen_provider.campaign.review import PUBLISHED, REJECTED, apply_reviews
 
             assert params is not None
             outcomes = row_outcomes(ti, requests, group="review_row", store_task="publish_video")

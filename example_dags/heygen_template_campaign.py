@@ -97,7 +97,7 @@ with DAG(
     @task(retries=0)
     def preflight(rows: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Every row checked against the template and estimated, the total against the budget; nothing paid."""
-        from heygen_provider.budget import preflight_template_campaign
+        from heygen_provider.campaign.budget import preflight_template_campaign
 
         assert params is not None
         estimate = preflight_template_campaign(params["template_id"], rows, max_cost=params.get("max_cost"))

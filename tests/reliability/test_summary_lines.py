@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from heygen_provider.budget import CampaignEstimate, RowEstimate, invalid_row
-from heygen_provider.notifications.review import review_subject
-from heygen_provider.notifications.summary import one_line, render_summary_text
+from heygen_provider.campaign.budget import CampaignEstimate, RowEstimate, invalid_row
+from heygen_provider.campaign.review import review_subject
+from heygen_provider.campaign.summary import one_line, render_summary_text
 
 #: Every character str.splitlines() splits on, and a few other controls (an escape, a tab, a NUL).
 LINE_BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
