@@ -13,16 +13,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE
-from heygen_provider.vocabulary import DEFAULT_CONN_ID
+from heygen_provider.vocabulary import DEFAULT_CONN_ID, RenderStatus
 
 if TYPE_CHECKING:
     from heygen_provider.hooks.heygen import HeyGenHook
 
 #: ``status`` of a row whose task failed before HeyGen returned a video id.
-NOT_SUBMITTED = "not_submitted"
+NOT_SUBMITTED = RenderStatus.NOT_SUBMITTED
 #: ``status`` of a row a reviewer rejected, or nobody reviewed in time
 #: (see :mod:`~heygen_provider.campaign.review`).
-REJECTED = "rejected"
+REJECTED = RenderStatus.REJECTED
 
 
 def collect_row_outcomes(
@@ -55,7 +55,10 @@ def collect_row_outcomes(
         result = ti.xcom_pull(task_ids=generate_task_id, map_indexes=index)
         files = ti.xcom_pull(task_ids=download_task_id, map_indexes=index) if download_task_id else None
         if result:
-            outcome = {**result, "reason": _reason(result.get("error")) if result.get("status") != "success" else None}
+            outcome = {
+                **result,
+                "reason": _reason(result.get("error")) if result.get("status") != RenderStatus.SUCCESS else None,
+            }
         else:
             video_id = ti.xcom_pull(task_ids=generate_task_id, map_indexes=index, key=XCOM_VIDEO_ID)
             if video_id:
@@ -76,7 +79,7 @@ def collect_row_outcomes(
         estimate = estimates[index] if estimates and index < len(estimates) else None
         if estimate and not estimate.get("problems"):
             outcome.update(estimated_seconds=estimate.get("seconds"), estimated_cost_usd=estimate.get("cost_usd"))
-        if outcome["status"] == "success" and not files and download_task_id:
+        if outcome["status"] == RenderStatus.SUCCESS and not files and download_task_id:
             outcome["reason"] = "rendered, but not stored: the download task failed; its log says why"
         outcomes.append(outcome)
     return outcomes
@@ -88,13 +91,17 @@ def _failed_render(hook: HeyGenHook, video_id: str) -> dict[str, Any]:
     try:
         status = hook.get_video_status(video_id)
     except HeyGenError as error:
-        return {"video_id": video_id, "status": "unknown", "reason": f"HeyGen's status could not be read: {error}"}
+        return {
+            "video_id": video_id,
+            "status": RenderStatus.UNKNOWN,
+            "reason": f"HeyGen's status could not be read: {error}",
+        }
     outcome = status.to_result()
     if status.is_success:
         # HeyGen finished after the task gave up (a deadline): the video exists but was not stored.
         outcome["reason"] = "HeyGen finished it after the task stopped waiting; it was not stored"
     elif not status.is_terminal:
-        outcome["status"] = "timeout"
+        outcome["status"] = RenderStatus.TIMEOUT
         outcome["reason"] = f"still {status.service_status} at HeyGen when the task stopped waiting"
     else:
         outcome["reason"] = _reason(outcome.get("error"))

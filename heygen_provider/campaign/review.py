@@ -15,12 +15,13 @@ from typing import Any
 
 from heygen_provider.campaign.outcomes import REJECTED
 from heygen_provider.campaign.summary import one_line
+from heygen_provider.vocabulary import RenderStatus
 
 #: The options of ``ApprovalOperator`` (``ApprovalOperator.APPROVE`` and ``.REJECT``).
 APPROVE = "Approve"
 REJECT = "Reject"
 #: ``status`` of a row approved and stored at the output location.
-PUBLISHED = "published"
+PUBLISHED = RenderStatus.PUBLISHED
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
 
@@ -106,7 +107,7 @@ def apply_reviews(
     for index, outcome in enumerate(outcomes):
         row = dict(outcome)
         review = reviews[index] if index < len(reviews) else None
-        if row.get("status") != "success":
+        if row.get("status") != RenderStatus.SUCCESS:
             # Not rendered: the review never ran, and the row already says why it has no video.
             reviewed.append(row)
             continue

@@ -7,8 +7,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from heygen_provider.vocabulary import RenderStatus
+
 #: A row with one of these statuses (and no ``reason``) has its video: rendered, or published after review.
-READY_STATUSES = ("success", "published")
+READY_STATUSES = (RenderStatus.SUCCESS, RenderStatus.PUBLISHED)
 #: Control characters (every one ``str.splitlines()`` splits on among them: ``\n``, ``\r``, ``\v``,
 #: ``\f``, ``\x1c``-``\x1e``, ``\x85``) and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -81,7 +83,7 @@ def render_summary_html(
     for video in rows:
         video_id = str(video.get("video_id"))
         local = stored.get(video_id) or video.get("files") or {}
-        status = str(video.get("status", "unknown"))
+        status = str(video.get("status", RenderStatus.UNKNOWN))
         cards.append(
             _CARD.format(
                 label=html.escape(str(video.get("title") or video_id)),
@@ -115,9 +117,9 @@ def count_outcomes(rows: Iterable[Mapping[str, Any]]) -> str:
         if is_ready(row):
             outcome = "ready"
         else:
-            status = str(row.get("status") or "unknown")
+            status = str(row.get("status") or RenderStatus.UNKNOWN)
             # A row that says success but carries a reason did not get its video.
-            outcome = "failed" if status in READY_STATUSES else status.replace("_", " ")
+            outcome = RenderStatus.FAILED.value if status in READY_STATUSES else status.replace("_", " ")
         counts[outcome] = counts.get(outcome, 0) + 1
     ordered = sorted(counts.items(), key=lambda item: item[0] != "ready")
     parts = ", ".join(f"{count} {outcome}" for outcome, count in ordered)
@@ -188,14 +190,13 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
         video_id = row.get("video_id")
         label = row.get("title") or video_id
         page = f" ({row.get('video_page_url') or video_page_url(str(video_id))})" if video_id else ""
+        status = row.get("status", RenderStatus.UNKNOWN)
         if row.get("reason"):
             of_video = f", video {video_id}" if video_id else ""
-            lines.append(
-                one_line(f"- {label}: {str(row.get('status', 'unknown')).upper()}: {row['reason']}{of_video}{page}")
-            )
+            lines.append(one_line(f"- {label}: {str(status).upper()}: {row['reason']}{of_video}{page}"))
             continue
         files = row.get("files") or {}
         where = without_connection(str(files.get("video_path") or row.get("video_url") or "no link"))
         seconds = f", {duration_text(row)}" if duration_text(row) else ""
-        lines.append(one_line(f"- {label}: {row.get('status', 'unknown')}{seconds}, {where}{page}"))
+        lines.append(one_line(f"- {label}: {status}{seconds}, {where}{page}"))
     return "\n".join(lines)

@@ -37,15 +37,16 @@ from heygen_provider.exceptions import (
     HeyGenVideoIdError,
     render_error,
 )
+from heygen_provider.vocabulary import RenderStatus
 
 if TYPE_CHECKING:
     from heygen_provider.models.status import VideoStatusResponse
 
-SUCCESS = "success"
-TIMEOUT = "timeout"
-ERROR = "error"
+SUCCESS = RenderStatus.SUCCESS
+TIMEOUT = RenderStatus.TIMEOUT
+ERROR = RenderStatus.ERROR
 #: Statuses after which the render will not change any more.
-RENDER_ENDED = frozenset({"success", "failed", "cancelled"})
+RENDER_ENDED = frozenset({RenderStatus.SUCCESS, RenderStatus.FAILED, RenderStatus.CANCELLED})
 
 _API_ERRORS: dict[str, type[HeyGenAPIError]] = {
     error_class.__name__: error_class
@@ -97,7 +98,7 @@ class VideoEvent:
         error = status.error
         message = error.message if error and error.message else None
         if message is None:
-            no_reason = status.status.value == "failed"
+            no_reason = status.status.value == RenderStatus.FAILED
             message = (
                 f"HeyGen gave no reason (status {status.service_status!r})"
                 if no_reason
