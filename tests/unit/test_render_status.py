@@ -8,7 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from airflow.sdk.serde import serialize
+
+try:  # Airflow 3.2+: XCom values are serialized by the task SDK's serde.
+    from airflow.sdk.serde import serialize
+except ImportError:  # Airflow 3.1
+    from airflow.serialization.serde import serialize
 
 from heygen_provider.campaign.outcomes import NOT_SUBMITTED, REJECTED
 from heygen_provider.campaign.review import PUBLISHED
