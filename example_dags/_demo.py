@@ -185,17 +185,19 @@ def _paid_run_budget(dag: Any, confirmed: bool, max_cost: float | None) -> float
     The ``max_cost`` of a run on the connection from the environment, after printing the estimate; or
     ``None`` when the demo must not render (a real service, not confirmed). No call to HeyGen.
     """
-    from heygen_provider.budget import preflight_campaign
+    from heygen_provider.campaign.budget import preflight_campaign
     from heygen_provider.hooks.heygen import HeyGenHook
 
     decision = spend_decision(HeyGenHook().settings, confirmed=confirmed)
     if decision is SpendDecision.FREE:
         return max_cost
     # load_dag_bag put example_dags on sys.path, as a deployment does with its dags folder.
-    from heygen_campaign_parts import RENDER_DEFAULTS, requests_from_rows, rows_from_csv
+    from heygen_data_to_video import DATA_FILE, RENDER_DEFAULTS, requests_from_rows
+
+    from heygen_provider.campaign.tasks import rows_from_csv
 
     params = {name: dag.params[name] for name in ("avatar_id", "voice_id")}
-    requests = requests_from_rows(rows_from_csv(), **params)
+    requests = requests_from_rows(rows_from_csv(DATA_FILE), **params)
     estimate = preflight_campaign(requests, defaults=RENDER_DEFAULTS, check_credit=False, log=_Say())
     if decision is SpendDecision.REFUSE:
         say(

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
-from heygen_campaign_parts import campaign_params, preflight
 
+from heygen_provider.campaign.tasks import preflight
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 
 POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
@@ -41,7 +41,12 @@ with DAG(
     params={
         "photos_uri": Param(PHOTOS, type="string", description="folder of JPEG or PNG portraits"),
         "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
-        "max_cost": campaign_params()["max_cost"],
+        "max_cost": Param(
+            float(os.environ["HEYGEN_MAX_COST"]) if os.environ.get("HEYGEN_MAX_COST") else None,
+            type=["null", "number"],
+            description="Refuse to render when the estimated cost is above this many USD; empty: only the "
+            "account's remaining credit limits it",
+        ),
     },
 ) as dag:
 

@@ -13,8 +13,8 @@ import os
 from datetime import datetime
 
 from airflow.sdk import DAG, Param
-from heygen_campaign_parts import campaign_params, preflight
 
+from heygen_provider.campaign.tasks import preflight
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 
 # Renders take minutes, so 30 s polls cost little; the demo's emulator renders in seconds and polls faster.
@@ -31,7 +31,12 @@ with DAG(
         "customer_name": Param("Ada", type="string"),
         "avatar_id": Param("Daisy-inskirt-20220818", type="string"),
         "voice_id": Param("2d5b0e6cf36f460aa7fc47e3eee4ba54", type="string"),
-        "max_cost": campaign_params()["max_cost"],
+        "max_cost": Param(
+            float(os.environ["HEYGEN_MAX_COST"]) if os.environ.get("HEYGEN_MAX_COST") else None,
+            type=["null", "number"],
+            description="Refuse to render when the estimated cost is above this many USD; empty: only the "
+            "account's remaining credit limits it",
+        ),
     },
 ) as dag:
     # [START howto_operator_heygen_generate]

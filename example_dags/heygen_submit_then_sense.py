@@ -14,8 +14,8 @@ import os
 from datetime import datetime
 
 from airflow.sdk import DAG, Param
-from heygen_campaign_parts import campaign_params, preflight
 
+from heygen_provider.campaign.tasks import preflight
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.sensors.heygen import HeyGenVideoSensor
@@ -32,7 +32,15 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["heygen", "example"],
-    params={"output_uri": Param(OUTPUT_URI, type="string"), "max_cost": campaign_params()["max_cost"]},
+    params={
+        "output_uri": Param(OUTPUT_URI, type="string"),
+        "max_cost": Param(
+            float(os.environ["HEYGEN_MAX_COST"]) if os.environ.get("HEYGEN_MAX_COST") else None,
+            type=["null", "number"],
+            description="Refuse to render when the estimated cost is above this many USD; empty: only the "
+            "account's remaining credit limits it",
+        ),
+    },
 ) as dag:
     # [START howto_operator_heygen_submit_only]
     request = {

@@ -17,18 +17,20 @@ Against the bundled emulator the default template ``tpl_weekly_update`` exists; 
 
 from __future__ import annotations
 
-import csv
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Param, task, task_group
-from heygen_campaign_parts import POLL_INTERVAL, campaign_params, storage_folder, store_video
 
+from heygen_provider.campaign.tasks import rows_from_csv, storage_folder, store_video
 from heygen_provider.file_names import unique_file_stems
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 
 DATA_FILE = Path(__file__).parent / "data" / "template_rows.csv"
+# Renders take minutes, so 30 s polls cost little; the demo's emulator renders in seconds and polls faster.
+POLL_INTERVAL = float(os.environ.get("HEYGEN_POLL_INTERVAL", "30"))
 
 with DAG(
     dag_id="heygen_template_campaign",
@@ -42,8 +44,13 @@ with DAG(
     tags=["heygen", "example"],
     params={
         "template_id": Param("tpl_weekly_update", type="string"),
-        # Where the videos go, as in the other campaigns: output_uri and its connection.
-        **{name: param for name, param in campaign_params().items() if name in ("output_uri", "output_conn_id")},
+        # Where the videos go: a folder or a bucket, and the bucket's connection.
+        "output_uri": Param(os.environ.get("HEYGEN_OUTPUT_URI", "file:///tmp/heygen-videos"), type="string"),
+        "output_conn_id": Param(
+            os.environ.get("HEYGEN_OUTPUT_CONN_ID"),
+            type=["null", "string"],
+            description="The connection of an s3:// (gs://, ...) output_uri, e.g. aws_default",
+        ),
         "rows_uri": Param(
             None,
             type=["null", "string"],
@@ -61,12 +68,8 @@ with DAG(
     @task
     def read_rows(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One render per CSV row: its columns are the template's variables."""
-        from airflow.sdk import ObjectStoragePath
-
         assert params is not None
-        source = ObjectStoragePath(params["rows_uri"]) if params.get("rows_uri") else DATA_FILE
-        with source.open("r", newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = rows_from_csv(params.get("rows_uri") or DATA_FILE)
         # Files named after the row's region, never two rows alike (north.mp4, north-2.mp4, row-3.mp4).
         file_stems = unique_file_stems(row.get("region") or "" for row in rows)
         return [
@@ -97,7 +100,7 @@ with DAG(
     @task(retries=0)
     def preflight(rows: list[dict[str, Any]], params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Every row checked against the template and estimated, the total against the budget; nothing paid."""
-        from heygen_provider.budget import preflight_template_campaign
+        from heygen_provider.campaign.budget import preflight_template_campaign
 
         assert params is not None
         estimate = preflight_template_campaign(params["template_id"], rows, max_cost=params.get("max_cost"))

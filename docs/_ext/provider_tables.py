@@ -320,7 +320,7 @@ class SummaryExample(GeneratedTable):
         import html
 
         import heygen_provider
-        from heygen_provider.notifications.summary import render_summary_html
+        from heygen_provider.campaign.summary import render_summary_html
 
         asset = Path(heygen_provider.__file__).parent / "testing" / "emulator" / "assets" / "thumbnail.jpg"
         thumbnail = f"data:image/jpeg;base64,{base64.b64encode(asset.read_bytes()).decode()}" if asset.is_file() else ""

@@ -125,7 +125,7 @@ def deployment(scratch: Path, render_seconds: float) -> Iterator[AirflowDeployme
     home.mkdir()
     # Only the DAGs photographed: the dag-processor parses less and the UI lists nothing else.
     dags.mkdir()
-    for module in (DAG_ID, REVIEW_DAG_ID, "heygen_campaign_parts"):  # the parts the campaign examples share
+    for module in (DAG_ID, REVIEW_DAG_ID):
         (dags / f"{module}.py").symlink_to(REPOSITORY / "example_dags" / f"{module}.py")
     (dags / "data").symlink_to(EXAMPLE_ROWS.parent)
     with HeyGenEmulator(EmulatorSettings(render_seconds=render_seconds), in_subprocess=True) as emulator:

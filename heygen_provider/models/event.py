@@ -39,12 +39,13 @@ from heygen_provider.exceptions import (
     HeyGenVideoIdError,
 )
 from heygen_provider.models.status import VideoStatusResponse
+from heygen_provider.vocabulary import RenderStatus
 
-SUCCESS = "success"
-TIMEOUT = "timeout"
-ERROR = "error"
+SUCCESS = RenderStatus.SUCCESS
+TIMEOUT = RenderStatus.TIMEOUT
+ERROR = RenderStatus.ERROR
 #: Statuses after which the render will not change any more.
-RENDER_ENDED = frozenset({"success", "failed", "cancelled"})
+RENDER_ENDED = frozenset({RenderStatus.SUCCESS, RenderStatus.FAILED, RenderStatus.CANCELLED})
 
 #: HeyGen's failure codes of renders that would fail the same way again: the input (too long, blocked
 #: words, unknown avatar or voice), the plan and the credit. Compared as lower-case text.
@@ -71,9 +72,9 @@ def render_error(*, video_id: str, status: str, code: str | int | None, message:
     :class:`~heygen_provider.exceptions.HeyGenRenderError` otherwise.
     """
     error_class: type[HeyGenRenderError] = HeyGenRenderError
-    if status == "timeout":
+    if status == RenderStatus.TIMEOUT:
         error_class = HeyGenRenderTimeoutError
-    elif status == "failed" and code is not None and str(code).strip().lower() in DETERMINISTIC_RENDER_CODES:
+    elif status == RenderStatus.FAILED and code is not None and str(code).strip().lower() in DETERMINISTIC_RENDER_CODES:
         error_class = HeyGenRenderRejectedError
     return error_class(video_id=video_id, status=status, code=code, message=message)
 
@@ -128,7 +129,7 @@ class VideoEvent:
         error = status.error
         message = error.message if error and error.message else None
         if message is None:
-            no_reason = status.status.value == "failed"
+            no_reason = status.status.value == RenderStatus.FAILED
             message = (
                 f"HeyGen gave no reason (status {status.service_status!r})"
                 if no_reason

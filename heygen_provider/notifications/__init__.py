@@ -1,1 +1,1 @@
-"""Notifications about rendered videos."""
+"""Deprecated: the campaign reporting moved to :mod:`heygen_provider.campaign`."""

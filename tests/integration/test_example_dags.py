@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import EXAMPLE_DAGS
 from tests.integration.conftest import stored_run_folder, task_states, video_posts
 
 EXAMPLES = (
@@ -20,6 +23,24 @@ EXAMPLES = (
     "heygen_publish_new_videos",
     "heygen_review_before_publish",
 )
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level package of every import in a Python file, at any depth (function-level too)."""
+    packages = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            packages.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            packages.add("." if node.level else str(node.module).split(".")[0])
+    return packages
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_each_example_is_one_file_a_user_can_copy(example: str) -> None:
+    """An example imports the provider, Airflow and the standard library, never a file beside it."""
+    foreign = imported_packages(EXAMPLE_DAGS / f"{example}.py") - {"airflow", "heygen_provider", "__future__"}
+    assert not foreign - sys.stdlib_module_names, f"{example} imports {sorted(foreign - sys.stdlib_module_names)}"
 
 
 def test_example_dags_import_cleanly(dagbag: Any) -> None:

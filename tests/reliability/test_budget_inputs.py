@@ -20,7 +20,7 @@ import requests_mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heygen_provider.budget import (
+from heygen_provider.campaign.budget import (
     CHARACTERS_PER_MINUTE,
     PRICE_PER_SECOND_USD,
     CampaignEstimate,

@@ -99,7 +99,7 @@ def test_run_ids_that_look_alike_get_folders_of_their_own(first: str, second: st
 
 
 def test_the_campaign_example_names_its_rows_files_apart() -> None:
-    from heygen_campaign_parts import requests_from_rows
+    from heygen_data_to_video import requests_from_rows
 
     figures = {"manager": "M", "revenue_eur": "1", "change_pct": "1", "top_product": "P"}
     rows = [{**figures, "region": region} for region in ("東京", "大阪", "Zürich", "Z rich", "North", "north")]

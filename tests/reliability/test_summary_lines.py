@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from heygen_provider.budget import CampaignEstimate, RowEstimate, invalid_row
-from heygen_provider.notifications.review import review_subject
-from heygen_provider.notifications.summary import one_line, render_summary_text
+from heygen_provider.campaign.budget import CampaignEstimate, RowEstimate, invalid_row
+from heygen_provider.campaign.review import review_subject
+from heygen_provider.campaign.summary import one_line, render_summary_text
 
 #: Every character str.splitlines() splits on, and a few other controls (an escape, a tab, a NUL).
 LINE_BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
@@ -123,7 +123,7 @@ def test_the_campaign_summary_step_logs_one_line_per_row(
     titles: list[str], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """``write_summary_page``, as the campaign examples run it: each logged line is one line, a row each."""
-    from example_dags.heygen_campaign_parts import write_summary_page
+    from heygen_provider.campaign.tasks import write_summary_page
 
     outcomes = [
         {"label": title, "title": title, "video_id": f"v{index}", "status": "failed", "reason": "HeyGen said:\nno"}
@@ -135,7 +135,7 @@ def test_the_campaign_summary_step_logs_one_line_per_row(
         run_id="manual__2026-12-07",
     )
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="example_dags.heygen_campaign_parts"):
+    with caplog.at_level(logging.INFO, logger="heygen_provider.campaign.tasks"):
         summary = write_summary_page(
             outcomes,
             {"output_uri": tmp_path.as_uri(), "output_conn_id": None},
@@ -145,7 +145,7 @@ def test_the_campaign_summary_step_logs_one_line_per_row(
             subject="Weekly videos {day}",
         )
 
-    logged = [record.getMessage() for record in caplog.records if record.name == "example_dags.heygen_campaign_parts"]
+    logged = [record.getMessage() for record in caplog.records if record.name == "heygen_provider.campaign.tasks"]
     assert len(logged) == 2 + len(titles), logged
     assert all(len(line.splitlines()) == 1 for line in logged)
     assert len(summary["text"].splitlines()) == 2 + len(titles)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from heygen_provider.budget import (
+from heygen_provider.campaign.budget import (
     PRICE_PER_SECOND_USD,
     CampaignEstimate,
     RowEstimate,
@@ -217,7 +217,7 @@ class TestTemplatePreflight:
     def test_a_row_the_operator_would_refuse_is_listed_and_not_counted(
         self, heygen_emulator: Any, fields: dict[str, Any], problem: str
     ) -> None:
-        from heygen_provider.budget import preflight_template_campaign
+        from heygen_provider.campaign.budget import preflight_template_campaign
         from heygen_provider.exceptions import HeyGenRequestValidationError
         from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 

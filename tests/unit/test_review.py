@@ -1,11 +1,11 @@
-"""What a reviewer reads, and what became of each row once reviewed (``heygen_provider.notifications.review``)."""
+"""What a reviewer reads, and what became of each row once reviewed (``heygen_provider.campaign.review``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from heygen_provider.notifications.outcomes import failed_rows
-from heygen_provider.notifications.review import (
+from heygen_provider.campaign.outcomes import failed_rows
+from heygen_provider.campaign.review import (
     PUBLISHED,
     REJECTED,
     apply_reviews,
@@ -14,7 +14,7 @@ from heygen_provider.notifications.review import (
     review_subject,
     spoken_script,
 )
-from heygen_provider.notifications.summary import render_summary_html, render_summary_text
+from heygen_provider.campaign.summary import render_summary_html, render_summary_text
 
 VIDEO = {
     "video_id": "abc123",

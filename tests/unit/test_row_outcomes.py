@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from heygen_provider.campaign.outcomes import NOT_SUBMITTED, collect_row_outcomes, failed_rows
 from heygen_provider.hooks.heygen import HeyGenHook
-from heygen_provider.notifications.outcomes import NOT_SUBMITTED, collect_row_outcomes, failed_rows
 
 GENERATE = "render_row.generate_video"
 DOWNLOAD = "render_row.download_video"

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from heygen_provider.notifications.summary import render_summary_html, render_summary_text
+from heygen_provider.campaign.summary import render_summary_html, render_summary_text
 
 FOLDER = "file:///videos/2026-11-24"
 
