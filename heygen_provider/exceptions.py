@@ -7,14 +7,12 @@ a render that ended without a video becomes one in :func:`heygen_provider.models
 
 from __future__ import annotations
 
-import importlib
-import warnings
 from collections.abc import Iterable
-from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
 
 from heygen_provider._compat import AirflowFailException
+from heygen_provider._moved import moved_to
 
 
 class HeyGenError(AirflowException):
@@ -301,18 +299,7 @@ _MOVED = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name that moved out of this module: imported from its new home, with a DeprecationWarning."""
-    home = _MOVED.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(
-        f"heygen_provider.exceptions.{name} moved to {home}.{name}; import it from there",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    # Deprecation shim: the new homes import this module, so they can only be imported once it is loaded.
-    return getattr(importlib.import_module(home), name)
+__getattr__ = moved_to(__name__, {name: f"{home}.{name}" for name, home in _MOVED.items()})
 
 
 __all__ = [

@@ -8,10 +8,10 @@ needs; the hook, the models and HTTP libraries load at execute time.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
+from heygen_provider._moved import moved_to
 from heygen_provider.links.heygen import XCOM_VIDEO_ID
 from heygen_provider.operators.render import (
     DEFAULT_RENDER_TIMEOUT,
@@ -19,7 +19,7 @@ from heygen_provider.operators.render import (
     PreparedRender,
     default_deferrable,
 )
-from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL, V3_OPTIONS  # noqa: F401 (DEFAULT_CONN_ID imported from here)
+from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL, V3_OPTIONS  # noqa: F401 (DEFAULT_CONN_ID is imported from here)
 
 if TYPE_CHECKING:
     import jinja2
@@ -39,8 +39,8 @@ __all__ = [
 JINJA_FILE_FIELDS = ("video_inputs", "extra_fields")
 #: Names this module still answers to, with a DeprecationWarning naming where they went.
 _MOVED = {
-    "TEMPLATE_FILE_FIELDS": ("heygen_provider.operators.heygen.JINJA_FILE_FIELDS", JINJA_FILE_FIELDS),
-    "VideoRequestRender": ("heygen_provider.operators.render.PreparedRender", PreparedRender),
+    "TEMPLATE_FILE_FIELDS": "heygen_provider.operators.heygen.JINJA_FILE_FIELDS",
+    "VideoRequestRender": "heygen_provider.operators.render.PreparedRender",
 }
 
 
@@ -221,13 +221,4 @@ def _names_jinja_file(value: Any, template_ext: Sequence[str]) -> TypeGuard[str]
     return isinstance(value, str) and value.endswith(tuple(template_ext))
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        new_path, value = _MOVED[name]
-        warnings.warn(
-            f"heygen_provider.operators.heygen.{name} is deprecated: use {new_path}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_to(__name__, _MOVED)

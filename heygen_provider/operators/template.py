@@ -13,10 +13,10 @@ needs; the hook, the models and HTTP libraries load at execute time.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from heygen_provider._moved import moved_to
 from heygen_provider.operators.render import HeyGenRenderOperator, PreparedRender
 
 if TYPE_CHECKING:
@@ -131,13 +131,4 @@ class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
         return PreparedRender(payload={"template_id": template_id, **body}, body=body, template_id=template_id)
 
 
-def __getattr__(name: str) -> Any:
-    if name == "TemplateRender":
-        warnings.warn(
-            "heygen_provider.operators.template.TemplateRender is deprecated: use "
-            "heygen_provider.operators.render.PreparedRender",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return PreparedRender
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_to(__name__, {"TemplateRender": "heygen_provider.operators.render.PreparedRender"})

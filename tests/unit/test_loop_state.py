@@ -165,7 +165,7 @@ class TestMovedNames:
     @pytest.mark.parametrize("name", ["status_trigger", "execution_deadline", "wait_for_event"])
     def test_the_waiting_module_still_gives_its_names_with_a_warning(self, name: str) -> None:
         waiting = importlib.import_module("heygen_provider.waiting")
-        with pytest.warns(DeprecationWarning, match="import it from heygen_provider.triggers.heygen"):
+        with pytest.warns(DeprecationWarning, match="from heygen_provider.triggers.heygen instead"):
             moved = getattr(waiting, name)
         assert moved is getattr(trigger_module, name)
 

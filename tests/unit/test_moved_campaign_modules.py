@@ -40,7 +40,7 @@ def test_every_public_name_imports_from_the_old_module_and_warns_naming_the_new_
             value = getattr(old_module, name)
         assert value is getattr(new_module, name), name
         assert [warning.category for warning in caught] == [DeprecationWarning], name
-        assert str(caught[0].message) == f"{old} is deprecated: import {name} from {new} instead"
+        assert str(caught[0].message) == f"{old}.{name} is deprecated: import {name} from {new} instead"
         # Points at the line that imported the old name, not at the shim.
         assert caught[0].filename == __file__
 

@@ -52,7 +52,10 @@ def test_a_moved_name_still_imports_from_its_old_module_and_warns(
     old_module: str, old_name: str, new_module: str, new_name: str
 ) -> None:
     old = importlib.import_module(old_module)
-    with pytest.warns(DeprecationWarning, match=rf"{old_module}\.{old_name} moved to {new_module}\.{new_name}"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=rf"{old_module}\.{old_name} is deprecated: import {new_name} from {new_module} instead",
+    ):
         value = getattr(old, old_name)
     assert value is getattr(importlib.import_module(new_module), new_name)
 
