@@ -243,3 +243,11 @@ def test_the_runtime_never_imports_the_testing_package() -> None:
         )
     ]
     assert offenders == []
+
+
+def test_every_file_on_the_documented_path_exists() -> None:
+    match = re.search(r"^\.\. path-start\n(.*?)^\.\. path-end", CONTRIBUTING.read_text(), re.MULTILINE | re.DOTALL)
+    assert match, "docs/contributing.rst has no submit-to-result path between '.. path-start' and '.. path-end'"
+    named = re.findall(r"``([\w/]+\.py)``", match.group(1))
+    assert len(named) >= 8
+    assert [name for name in named if not (PACKAGE / name).is_file()] == []
