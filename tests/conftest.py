@@ -10,8 +10,20 @@ from pathlib import Path
 
 import pytest
 
-# The emulator fixtures users get: heygen_emulator, heygen_connection (we use our own plugin).
-pytest_plugins = ["heygen_provider.testing.pytest_plugin"]
+# The helpers' asserts are rewritten wherever a test module imports them from (registered before any is imported).
+pytest.register_assert_rewrite("tests.fixtures", "tests.integration.services")
+
+# Registered here only (pytest honours pytest_plugins in the root conftest alone): the emulator fixtures
+# users get (heygen_emulator, heygen_connection: we use our own plugin), the shared fixtures' one home,
+# and the integration suite's real local services.
+pytest_plugins = [
+    "heygen_provider.testing.pytest_plugin",
+    "tests.fixtures.connections",
+    "tests.fixtures.timing",
+    "tests.fixtures.loopback",
+    "tests.fixtures.operators",
+    "tests.integration.services",
+]
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = REPOSITORY / "example_dags"

@@ -17,8 +17,6 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from tests.integration.conftest import task_states
 from tests.integration.services import S3Server, SmtpServer, html_text
 
-pytest_plugins = ["tests.integration.services"]
-
 BUCKET = "campaign-videos"
 AWS_CONN_ID = "campaign_s3"
 SMTP_CONN_ID = "campaign_smtp"

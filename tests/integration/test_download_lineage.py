@@ -16,8 +16,6 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from tests.integration.services import S3Server
 
-pytest_plugins = ["tests.integration.services"]
-
 BUCKET = "lineage-videos"
 AWS_CONN_ID = "lineage_s3"
 SCENE = {

@@ -36,7 +36,7 @@ from heygen_provider.exceptions import (
     HeyGenBudgetInputError,
     HeyGenMalformedResponseError,
 )
-from tests.unit.conftest import BASE_URL, connection_json
+from tests.fixtures.connections import BASE_URL, connection_json
 
 #: 960 characters of Japanese, without a space: 「本日は新製品の発表です」 (11 characters) and 「。」.
 JAPANESE_SENTENCE = "本日は新製品の発表です。"

@@ -15,21 +15,10 @@ from typing import Any
 import pytest
 
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    BASE_URL,
-    CREATE_PATH,
-    STATUS_PATH,
-    FakeStateStore,
-    FakeTI,
-    FakeVariables,
-    created_body,
-    scene,
-    status_body,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.answers import created_body, status_body
+from tests.fixtures.connections import BASE_URL
+from tests.fixtures.operators import CREATE_PATH, STATUS_PATH, FakeStateStore, FakeTI, FakeVariables
+from tests.fixtures.scenes import scene
 
 
 @pytest.fixture(autouse=True)

@@ -41,9 +41,9 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.testing.emulator import HeyGenEmulator
-from tests.loopback import start_status_server
+from tests.fixtures.connections import BASE_URL, connection_json
+from tests.fixtures.loopback import start_status_server
 from tests.reliability.conftest import TaskErrors
-from tests.unit.conftest import BASE_URL, connection_json
 
 V3_CREATE = "/v3/videos"
 LEGACY_CREATE = "/v2/video/generate"

@@ -31,8 +31,8 @@ from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 from heygen_provider.sensors.heygen import HeyGenVideoSensor
-from tests.unit._operator_fixtures import StateStoreTries
-from tests.unit.conftest import API_KEY, BASE_URL, connection_json
+from tests.fixtures.connections import API_KEY, BASE_URL, connection_json
+from tests.fixtures.operators import StateStoreTries
 
 CONN_ENV = "AIRFLOW_CONN_HEYGEN_DEFAULT"
 #: What a customer may type into a row: each would leak or change data if rendered.

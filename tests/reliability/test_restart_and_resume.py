@@ -20,9 +20,9 @@ from heygen_provider.exceptions import HeyGenRenderError
 from heygen_provider.operators.heygen import XCOM_VIDEO_ID, HeyGenGenerateVideoOperator
 from heygen_provider.testing.emulator import HeyGenEmulator
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from tests.fixtures.operators import FakeStateStore, FakeTI
 from tests.integration.conftest import task_states
 from tests.reliability.conftest import SCENE, run_trigger, trigger_events
-from tests.unit._operator_fixtures import FakeStateStore, FakeTI
 
 pytestmark = pytest.mark.integration
 

@@ -33,7 +33,7 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatusResponse
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
-from tests.loopback import start_status_server
+from tests.fixtures.loopback import start_status_server
 from tests.reliability.conftest import trigger_events
 from tests.reliability.test_request_properties import property_settings
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from heygen_provider.exceptions import HeyGenMalformedResponseError
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
-from tests.unit._operator_fixtures import StateStoreTries
-from tests.unit.conftest import API_KEY, BASE_URL, connection_json
+from tests.fixtures.connections import API_KEY, BASE_URL, connection_json
+from tests.fixtures.operators import StateStoreTries
 
 TEMPLATE_URL = f"{BASE_URL}/v3/templates/tpl-1"
 FIRST_NAME = {"name": "first_name", "type": "text", "properties": {"content": "Alex"}}

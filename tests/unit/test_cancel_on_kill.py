@@ -23,20 +23,10 @@ from heygen_provider.hooks.cache import close_shared_sessions
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.triggers import heygen as trigger_module
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-from tests.loopback import start_status_server
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    API_KEY,
-    BASE_URL,
-    CONN_ENV,
-    FakeTI,
-    StateStoreTries,
-    connection_json,
-    scene,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.connections import API_KEY, BASE_URL, CONN_ENV, connection_json
+from tests.fixtures.loopback import start_status_server
+from tests.fixtures.operators import FakeTI, StateStoreTries
+from tests.fixtures.scenes import scene
 
 CREATE_URL = f"{BASE_URL}/v3/videos"
 VIDEO_URL = f"{BASE_URL}/v3/videos/vid-1"

@@ -13,7 +13,7 @@ import pytest
 
 from example_dags._demo import CONFIRM_VARIABLE, SpendDecision, _paid_run_budget, confirmed_by, spend_decision
 from example_dags.heygen_data_to_video import dag as campaign
-from tests.unit.conftest import connection_json
+from tests.fixtures.connections import connection_json
 
 REAL = SimpleNamespace(base_url="https://api.heygen.com")
 

@@ -22,31 +22,16 @@ from heygen_provider.exceptions import (
 from heygen_provider.links.heygen import HeyGenVideoLink
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    API_KEY,
-    BASE_URL,
-    CREATE_PATH,
-    STATUS_PATH,
-    UNSUCCESSFUL_EVENTS,
-    FakeStateStore,
-    FakeTI,
-    FakeVariables,
-    StatusServer,
-    assert_no_key,
-    created_body,
-    event,
-    scene,
-    status_body,
-)
+from tests.fixtures.answers import UNSUCCESSFUL_EVENTS, created_body, event, status_body
+from tests.fixtures.connections import API_KEY, BASE_URL, assert_no_key
+from tests.fixtures.loopback import StatusServer
+from tests.fixtures.operators import CREATE_PATH, STATUS_PATH, FakeStateStore, FakeTI, FakeVariables
+from tests.fixtures.scenes import scene
 
 try:
     from airflow.sdk.exceptions import TaskDeferred
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
 
 NOW = 1_800_000_000.0
 NOT_REQUEST_PARAMS = {"heygen_conn_id", "wait_for_completion", "deferrable", "poll_interval", "timeout", "kwargs"}

@@ -14,19 +14,9 @@ import requests
 
 from heygen_provider.exceptions import HeyGenError, HeyGenServerError, HeyGenSubmitUncertainError
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    BASE_URL,
-    CONN_ENV,
-    FakeStateStore,
-    FakeTI,
-    StateStoreTries,
-    connection_json,
-    scene,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.connections import BASE_URL, CONN_ENV, connection_json
+from tests.fixtures.operators import FakeStateStore, FakeTI, StateStoreTries
+from tests.fixtures.scenes import scene
 
 CREATE_URL = f"{BASE_URL}/v3/videos"
 

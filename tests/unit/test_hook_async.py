@@ -29,8 +29,8 @@ from heygen_provider.hooks.cache import close_shared_sessions, shared_session
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus, VideoStatusResponse
 from heygen_provider.retry import RetryPolicy, RetryState
-from tests.loopback import start_status_server
-from tests.unit.conftest import API_KEY
+from tests.fixtures.connections import API_KEY
+from tests.fixtures.loopback import start_status_server
 
 #: Retry at once: these tests count retries, they do not wait for them.
 NO_WAIT = RetryPolicy(attempts=3, initial_delay=0.0, random_fraction=lambda: 0.0)

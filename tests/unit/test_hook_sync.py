@@ -31,7 +31,8 @@ from heygen_provider.models import (
     VideoStatusResponse,
     VoiceList,
 )
-from tests.unit.conftest import API_KEY, BASE_URL, text_scene
+from tests.fixtures.connections import API_KEY, BASE_URL
+from tests.fixtures.scenes import text_scene
 
 CREATE_URL = f"{BASE_URL}/v2/video/generate"
 STATUS_URL = f"{BASE_URL}/v1/video_status.get"

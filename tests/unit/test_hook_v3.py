@@ -21,7 +21,7 @@ from heygen_provider.exceptions import (
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus
 from heygen_provider.retry import RetryPolicy
-from tests.unit.conftest import API_KEY, BASE_URL
+from tests.fixtures.connections import API_KEY, BASE_URL
 
 SCENE = {
     "character": {"type": "avatar", "avatar_id": "avatar-1"},

@@ -8,7 +8,7 @@ import pytest
 
 from heygen_provider.exceptions import HeyGenRequestValidationError
 from heygen_provider.models import VideoGenerateRequest
-from tests.unit.conftest import text_scene
+from tests.fixtures.scenes import text_scene
 
 UNKNOWN_FIELD = (
     "is not a known field (check the spelling; to send a field the provider does not know yet, put it in extra_fields)"

@@ -12,23 +12,14 @@ from heygen_provider._compat import AirflowSensorTimeout, AirflowSkipException
 from heygen_provider.exceptions import HeyGenNotFoundError, HeyGenRenderError
 from heygen_provider.sensors.heygen import HeyGenVideoSensor
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    BASE_URL,
-    STATUS_PATH,
-    UNSUCCESSFUL_EVENTS,
-    FakeTI,
-    event,
-    status_body,
-)
+from tests.fixtures.answers import UNSUCCESSFUL_EVENTS, event, status_body
+from tests.fixtures.connections import BASE_URL
+from tests.fixtures.operators import STATUS_PATH, FakeTI
 
 try:
     from airflow.sdk.exceptions import TaskDeferred
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
 
 STATUS_URL = f"{BASE_URL}{STATUS_PATH}?video_id=vid-1"
 pytestmark = pytest.mark.usefixtures("heygen_conn")

@@ -15,23 +15,10 @@ from heygen_provider.hooks import cache
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    API_KEY,
-    CONN_ENV,
-    HANG,
-    RESET,
-    UNSUCCESSFUL_EVENTS,
-    StatusServer,
-    assert_no_key,
-    connection_json,
-    event,
-    run_trigger_to_events,
-    status_body,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.answers import UNSUCCESSFUL_EVENTS, event, status_body
+from tests.fixtures.connections import API_KEY, CONN_ENV, assert_no_key, connection_json
+from tests.fixtures.loopback import HANG, RESET, StatusServer
+from tests.fixtures.triggers import run_trigger_to_events
 
 pytestmark = pytest.mark.usefixtures("no_jitter")
 
