@@ -71,27 +71,6 @@ def connect(emulator: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) -> Callab
 
 
 @pytest.fixture
-def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The sync hook's back-off sleeps, recorded instead of waited."""
-    import time as real_time
-
-    from heygen_provider.hooks import heygen as hook_module
-
-    delays: list[float] = []
-
-    class _Time:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real_time, name)
-
-        @staticmethod
-        def sleep(seconds: float) -> None:
-            delays.append(seconds)
-
-    monkeypatch.setattr(hook_module, "time", _Time())
-    return delays
-
-
-@pytest.fixture
 def trigger_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """
     The trigger's waits, recorded and shortened to at most 50 ms, so a 30 s ``Retry-After`` is asserted

@@ -409,13 +409,11 @@ class TestNoSecondPaidRender:
         assert not isinstance(caught.value, AirflowFailException)  # Airflow may retry: nothing was sent
 
     def test_429_on_submit_is_retried_after_retry_after(
-        self, requests_mock: Any, context: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+        self, requests_mock: Any, context: dict[str, Any], monkeypatch: pytest.MonkeyPatch, recorded_sleeps: list[float]
     ) -> None:
         from heygen_provider.retry import RetryPolicy
 
         monkeypatch.setattr("heygen_provider.connection.RetryPolicy", RetryPolicy)
-        sleeps: list[float] = []
-        monkeypatch.setattr("heygen_provider.hooks.heygen.time.sleep", sleeps.append)
         requests_mock.post(
             BASE_URL + CREATE_PATH,
             [
@@ -426,7 +424,7 @@ class TestNoSecondPaidRender:
         mock_status(requests_mock, "vid-1", "completed")
         assert make_operator().execute(context)["video_id"] == "vid-1"
         assert len(posts(requests_mock)) == 2
-        assert sleeps == [7.0]
+        assert recorded_sleeps == [7.0]
 
 
 class TestNoKeyLeaks:
