@@ -1,7 +1,8 @@
 """
 Fixtures of the reliability suite: the integration harness (real ``dag.test()`` against the emulator on
-127.0.0.1), fast back-off, a connection with a short request timeout, and a recorder of the exceptions
-the generate operator raised inside a DAG run. Prints the fault matrix at the end of the session.
+127.0.0.1), a connection with a short request timeout, and a recorder of the exceptions the generate
+operator raised inside a DAG run. Prints the fault matrix at the end of the session. Fast back-off and
+recorded sleeps come from tests/fixtures, as in every suite.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any
 
 import pytest
 
-from heygen_provider.connection import HeyGenConnectionSettings
-from heygen_provider.retry import RetryPolicy
 from heygen_provider.testing.emulator import HeyGenEmulator
 from tests.integration import conftest as integration
 from tests.reliability import matrix
@@ -34,23 +33,6 @@ SCENE = {
     "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
     "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Fault matrix."},
 }
-
-#: Millisecond back-off for direct hook calls; attempts as the connection's default.
-FAST_POLICY = RetryPolicy(attempts=5, initial_delay=0.01, max_delay=0.05)
-
-
-@pytest.fixture
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """
-    Every hook (the operator's and the trigger's included) backs off in milliseconds, keeping its
-    attempts and its ``Retry-After`` handling. ``dag.test()`` runs tasks and triggers in this process.
-    """
-    original = HeyGenConnectionSettings.retry_policy
-
-    def fast(settings: HeyGenConnectionSettings) -> RetryPolicy:
-        return dataclasses.replace(original.fget(settings), initial_delay=0.01, max_delay=0.05)  # type: ignore[misc]
-
-    monkeypatch.setattr(HeyGenConnectionSettings, "retry_policy", property(fast))
 
 
 @pytest.fixture
