@@ -22,6 +22,7 @@ from heygen_provider.models import VideoGenerateRequest
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.testing.emulator import HeyGenEmulator
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from tests.fixtures.triggers import first_event
 
 pytestmark = pytest.mark.integration
 
@@ -59,12 +60,6 @@ def submit(count: int) -> list[str]:
 
 def trigger(video_id: str, end_in: float = 60.0) -> HeyGenVideoStatusTrigger:
     return HeyGenVideoStatusTrigger(video_id, poll_interval=POLL_INTERVAL, end_time=time.time() + end_in)
-
-
-async def first_event(waiting: HeyGenVideoStatusTrigger) -> VideoEvent:
-    async for event in waiting.run():
-        return VideoEvent.from_payload(event.payload)
-    raise AssertionError("the trigger ended without an event")
 
 
 def wait_all(triggers: Iterable[HeyGenVideoStatusTrigger]) -> list[VideoEvent]:

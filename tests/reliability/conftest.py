@@ -7,9 +7,7 @@ recorded sleeps come from tests/fixtures, as in every suite.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -50,30 +48,6 @@ def connect(emulator: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) -> Callab
 
     define()
     return define
-
-
-@pytest.fixture
-def trigger_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """
-    The trigger's waits, recorded and shortened to at most 50 ms, so a 30 s ``Retry-After`` is asserted
-    without waiting for it. Deadlines still run on the real clock.
-    """
-    from heygen_provider.triggers import status_poller as poller_module
-
-    waits: list[float] = []
-    real_sleep = asyncio.sleep
-
-    class _Asyncio:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(asyncio, name)
-
-        @staticmethod
-        async def sleep(seconds: float) -> None:
-            waits.append(seconds)
-            await real_sleep(min(seconds, 0.05))
-
-    monkeypatch.setattr(poller_module, "asyncio", _Asyncio())
-    return waits
 
 
 @dataclasses.dataclass
@@ -122,31 +96,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if matrix.RESULTS:
         terminalreporter.section("HeyGen fault matrix (observed in this run)")
         terminalreporter.write_line(matrix.render_text())
-
-
-def trigger_events(trigger: Any, bound: float = 60.0) -> list[dict[str, Any]]:
-    """
-    Every event payload ``trigger.run()`` yields, on a fresh event loop with the shared sessions closed
-    after; ``bound`` seconds at most, so a trigger that sleeps past its deadline fails instead of hanging.
-    """
-    from heygen_provider.hooks.cache import close_shared_sessions
-
-    async def collect() -> list[dict[str, Any]]:
-        try:
-            return [event.payload async for event in trigger.run()]
-        finally:
-            await close_shared_sessions()
-
-    async def bounded() -> list[dict[str, Any]]:
-        return await asyncio.wait_for(collect(), bound)
-
-    return asyncio.run(bounded())
-
-
-def run_trigger(video_id: str, end_in: float) -> dict[str, Any]:
-    """Run a status trigger for ``video_id`` (polling every 10 ms) to its single event."""
-    from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-
-    events = trigger_events(HeyGenVideoStatusTrigger(video_id, poll_interval=0.01, end_time=time.time() + end_in))
-    assert len(events) == 1, events
-    return events[0]

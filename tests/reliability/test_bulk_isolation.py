@@ -37,6 +37,7 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from tests.fixtures.triggers import first_event
 
 #: What HeyGen's front takes: a longer request URL is answered HTTP 414 (RFC 9110's recommended minimum).
 URL_LIMIT = 8_000
@@ -104,13 +105,10 @@ async def serving(front: HeyGenFront, monkeypatch: pytest.MonkeyPatch) -> AsyncI
 async def wait_on(video_ids: list[str]) -> dict[str, VideoEvent]:
     """Each id's single event, its trigger polling every 50 ms."""
 
-    async def first(video_id: str) -> VideoEvent:
-        trigger = HeyGenVideoStatusTrigger(video_id, poll_interval=0.05, end_time=time.time() + 30)
-        async for event in trigger.run():
-            return VideoEvent.from_payload(event.payload)
-        raise AssertionError("no event")
+    def trigger(video_id: str) -> HeyGenVideoStatusTrigger:
+        return HeyGenVideoStatusTrigger(video_id, poll_interval=0.05, end_time=time.time() + 30)
 
-    events = await asyncio.gather(*(first(video_id) for video_id in video_ids))
+    events = await asyncio.gather(*(first_event(trigger(video_id)) for video_id in video_ids))
     return dict(zip(video_ids, events, strict=True))
 
 

@@ -25,9 +25,10 @@ from heygen_provider.models import VideoStatus
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.testing.emulator import UNKNOWN_STATUS_VALUE, HeyGenEmulator
 from tests.fixtures.timing import fast_policy
+from tests.fixtures.triggers import run_status_trigger
 from tests.integration.conftest import task_states
 from tests.reliability import matrix
-from tests.reliability.conftest import SCENE, TaskErrors, run_trigger
+from tests.reliability.conftest import SCENE, TaskErrors
 from tests.reliability.matrix import (
     CREATE_PATH,
     FAILED_FAST,
@@ -234,7 +235,7 @@ def _returned_status(fault: Fault, status: Any) -> str:
 @ROWS
 def test_trigger_polling(fault: Fault, emulator: HeyGenEmulator, trigger_waits: list[float]) -> None:
     video_id, count = video_with_faulted_status(emulator, fault)
-    event = run_trigger(video_id, end_in=1.0 if fault.key == "unknown-status" else 60.0)
+    event = run_status_trigger(video_id, end_in=1.0 if fault.key == "unknown-status" else 60.0)
     gets = emulator.requests("GET", STATUS_PATH)
     assert emulator.requests("POST") == [], "the trigger never submits"
 

@@ -25,6 +25,7 @@ from heygen_provider.models.status import VideoStatus, bulk_statuses
 from heygen_provider.progress import RenderProgress
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 from heygen_provider.triggers.log_lines import write_log
+from tests.fixtures.triggers import first_event
 
 BulkAnswer = Callable[[list[str]], web.Response]
 
@@ -68,14 +69,11 @@ def wait_on(
         runner, url = await serve(server)
         define_connection(host=url, api_version=None)
 
-        async def first(video_id: str) -> VideoEvent:
-            trigger = HeyGenVideoStatusTrigger(video_id, poll_interval=poll_interval, end_time=time.time() + 20)
-            async for event in trigger.run():
-                return VideoEvent.from_payload(event.payload)
-            raise AssertionError("no event")
+        def trigger(video_id: str) -> HeyGenVideoStatusTrigger:
+            return HeyGenVideoStatusTrigger(video_id, poll_interval=poll_interval, end_time=time.time() + 20)
 
         try:
-            return list(await asyncio.gather(*(first(video_id) for video_id in video_ids)))
+            return list(await asyncio.gather(*(first_event(trigger(video_id)) for video_id in video_ids)))
         finally:
             await close_shared_sessions()
             await runner.cleanup()
@@ -261,9 +259,7 @@ class TestQuietPolls:
             monkeypatch.setattr(loop, "call_at", counted_call_at)
             trigger = HeyGenVideoStatusTrigger("v-1", poll_interval=0.05, end_time=time.time() + 20)
             try:
-                async for event in trigger.run():
-                    return VideoEvent.from_payload(event.payload)
-                raise AssertionError("no event")
+                return await first_event(trigger)
             finally:
                 await close_shared_sessions()
                 await runner.cleanup()
@@ -301,13 +297,8 @@ def test_a_log_line_stuck_in_a_full_pipe_never_blocks_the_event_loop(define_conn
                 await asyncio.sleep(0.005)
             released.set()
 
-        async def wait() -> VideoEvent:
-            async for event in trigger.run():
-                return VideoEvent.from_payload(event.payload)
-            raise AssertionError("no event")
-
         try:
-            event, _ = await asyncio.gather(wait(), other_work())
+            event, _ = await asyncio.gather(first_event(trigger), other_work())
             return event
         finally:
             await close_shared_sessions()

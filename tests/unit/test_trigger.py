@@ -18,7 +18,7 @@ from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 from tests.fixtures.answers import UNSUCCESSFUL_EVENTS, event, status_body
 from tests.fixtures.connections import API_KEY, CONN_ENV, assert_no_key, connection_json
 from tests.fixtures.loopback import HANG, RESET, StatusServer
-from tests.fixtures.triggers import run_trigger_to_events
+from tests.fixtures.triggers import collect_events, run_trigger_to_events
 
 pytestmark = pytest.mark.usefixtures("no_jitter")
 
@@ -29,10 +29,6 @@ def make_trigger(video_id: str = "vid-1", *, end_in: float = FAR, **kwargs: Any)
     return HeyGenVideoStatusTrigger(
         video_id=video_id, poll_interval=kwargs.pop("poll_interval", 0.005), end_time=time.time() + end_in, **kwargs
     )
-
-
-async def events_of(trigger: HeyGenVideoStatusTrigger) -> list[Any]:
-    return [event async for event in trigger.run()]
 
 
 def only_event(trigger: HeyGenVideoStatusTrigger) -> dict[str, Any]:
@@ -220,19 +216,18 @@ class TestTransientFaults:
         assert len(status_server.polls()) == 7
 
     def test_trigger_waits_at_least_retry_after(
-        self, status_server: StatusServer, monkeypatch: pytest.MonkeyPatch
+        self, status_server: StatusServer, monkeypatch: pytest.MonkeyPatch, trigger_waits: list[float]
     ) -> None:
         # One attempt per call: the hook gives the 429 (and its Retry-After) straight to the trigger.
         monkeypatch.setenv(CONN_ENV, connection_json(host=status_server.url, retry_attempts=1))
         status_server.script(
             "vid-1", (429, {"message": "slow down"}, {"Retry-After": "0.25"}), (200, status_body("vid-1", "completed"))
         )
-        sleeps = record_trigger_sleeps(monkeypatch)
         assert only_event(make_trigger())["status"] == "success"
-        assert sleeps == [0.0, 0.25]
+        assert trigger_waits == [0.0, 0.25]
 
     def test_a_huge_retry_after_is_capped_by_the_retry_policy(
-        self, status_server: StatusServer, monkeypatch: pytest.MonkeyPatch
+        self, status_server: StatusServer, monkeypatch: pytest.MonkeyPatch, trigger_waits: list[float]
     ) -> None:
         from heygen_provider.triggers.heygen import POLL_RETRY_POLICY
 
@@ -240,27 +235,9 @@ class TestTransientFaults:
         status_server.script(
             "vid-1", (429, {"message": "slow down"}, {"Retry-After": "86400"}), (200, status_body("vid-1", "completed"))
         )
-        sleeps = record_trigger_sleeps(monkeypatch)
         # The render timeout is a day away: without the cap the trigger would sleep until it.
         assert only_event(make_trigger(end_in=2 * 86400))["status"] == "success"
-        assert sleeps[1] == POLL_RETRY_POLICY.max_retry_after
-
-
-def record_trigger_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The delays the trigger sleeps, each cut to nothing."""
-    sleeps: list[float] = []
-
-    class RecordingAsyncio:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(asyncio, name)
-
-        @staticmethod
-        async def sleep(delay: float) -> None:
-            sleeps.append(delay)
-            await asyncio.sleep(0)
-
-    monkeypatch.setattr("heygen_provider.triggers.status_poller.asyncio", RecordingAsyncio())
-    return sleeps
+        assert trigger_waits[1] == POLL_RETRY_POLICY.max_retry_after
 
 
 class TestRunContract:
@@ -272,7 +249,7 @@ class TestRunContract:
         self, status_server: StatusServer, script: str, poll_interval: float
     ) -> None:
         status_server.script("vid-1", (200, status_body("vid-1", "processing")) if script == "processing" else HANG)
-        task = asyncio.create_task(events_of(make_trigger(poll_interval=poll_interval)))
+        task = asyncio.create_task(collect_events(make_trigger(poll_interval=poll_interval)))
         try:
             while not status_server.polls():  # noqa: ASYNC110 (the server runs in another thread)
                 await asyncio.sleep(0.005)
@@ -315,7 +292,7 @@ class TestRunContract:
 
         async def run_all() -> list[str]:
             try:
-                batches = await asyncio.gather(*(events_of(make_trigger(v)) for v in ids))
+                batches = await asyncio.gather(*(collect_events(make_trigger(v)) for v in ids))
                 return [e.payload["status"] for batch in batches for e in batch]
             finally:
                 await cache.close_shared_sessions()
@@ -336,7 +313,7 @@ class TestRunContract:
         async def run_all() -> list[Any]:
             try:
                 batches = await asyncio.gather(
-                    *(events_of(make_trigger(f"vid-{n}", poll_interval=0.01)) for n in range(10))
+                    *(collect_events(make_trigger(f"vid-{n}", poll_interval=0.01)) for n in range(10))
                 )
                 return [event for batch in batches for event in batch]
             finally:
