@@ -25,6 +25,7 @@ from heygen_provider.models.status import VideoStatus, bulk_statuses
 from heygen_provider.progress import RenderProgress
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 from heygen_provider.triggers.log_lines import write_log
+from tests.fixtures.loopback import start_status_server
 from tests.fixtures.triggers import first_event
 
 BulkAnswer = Callable[[list[str]], web.Response]
@@ -51,22 +52,16 @@ class BulkServer:
         self.single_calls.append(request.match_info["video_id"])
         return web.json_response(completed(request.match_info["video_id"]))
 
-
-async def serve(server: BulkServer) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-    app.router.add_get("/v3/videos/statuses", server.handle_bulk)
-    app.router.add_get("/v3/videos/{video_id}", server.handle_single)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    async def start(self) -> tuple[web.AppRunner, str]:
+        """Serve on 127.0.0.1; answers the runner and the base URL."""
+        return await start_status_server(self.handle_single, bulk=self.handle_bulk)
 
 
 def wait_on(
     server: BulkServer, define_connection: Callable[..., str], video_ids: list[str], poll_interval: float = 0.05
 ) -> list[VideoEvent]:
     async def run() -> list[VideoEvent]:
-        runner, url = await serve(server)
+        runner, url = await server.start()
         define_connection(host=url, api_version=None)
 
         def trigger(video_id: str) -> HeyGenVideoStatusTrigger:
@@ -240,7 +235,7 @@ class TestQuietPolls:
         server.bulk = bulk_answers(*(["processing"] * 10), "completed")
 
         async def run() -> VideoEvent:
-            runner, url = await serve(server)
+            runner, url = await server.start()
             define_connection(host=url, api_version=None)
             loop = asyncio.get_running_loop()
             create_future, call_at = loop.create_future, loop.call_at
@@ -286,7 +281,7 @@ def test_a_log_line_stuck_in_a_full_pipe_never_blocks_the_event_loop(define_conn
     server.bulk = bulk_answers("processing", "completed")
 
     async def run() -> VideoEvent:
-        runner, url = await serve(server)
+        runner, url = await server.start()
         define_connection(host=url, api_version=None)
         trigger = HeyGenVideoStatusTrigger("v-1", poll_interval=0.05, end_time=time.time() + 20)
         trigger._log = SimpleNamespace(info=stuck_write, warning=stuck_write)
