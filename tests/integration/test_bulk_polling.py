@@ -22,6 +22,7 @@ from heygen_provider.models import VideoGenerateRequest
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.testing.emulator import HeyGenEmulator
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from tests.fixtures.scenes import emulator_scene
 from tests.fixtures.triggers import first_event
 
 pytestmark = pytest.mark.integration
@@ -33,12 +34,7 @@ PENDING_SECONDS = 0.7
 RENDER_SECONDS = 0.1
 REQUEST = VideoGenerateRequest.model_validate(
     {
-        "video_inputs": [
-            {
-                "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-                "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hi."},
-            }
-        ],
+        "video_inputs": [emulator_scene()],
         "title": "bulk polling",
     }
 )

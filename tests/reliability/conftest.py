@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from heygen_provider.testing.emulator import HeyGenEmulator
+from tests.fixtures.scenes import emulator_scene
 from tests.integration import conftest as integration
 from tests.reliability import matrix
 
@@ -27,10 +28,7 @@ run_dag = integration.run_dag
 legacy = integration.legacy
 
 #: One valid scene, for requests made directly.
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Fault matrix."},
-}
+SCENE = emulator_scene("Fault matrix.")
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 from heygen_provider.sensors.heygen import HeyGenVideoSensor
 from tests.fixtures.connections import API_KEY, BASE_URL, connection_json
 from tests.fixtures.operators import StateStoreTries
+from tests.fixtures.scenes import scene
 
 CONN_ENV = "AIRFLOW_CONN_HEYGEN_DEFAULT"
 #: What a customer may type into a row: each would leak or change data if rendered.
@@ -46,13 +47,6 @@ HOSTILE = [
     "{{ 6*7 }}.json",
 ]
 SCENES_FILE = "scenes.json"
-
-
-def scene(text: Any = "Hello from Airflow.") -> dict[str, Any]:
-    return {
-        "character": {"type": "avatar", "avatar_id": "avatar-1"},
-        "voice": {"type": "text", "voice_id": "voice-1", "input_text": text},
-    }
 
 
 @dataclass

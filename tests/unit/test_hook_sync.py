@@ -32,12 +32,12 @@ from heygen_provider.models import (
     VoiceList,
 )
 from tests.fixtures.connections import API_KEY, BASE_URL
-from tests.fixtures.scenes import text_scene
+from tests.fixtures.scenes import scene
 
 CREATE_URL = f"{BASE_URL}/v2/video/generate"
 STATUS_URL = f"{BASE_URL}/v1/video_status.get"
 QUOTA_URL = f"{BASE_URL}/v2/user/remaining_quota"
-REQUEST = {"video_inputs": [text_scene()]}
+REQUEST = {"video_inputs": [scene()]}
 SERVER_ERROR = {"error": {"code": "internal_error", "message": "Something went wrong"}}
 
 
@@ -189,7 +189,7 @@ class TestEndpoints:
 class TestValidationBeforeHttp:
     def test_invalid_request_makes_no_http_call(self, hook: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.post(CREATE_URL, json=v2({"video_id": "never"}))
-        bad = {"video_inputs": [text_scene(voice={"speed": 3.0, "voice_idd": "x"})]}
+        bad = {"video_inputs": [scene(voice={"speed": 3.0, "voice_idd": "x"})]}
         with pytest.raises(HeyGenRequestValidationError) as caught:
             hook.create_video(bad)
         assert requests_mock.call_count == 0

@@ -22,11 +22,9 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus
 from heygen_provider.retry import RetryPolicy
 from tests.fixtures.connections import API_KEY, BASE_URL
+from tests.fixtures.scenes import scene
 
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "avatar-1"},
-    "voice": {"type": "text", "input_text": "Hello.", "voice_id": "voice-1"},
-}
+SCENE = scene("Hello.")
 CREATED = {"data": {"video_id": "vid-3", "status": "waiting", "output_format": "mp4"}}
 KEY = "airflow-heygen:abc123"
 QUICK = RetryPolicy(attempts=4, initial_delay=0.0, max_delay=0.0)
