@@ -335,6 +335,7 @@ class TestTheAccountsAnswer:
 
         assert estimate.remaining == (3.0, "credits")
 
+    @pytest.mark.legacy
     def test_a_nan_legacy_quota_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(retry_attempts=1))
         with requests_mock.Mocker() as http:

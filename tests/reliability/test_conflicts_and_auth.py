@@ -75,7 +75,7 @@ def conflict_bodies() -> st.SearchStrategy[bytes]:
 
 @pytest.fixture
 def v3_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(api_version=None))
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json())
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     cache.forget_settings("heygen_default")
     yield "heygen_default"
@@ -132,7 +132,7 @@ def test_the_async_path_reads_a_conflict_409_the_same_way(body: bytes) -> None:
         runner, base_url = await start_status_server(handle)
         try:
             with pytest.MonkeyPatch.context() as patch:
-                patch.setenv("AIRFLOW_CONN_CONFLICT_ASYNC", connection_json(host=base_url, api_version=None))
+                patch.setenv("AIRFLOW_CONN_CONFLICT_ASYNC", connection_json(host=base_url))
                 cache.forget_settings("conflict_async")
                 with pytest.raises(HeyGenAPIError) as raised:
                     await HeyGenHook("conflict_async", retry_policy=NO_WAIT).aget_video_status("vid-1")

@@ -400,7 +400,7 @@ def test_map_index_template_shows_the_title_as_data() -> None:
 
 @pytest.fixture
 def v3_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
+    monkeypatch.setenv(CONN_ENV, connection_json())
 
 
 @pytest.mark.usefixtures("v3_connection")

@@ -28,7 +28,7 @@ FIRST_NAME = {"name": "first_name", "type": "text", "properties": {"content": "A
 
 @pytest.fixture(autouse=True)
 def _v3(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(api_version=None))
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json())
 
 
 def render_with_answer(http: Any, answer: Any, *, variables: Any = None, require_all: bool = True) -> BaseException:

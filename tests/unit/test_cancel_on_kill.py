@@ -68,11 +68,6 @@ EXPECTED_QUESTION = {
 # -- the operator waiting on its worker (deferrable=False): on_kill ------------------------------------
 
 
-@pytest.fixture
-def v3(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
-
-
 def killed_while_waiting(monkeypatch: pytest.MonkeyPatch, requests_mock: Any, **kwargs: Any) -> Any:
     """Run a blocking render whose wait is interrupted by Airflow killing the task (which calls on_kill)."""
     requests_mock.post(CREATE_URL, json={"data": {"video_id": "vid-1", "status": "waiting"}})
@@ -95,7 +90,7 @@ def killed_while_waiting(monkeypatch: pytest.MonkeyPatch, requests_mock: Any, **
     return deletes
 
 
-@pytest.mark.usefixtures("v3")
+@pytest.mark.usefixtures("heygen_conn")
 class TestOperatorOnKill:
     def test_a_task_marked_failed_deletes_its_video_once(
         self, monkeypatch: pytest.MonkeyPatch, requests_mock: Any, task_states: TaskStates
@@ -188,7 +183,7 @@ class FakeV3:
 async def heygen(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeV3]:
     fake = FakeV3()
     runner, fake.base_url = await start_status_server(fake.handle)
-    monkeypatch.setenv(CONN_ENV, connection_json(host=fake.base_url, api_version=None))
+    monkeypatch.setenv(CONN_ENV, connection_json(host=fake.base_url))
     monkeypatch.setattr("heygen_provider.triggers.heygen.random.uniform", lambda low, high: 0.0)
     yield fake
     await close_shared_sessions()

@@ -46,7 +46,7 @@ def test_confirmation_is_the_flag_or_an_explicit_variable(flag: bool, value: str
 @pytest.fixture
 def real_connection(monkeypatch: pytest.MonkeyPatch, requests_mock: Any) -> Any:
     """A connection to HeyGen's real host, with every HTTP request refused by requests-mock."""
-    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(api_version=None))
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json())
     return requests_mock
 
 

@@ -14,7 +14,7 @@ import requests
 
 from heygen_provider.exceptions import HeyGenError, HeyGenServerError, HeyGenSubmitUncertainError
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
-from tests.fixtures.connections import BASE_URL, CONN_ENV, connection_json
+from tests.fixtures.connections import BASE_URL
 from tests.fixtures.operators import FakeStateStore, FakeTI, StateStoreTries
 from tests.fixtures.scenes import scene
 
@@ -36,9 +36,7 @@ def created(video_id: str) -> dict[str, Any]:
     return {"json": {"data": {"video_id": video_id, "status": "waiting"}}}
 
 
-@pytest.fixture(autouse=True)
-def _v3(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
+pytestmark = pytest.mark.usefixtures("heygen_conn")
 
 
 Tries = StateStoreTries

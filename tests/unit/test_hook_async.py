@@ -36,8 +36,9 @@ from tests.fixtures.loopback import start_status_server
 NO_WAIT = RetryPolicy(attempts=3, initial_delay=0.0, random_fraction=lambda: 0.0)
 
 
-def legacy_status(video_id: str, status: str = "processing") -> dict[str, Any]:
-    return {"code": 100, "data": {"id": video_id, "status": status}, "message": "Success"}
+def v3_status(video_id: str, status: str = "processing", **fields: Any) -> dict[str, Any]:
+    """A ``GET /v3/videos/{id}`` answer."""
+    return {"data": {"id": video_id, "status": status, **fields}}
 
 
 @dataclass
@@ -70,7 +71,7 @@ class FakeHeyGen:
             text = body if isinstance(body, str) else json.dumps(body)
             return web.Response(status=status, text=text, headers=headers, content_type="application/json")
         video_id = request.query.get("video_id") or request.match_info.get("video_id", "?")
-        return web.json_response(legacy_status(video_id))
+        return web.json_response(v3_status(video_id))
 
 
 @pytest.fixture
@@ -133,12 +134,14 @@ def recorded_verdicts(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
 class TestStatus:
     @pytest.mark.usefixtures("sync_path_forbidden")
     async def test_returns_the_typed_model(self, conn_id: str, heygen_server: FakeHeyGen) -> None:
-        heygen_server.script.append((200, legacy_status("v-1", "completed"), {}))
+        heygen_server.script.append(
+            (200, v3_status("v-1", "completed", video_url="https://files.heygen.ai/v-1.mp4"), {})
+        )
         status = await HeyGenHook(conn_id).aget_video_status("v-1")
         assert isinstance(status, VideoStatusResponse)
         assert (status.video_id, status.status) == ("v-1", VideoStatus.SUCCESS)
         (request,) = heygen_server.seen
-        assert (request.method, request.path, request.query) == ("GET", "/v1/video_status.get", {"video_id": "v-1"})
+        assert (request.method, request.path, request.query) == ("GET", "/v3/videos/v-1", {})
         assert request.headers["X-Api-Key"] == API_KEY
         assert request.headers["User-Agent"].startswith("airflow-provider-heygen/")
 
@@ -277,7 +280,7 @@ class TestKeyStaysHome:
         heygen_server.script.append((307, {}, {"Location": f"{heygen_server.base_url}/elsewhere"}))
         with pytest.raises(HeyGenAPIError, match="redirects are not followed"):
             await HeyGenHook(conn_id, retry_policy=NO_WAIT).aget_video_status("v-1")
-        assert [request.path for request in heygen_server.seen] == ["/v1/video_status.get"]
+        assert [request.path for request in heygen_server.seen] == ["/v3/videos/v-1"]
 
     async def test_a_refused_key_drops_the_cached_settings(
         self,
@@ -302,7 +305,7 @@ class TestDeleteVideo:
         self, define_connection: Callable[..., str], heygen_server: FakeHeyGen, sync_path_forbidden: None
     ) -> None:
         heygen_server.script.append((200, {"data": {"id": "v-9", "deleted": True}}, {}))
-        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        conn_id = define_connection(host=heygen_server.base_url)
         assert await HeyGenHook(conn_id).adelete_video("v-9") is True
         (request,) = heygen_server.seen
         assert (request.method, request.path) == ("DELETE", "/v3/videos/v-9")
@@ -312,7 +315,7 @@ class TestDeleteVideo:
         self, define_connection: Callable[..., str], heygen_server: FakeHeyGen
     ) -> None:
         heygen_server.script.append((404, {"error": {"code": "video_not_found", "message": "gone"}}, {}))
-        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        conn_id = define_connection(host=heygen_server.base_url)
         assert await HeyGenHook(conn_id, retry_policy=NO_WAIT).adelete_video("v-9") is False
         assert len(heygen_server.seen) == 1
 
@@ -321,6 +324,6 @@ class TestDeleteVideo:
     ) -> None:
         heygen_server.script.append((503, {"error": {"code": "unavailable", "message": "busy"}}, {}))
         heygen_server.script.append((200, {"data": {"id": "v-9", "deleted": True}}, {}))
-        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        conn_id = define_connection(host=heygen_server.base_url)
         assert await HeyGenHook(conn_id, retry_policy=NO_WAIT).adelete_video("v-9") is True
         assert [request.method for request in heygen_server.seen] == ["DELETE", "DELETE"]

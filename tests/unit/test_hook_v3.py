@@ -33,7 +33,7 @@ QUICK = RetryPolicy(attempts=4, initial_delay=0.0, max_delay=0.0)
 @pytest.fixture
 def v3(define_connection: Callable[..., str]) -> str:
     """A connection without ``api_version``: the default, v3."""
-    return define_connection(api_version=None)
+    return define_connection()
 
 
 @pytest.fixture

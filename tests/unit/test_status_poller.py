@@ -62,7 +62,7 @@ def wait_on(
 ) -> list[VideoEvent]:
     async def run() -> list[VideoEvent]:
         runner, url = await server.start()
-        define_connection(host=url, api_version=None)
+        define_connection(host=url)
 
         def trigger(video_id: str) -> HeyGenVideoStatusTrigger:
             return HeyGenVideoStatusTrigger(video_id, poll_interval=poll_interval, end_time=time.time() + 20)
@@ -236,7 +236,7 @@ class TestQuietPolls:
 
         async def run() -> VideoEvent:
             runner, url = await server.start()
-            define_connection(host=url, api_version=None)
+            define_connection(host=url)
             loop = asyncio.get_running_loop()
             create_future, call_at = loop.create_future, loop.call_at
 
@@ -282,7 +282,7 @@ def test_a_log_line_stuck_in_a_full_pipe_never_blocks_the_event_loop(define_conn
 
     async def run() -> VideoEvent:
         runner, url = await server.start()
-        define_connection(host=url, api_version=None)
+        define_connection(host=url)
         trigger = HeyGenVideoStatusTrigger("v-1", poll_interval=0.05, end_time=time.time() + 20)
         trigger._log = SimpleNamespace(info=stuck_write, warning=stuck_write)
 

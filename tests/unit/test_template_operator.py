@@ -55,9 +55,7 @@ def video(video_id: str, status: str) -> dict[str, Any]:
     return {"data": data}
 
 
-@pytest.fixture(autouse=True)
-def _v3(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
+pytestmark = pytest.mark.usefixtures("heygen_conn")
 
 
 Tries = StateStoreTries
