@@ -15,7 +15,7 @@ from heygen_provider.hooks import cache
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-from tests.fixtures.answers import UNSUCCESSFUL_EVENTS, event, status_body
+from tests.fixtures.answers import UNSUCCESSFUL_EVENTS, event, status_body, v3_video_body
 from tests.fixtures.connections import API_KEY, CONN_ENV, assert_no_key, connection_json
 from tests.fixtures.loopback import HANG, RESET, StatusServer
 from tests.fixtures.triggers import collect_events, run_trigger_to_events
@@ -92,16 +92,18 @@ class TestEvents:
         assert result_from_event(event)["video_id"] == "vid-1"
 
     def test_failed_carries_heygens_code_and_message(self, status_server: StatusServer) -> None:
-        error = {"code": 40119, "message": "Video is too long for your plan", "detail": "max 180 s"}
-        status_server.script("vid-1", (200, status_body("vid-1", "failed", error=error)))
+        message = "Video is too long for your plan"
+        status_server.script(
+            "vid-1", (200, v3_video_body("vid-1", "failed", failure_code="40119", failure_message=message))
+        )
         event = only_event(make_trigger())
-        assert (event["status"], event["code"], event["message"]) == ("failed", 40119, error["message"])
+        assert (event["status"], event["code"], event["message"]) == ("failed", "40119", message)
 
     def test_a_failed_render_is_logged_as_a_warning(
         self, status_server: StatusServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
         status_server.script(
-            "vid-1", (200, status_body("vid-1", "processing")), (200, status_body("vid-1", "failed", error={}))
+            "vid-1", (200, v3_video_body("vid-1", "processing")), (200, v3_video_body("vid-1", "failed"))
         )
         only_event(make_trigger())
 
@@ -130,8 +132,8 @@ class TestEvents:
         assert only_event(make_trigger())["status"] == "cancelled"
 
     def test_completed_with_an_error_object_is_still_success(self, status_server: StatusServer) -> None:
-        error = {"code": "MOVIO_PAYMENT_INSUFFICIENT_CREDIT", "message": "Insufficient credit"}
-        status_server.script("vid-1", (200, status_body("vid-1", "completed", error=error)))
+        error = {"failure_code": "MOVIO_PAYMENT_INSUFFICIENT_CREDIT", "failure_message": "Insufficient credit"}
+        status_server.script("vid-1", (200, v3_video_body("vid-1", "completed", **error)))
         event = only_event(make_trigger())
         assert event["status"] == "success"
         assert event["result"]["error"]["code"] == "MOVIO_PAYMENT_INSUFFICIENT_CREDIT"
@@ -210,7 +212,7 @@ class TestTransientFaults:
     )
     def test_faults_are_survived_and_success_follows(self, status_server: StatusServer, fault: Any) -> None:
         # Six faults in a row outlast the hook's own five attempts, so the trigger's loop must carry on.
-        status_server.script("vid-1", *[fault] * 6, (200, status_body("vid-1", "completed")))
+        status_server.script("vid-1", *[fault] * 6, (200, v3_video_body("vid-1", "completed")))
         event = only_event(make_trigger())
         assert event["status"] == "success"
         assert len(status_server.polls()) == 7
@@ -223,7 +225,9 @@ class TestTransientFaults:
         # One attempt per call: the hook gives the 429 (and its Retry-After) straight to the trigger.
         monkeypatch.setenv(CONN_ENV, connection_json(host=status_server.url, retry_attempts=1))
         status_server.script(
-            "vid-1", (429, {"message": "slow down"}, {"Retry-After": "0.25"}), (200, status_body("vid-1", "completed"))
+            "vid-1",
+            (429, {"message": "slow down"}, {"Retry-After": "0.25"}),
+            (200, status_body("vid-1", "completed")),
         )
         assert only_event(make_trigger())["status"] == "success"
         assert trigger_waits == [0.0, 0.25]
@@ -237,7 +241,9 @@ class TestTransientFaults:
 
         monkeypatch.setenv(CONN_ENV, connection_json(host=status_server.url, retry_attempts=1))
         status_server.script(
-            "vid-1", (429, {"message": "slow down"}, {"Retry-After": "86400"}), (200, status_body("vid-1", "completed"))
+            "vid-1",
+            (429, {"message": "slow down"}, {"Retry-After": "86400"}),
+            (200, status_body("vid-1", "completed")),
         )
         # The render timeout is a day away: without the cap the trigger would sleep until it.
         assert only_event(make_trigger(end_in=2 * 86400))["status"] == "success"
@@ -252,7 +258,7 @@ class TestRunContract:
     async def test_cancellation_is_never_swallowed(
         self, status_server: StatusServer, script: str, poll_interval: float
     ) -> None:
-        status_server.script("vid-1", (200, status_body("vid-1", "processing")) if script == "processing" else HANG)
+        status_server.script("vid-1", (200, v3_video_body("vid-1", "processing")) if script == "processing" else HANG)
         task = asyncio.create_task(collect_events(make_trigger(poll_interval=poll_interval)))
         try:
             while not status_server.polls():  # noqa: ASYNC110 (the server runs in another thread)
@@ -309,9 +315,9 @@ class TestRunContract:
         for n in range(10):
             status_server.script(
                 f"vid-{n}",
-                (200, status_body(f"vid-{n}")),
+                (200, v3_video_body(f"vid-{n}")),
                 (503, {"message": "busy"}),
-                (200, status_body(f"vid-{n}", "completed")),
+                (200, v3_video_body(f"vid-{n}", "completed")),
             )
 
         async def run_all() -> list[Any]:
