@@ -31,6 +31,7 @@ from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 from heygen_provider.sensors.heygen import HeyGenVideoSensor
+from tests.fixtures.answers import v3_created_body, v3_video_body
 from tests.fixtures.connections import API_KEY, BASE_URL, connection_json
 from tests.fixtures.operators import StateStoreTries
 from tests.fixtures.scenes import scene
@@ -406,7 +407,7 @@ def v3_connection(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("v3_connection")
 @pytest.mark.parametrize("title", ["{{ conn.heygen_default.password }}", "Q3 {{ 6*7 }}"])
 def test_a_mapped_row_title_reaches_heygen_verbatim_and_the_key_is_nowhere(title: str, requests_mock: Any) -> None:
-    requests_mock.post(f"{BASE_URL}/v3/videos", json={"data": {"video_id": "vid-1", "status": "waiting"}})
+    requests_mock.post(f"{BASE_URL}/v3/videos", json=v3_created_body("vid-1"))
     requests_mock.get(
         f"{BASE_URL}/v3/videos/vid-1",
         json={"data": {"id": "vid-1", "status": "completed", "video_url": "https://files.heygen.ai/vid-1.mp4"}},
@@ -437,8 +438,8 @@ def test_a_template_row_from_upstream_reaches_heygen_verbatim(requests_mock: Any
         template_url,
         json={"data": {"id": "tpl-1", "variables": {"first_name": {"name": "first_name", "type": "text"}}}},
     )
-    requests_mock.post(template_url, json={"data": {"video_id": "vid-1", "status": "waiting"}})
-    requests_mock.get(f"{BASE_URL}/v3/videos/vid-1", json={"data": {"id": "vid-1", "status": "processing"}})
+    requests_mock.post(template_url, json=v3_created_body("vid-1"))
+    requests_mock.get(f"{BASE_URL}/v3/videos/vid-1", json=v3_video_body("vid-1", "processing"))
     with dag():
         mapped = HeyGenTemplateVideoOperator.partial(
             task_id="render", template_id="tpl-1", wait_for_completion=False

@@ -23,6 +23,7 @@ from heygen_provider.hooks.cache import close_shared_sessions
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.triggers import heygen as trigger_module
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from tests.fixtures.answers import v3_created_body, v3_video_body
 from tests.fixtures.connections import API_KEY, BASE_URL, CONN_ENV, connection_json
 from tests.fixtures.loopback import start_status_server
 from tests.fixtures.operators import FakeTI, StateStoreTries
@@ -70,8 +71,8 @@ EXPECTED_QUESTION = {
 
 def killed_while_waiting(monkeypatch: pytest.MonkeyPatch, requests_mock: Any, **kwargs: Any) -> Any:
     """Run a blocking render whose wait is interrupted by Airflow killing the task (which calls on_kill)."""
-    requests_mock.post(CREATE_URL, json={"data": {"video_id": "vid-1", "status": "waiting"}})
-    requests_mock.get(VIDEO_URL, json={"data": {"id": "vid-1", "status": "processing"}})
+    requests_mock.post(CREATE_URL, json=v3_created_body("vid-1"))
+    requests_mock.get(VIDEO_URL, json=v3_video_body("vid-1", "processing"))
     deletes = requests_mock.delete(VIDEO_URL, json=DELETED)
     operator = HeyGenGenerateVideoOperator(
         task_id="render", video_inputs=[scene()], deferrable=False, poll_interval=0.01, **kwargs
@@ -126,8 +127,8 @@ class TestOperatorOnKill:
         except ImportError:  # Airflow 3.1
             from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
 
-        requests_mock.post(CREATE_URL, json={"data": {"video_id": "vid-1", "status": "waiting"}})
-        requests_mock.get(VIDEO_URL, json={"data": {"id": "vid-1", "status": "processing"}})
+        requests_mock.post(CREATE_URL, json=v3_created_body("vid-1"))
+        requests_mock.get(VIDEO_URL, json=v3_video_body("vid-1", "processing"))
         operator = HeyGenGenerateVideoOperator(
             task_id="render", video_inputs=[scene()], deferrable=True, cancel_on_kill=True
         )
@@ -173,7 +174,7 @@ class FakeV3:
         if request.method == "DELETE":
             return web.json_response({"data": {"id": video_id, "deleted": True}})
         self.polled.set()
-        return web.json_response({"data": {"id": video_id, "status": "processing"}})
+        return web.json_response(v3_video_body(video_id, "processing"))
 
     def deletes(self) -> list[tuple[str, str, str | None]]:
         return [seen for seen in self.seen if seen[0] == "DELETE"]
