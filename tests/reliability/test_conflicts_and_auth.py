@@ -43,14 +43,12 @@ from heygen_provider.retry import RetryPolicy
 from heygen_provider.testing.emulator import HeyGenEmulator
 from tests.fixtures.connections import BASE_URL, connection_json
 from tests.fixtures.loopback import start_status_server
+from tests.fixtures.scenes import scene
 from tests.reliability.conftest import TaskErrors
 
 V3_CREATE = "/v3/videos"
 LEGACY_CREATE = "/v2/video/generate"
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "avatar-1"},
-    "voice": {"type": "text", "input_text": "Hello.", "voice_id": "voice-1"},
-}
+SCENE = scene("Hello.")
 KEY = "airflow-heygen:conflict-test"
 #: The connection's default attempts, without waiting between them.
 NO_WAIT = RetryPolicy(attempts=5, initial_delay=0.0, max_delay=0.0)

@@ -29,16 +29,12 @@ from heygen_provider.hooks.cache import close_shared_sessions, shared_session
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus, VideoStatusResponse
 from heygen_provider.retry import RetryPolicy, RetryState
+from tests.fixtures.answers import v3_video_body
 from tests.fixtures.connections import API_KEY
 from tests.fixtures.loopback import start_status_server
 
 #: Retry at once: these tests count retries, they do not wait for them.
 NO_WAIT = RetryPolicy(attempts=3, initial_delay=0.0, random_fraction=lambda: 0.0)
-
-
-def v3_status(video_id: str, status: str = "processing", **fields: Any) -> dict[str, Any]:
-    """A ``GET /v3/videos/{id}`` answer."""
-    return {"data": {"id": video_id, "status": status, **fields}}
 
 
 @dataclass
@@ -71,7 +67,7 @@ class FakeHeyGen:
             text = body if isinstance(body, str) else json.dumps(body)
             return web.Response(status=status, text=text, headers=headers, content_type="application/json")
         video_id = request.query.get("video_id") or request.match_info.get("video_id", "?")
-        return web.json_response(v3_status(video_id))
+        return web.json_response(v3_video_body(video_id))
 
 
 @pytest.fixture
@@ -134,9 +130,7 @@ def recorded_verdicts(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
 class TestStatus:
     @pytest.mark.usefixtures("sync_path_forbidden")
     async def test_returns_the_typed_model(self, conn_id: str, heygen_server: FakeHeyGen) -> None:
-        heygen_server.script.append(
-            (200, v3_status("v-1", "completed", video_url="https://files.heygen.ai/v-1.mp4"), {})
-        )
+        heygen_server.script.append((200, v3_video_body("v-1", "completed"), {}))
         status = await HeyGenHook(conn_id).aget_video_status("v-1")
         assert isinstance(status, VideoStatusResponse)
         assert (status.video_id, status.status) == ("v-1", VideoStatus.SUCCESS)
