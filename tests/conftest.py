@@ -11,8 +11,20 @@ from typing import Any
 
 import pytest
 
-# The emulator fixtures users get: heygen_emulator, heygen_connection (we use our own plugin).
-pytest_plugins = ["heygen_provider.testing.pytest_plugin"]
+# The helpers' asserts are rewritten wherever a test module imports them from (registered before any is imported).
+pytest.register_assert_rewrite("tests.fixtures", "tests.integration.services")
+
+# Registered here only (pytest honours pytest_plugins in the root conftest alone): the emulator fixtures
+# users get (heygen_emulator, heygen_connection: we use our own plugin), the shared fixtures' one home,
+# and the integration suite's real local services.
+pytest_plugins = [
+    "heygen_provider.testing.pytest_plugin",
+    "tests.fixtures.connections",
+    "tests.fixtures.timing",
+    "tests.fixtures.loopback",
+    "tests.fixtures.operators",
+    "tests.integration.services",
+]
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = REPOSITORY / "example_dags"
@@ -50,6 +62,23 @@ if os.environ["AIRFLOW__CORE__DAGS_FOLDER"] not in sys.path:
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """
+    One in-process Execution API per test session, as Airflow 3.2 and newer keep it.
+
+    ``dag.test()`` runs each task through Airflow's in-process Execution API. Airflow 3.1 builds that
+    FastAPI app anew for every task (about 2.5 s of route generation here, most of a campaign test's time
+    on the floor suite); later releases cache it with ``functools.lru_cache``. Caching it on 3.1 too
+    changes what is built, not what runs: the same app serves every task, as on 3.3.
+    """
+    import functools
+
+    from airflow.sdk.execution_time import supervisor
+
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,6 @@ from tests.deployment.airflow_deployment import AirflowDeployment, running_deplo
 from tests.integration.services import S3Server, SmtpServer, html_text
 
 pytestmark = pytest.mark.deployment
-pytest_plugins = ["tests.integration.services"]
 
 DAG_ID = "heygen_review_before_publish"
 BUCKET = "reviewed-videos"

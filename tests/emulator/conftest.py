@@ -7,15 +7,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from heygen_provider.testing import pytest_plugin
 from heygen_provider.testing.emulator import HeyGenEmulator
 
-# Bound here rather than listed in pytest_plugins, which pytest only honours in the root conftest;
-# the emulator's own tests use exactly the fixtures users get.
-heygen_emulator_settings = pytest_plugin.heygen_emulator_settings
-heygen_emulator_session = pytest_plugin.heygen_emulator_session
-heygen_emulator = pytest_plugin.heygen_emulator
-heygen_connection = pytest_plugin.heygen_connection
+# The opt-in plugin's fixtures (heygen_emulator, heygen_connection) come from the root conftest, which
+# registers the plugin: the emulator's own tests use exactly the fixtures users get.
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from heygen_provider.models import VideoGenerateRequest
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.testing.emulator import HeyGenEmulator
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from tests.fixtures.scenes import emulator_scene
+from tests.fixtures.triggers import first_event
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +33,7 @@ PENDING_SECONDS = 0.7
 RENDER_SECONDS = 0.1
 REQUEST = VideoGenerateRequest.model_validate(
     {
-        "video_inputs": [
-            {
-                "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-                "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hi."},
-            }
-        ],
+        "video_inputs": [emulator_scene()],
         "title": "bulk polling",
     }
 )
@@ -58,12 +55,6 @@ def submit(count: int) -> list[str]:
 
 def trigger(video_id: str, end_in: float = 60.0) -> HeyGenVideoStatusTrigger:
     return HeyGenVideoStatusTrigger(video_id, poll_interval=POLL_INTERVAL, end_time=time.time() + end_in)
-
-
-async def first_event(waiting: HeyGenVideoStatusTrigger) -> VideoEvent:
-    async for event in waiting.run():
-        return VideoEvent.from_payload(event.payload)
-    raise AssertionError("the trigger ended without an event")
 
 
 def wait_all(triggers: Iterable[HeyGenVideoStatusTrigger]) -> list[VideoEvent]:

@@ -14,10 +14,9 @@ import pytest
 
 from heygen_provider.exceptions import HeyGenDownloadError
 from heygen_provider.hooks.heygen import HeyGenHook
+from tests.fixtures.scenes import emulator_scene
 from tests.integration.conftest import task_states
 from tests.integration.services import S3Server, SmtpServer, html_text
-
-pytest_plugins = ["tests.integration.services"]
 
 BUCKET = "campaign-videos"
 AWS_CONN_ID = "campaign_s3"
@@ -90,12 +89,7 @@ def test_an_interrupted_upload_leaves_no_object(
     hook = HeyGenHook()
     created = hook.create_video(
         {
-            "video_inputs": [
-                {
-                    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-                    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hi"},
-                }
-            ],
+            "video_inputs": [emulator_scene("Hi")],
             "title": "emulator:size=12MB",
         }
     )

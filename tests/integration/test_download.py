@@ -12,11 +12,9 @@ from heygen_provider.exceptions import HeyGenDownloadError
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.retry import RetryPolicy
+from tests.fixtures.scenes import emulator_scene
 
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Download me."},
-}
+SCENE = emulator_scene("Download me.")
 
 
 @pytest.fixture

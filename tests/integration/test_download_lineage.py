@@ -14,16 +14,12 @@ import pytest
 
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
+from tests.fixtures.scenes import emulator_scene
 from tests.integration.services import S3Server
-
-pytest_plugins = ["tests.integration.services"]
 
 BUCKET = "lineage-videos"
 AWS_CONN_ID = "lineage_s3"
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Lineage, please."},
-}
+SCENE = emulator_scene("Lineage, please.")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoGenerateRequest
+from tests.fixtures.scenes import emulator_scene
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 
@@ -17,10 +18,7 @@ def photo_request(path: Path) -> VideoGenerateRequest:
     return VideoGenerateRequest.from_params(
         {
             "video_inputs": [
-                {
-                    "character": {"type": "image", "image_path": path.as_uri()},
-                    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hi."},
-                }
+                {"character": {"type": "image", "image_path": path.as_uri()}, "voice": emulator_scene()["voice"]}
             ]
         }
     )

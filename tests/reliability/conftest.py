@@ -1,22 +1,20 @@
 """
 Fixtures of the reliability suite: the integration harness (real ``dag.test()`` against the emulator on
-127.0.0.1), fast back-off, a connection with a short request timeout, and a recorder of the exceptions
-the generate operator raised inside a DAG run. Prints the fault matrix at the end of the session.
+127.0.0.1), a connection with a short request timeout, and a recorder of the exceptions the generate
+operator raised inside a DAG run. Prints the fault matrix at the end of the session. Fast back-off and
+recorded sleeps come from tests/fixtures, as in every suite.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from heygen_provider.connection import HeyGenConnectionSettings
-from heygen_provider.retry import RetryPolicy
 from heygen_provider.testing.emulator import HeyGenEmulator
+from tests.fixtures.scenes import emulator_scene
 from tests.integration import conftest as integration
 from tests.reliability import matrix
 
@@ -30,27 +28,7 @@ run_dag = integration.run_dag
 legacy = integration.legacy
 
 #: One valid scene, for requests made directly.
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Fault matrix."},
-}
-
-#: Millisecond back-off for direct hook calls; attempts as the connection's default.
-FAST_POLICY = RetryPolicy(attempts=5, initial_delay=0.01, max_delay=0.05)
-
-
-@pytest.fixture
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """
-    Every hook (the operator's and the trigger's included) backs off in milliseconds, keeping its
-    attempts and its ``Retry-After`` handling. ``dag.test()`` runs tasks and triggers in this process.
-    """
-    original = HeyGenConnectionSettings.retry_policy
-
-    def fast(settings: HeyGenConnectionSettings) -> RetryPolicy:
-        return dataclasses.replace(original.fget(settings), initial_delay=0.01, max_delay=0.05)  # type: ignore[misc]
-
-    monkeypatch.setattr(HeyGenConnectionSettings, "retry_policy", property(fast))
+SCENE = emulator_scene("Fault matrix.")
 
 
 @pytest.fixture
@@ -68,51 +46,6 @@ def connect(emulator: HeyGenEmulator, monkeypatch: pytest.MonkeyPatch) -> Callab
 
     define()
     return define
-
-
-@pytest.fixture
-def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The sync hook's back-off sleeps, recorded instead of waited."""
-    import time as real_time
-
-    from heygen_provider.hooks import heygen as hook_module
-
-    delays: list[float] = []
-
-    class _Time:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real_time, name)
-
-        @staticmethod
-        def sleep(seconds: float) -> None:
-            delays.append(seconds)
-
-    monkeypatch.setattr(hook_module, "time", _Time())
-    return delays
-
-
-@pytest.fixture
-def trigger_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """
-    The trigger's waits, recorded and shortened to at most 50 ms, so a 30 s ``Retry-After`` is asserted
-    without waiting for it. Deadlines still run on the real clock.
-    """
-    from heygen_provider.triggers import status_poller as poller_module
-
-    waits: list[float] = []
-    real_sleep = asyncio.sleep
-
-    class _Asyncio:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(asyncio, name)
-
-        @staticmethod
-        async def sleep(seconds: float) -> None:
-            waits.append(seconds)
-            await real_sleep(min(seconds, 0.05))
-
-    monkeypatch.setattr(poller_module, "asyncio", _Asyncio())
-    return waits
 
 
 @dataclasses.dataclass
@@ -161,27 +94,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if matrix.RESULTS:
         terminalreporter.section("HeyGen fault matrix (observed in this run)")
         terminalreporter.write_line(matrix.render_text())
-
-
-def trigger_events(trigger: Any, bound: float = 60.0) -> list[dict[str, Any]]:
-    """
-    Every event payload ``trigger.run()`` yields, on a fresh event loop (its wait closes the loop's
-    state); ``bound`` seconds at most, so a trigger that sleeps past its deadline fails instead of hanging.
-    """
-
-    async def collect() -> list[dict[str, Any]]:
-        return [event.payload async for event in trigger.run()]
-
-    async def bounded() -> list[dict[str, Any]]:
-        return await asyncio.wait_for(collect(), bound)
-
-    return asyncio.run(bounded())
-
-
-def run_trigger(video_id: str, end_in: float) -> dict[str, Any]:
-    """Run a status trigger for ``video_id`` (polling every 10 ms) to its single event."""
-    from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-
-    events = trigger_events(HeyGenVideoStatusTrigger(video_id, poll_interval=0.01, end_time=time.time() + end_in))
-    assert len(events) == 1, events
-    return events[0]

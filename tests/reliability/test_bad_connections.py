@@ -18,7 +18,8 @@ from heygen_provider._compat import AirflowNotFoundException
 from heygen_provider.exceptions import HeyGenConnectionError
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.testing.emulator import HeyGenEmulator
-from tests.reliability.conftest import SCENE, TaskErrors, run_trigger
+from tests.fixtures.triggers import run_status_trigger
+from tests.reliability.conftest import SCENE, TaskErrors
 
 pytestmark = pytest.mark.integration
 
@@ -148,7 +149,7 @@ def test_trigger_yields_an_error_event_before_any_call(
 ) -> None:
     rule = bad_connection(name)
 
-    event = run_trigger("any-video", end_in=60.0)
+    event = run_status_trigger("any-video", end_in=60.0)
 
     assert event["status"] == "error", event
     assert_names_connection_and_rule(event["message"], rule, name)

@@ -36,7 +36,7 @@ from heygen_provider.exceptions import (
     HeyGenBudgetInputError,
     HeyGenMalformedResponseError,
 )
-from tests.unit.conftest import BASE_URL, connection_json
+from tests.fixtures.connections import BASE_URL, connection_json
 
 #: 960 characters of Japanese, without a space: 「本日は新製品の発表です」 (11 characters) and 「。」.
 JAPANESE_SENTENCE = "本日は新製品の発表です。"
@@ -335,6 +335,7 @@ class TestTheAccountsAnswer:
 
         assert estimate.remaining == (3.0, "credits")
 
+    @pytest.mark.legacy
     def test_a_nan_legacy_quota_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(retry_attempts=1))
         with requests_mock.Mocker() as http:

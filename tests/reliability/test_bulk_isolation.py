@@ -38,6 +38,8 @@ from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 from heygen_provider.triggers.loop_state import TriggererLoopState
+from tests.fixtures.loopback import start_status_server
+from tests.fixtures.triggers import first_event
 
 #: What HeyGen's front takes: a longer request URL is answered HTTP 414 (RFC 9110's recommended minimum).
 URL_LIMIT = 8_000
@@ -83,15 +85,9 @@ class HeyGenFront:
 
 @asynccontextmanager
 async def serving(front: HeyGenFront, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    app = web.Application()
-    app.router.add_get("/v3/videos/statuses", front.handle_bulk)
-    app.router.add_get("/v3/videos/{video_id}", front.handle_single)
     # The server reads long request lines itself, so that the 414 is HeyGen's answer, not aiohttp's 400.
-    runner = web.AppRunner(app, access_log=None, max_line_size=65_536)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    runner, host = await start_status_server(front.handle_single, bulk=front.handle_bulk, max_line_size=65_536)
     forget_settings()
-    host = f"http://127.0.0.1:{runner.addresses[0][1]}"
     monkeypatch.setenv(
         "AIRFLOW_CONN_HEYGEN_DEFAULT", json.dumps({"conn_type": "heygen", "host": host, "password": "sk-bulk"})
     )
@@ -106,13 +102,10 @@ async def serving(front: HeyGenFront, monkeypatch: pytest.MonkeyPatch) -> AsyncI
 async def wait_on(video_ids: list[str]) -> dict[str, VideoEvent]:
     """Each id's single event, its trigger polling every 50 ms."""
 
-    async def first(video_id: str) -> VideoEvent:
-        trigger = HeyGenVideoStatusTrigger(video_id, poll_interval=0.05, end_time=time.time() + 30)
-        async for event in trigger.run():
-            return VideoEvent.from_payload(event.payload)
-        raise AssertionError("no event")
+    def trigger(video_id: str) -> HeyGenVideoStatusTrigger:
+        return HeyGenVideoStatusTrigger(video_id, poll_interval=0.05, end_time=time.time() + 30)
 
-    events = await asyncio.gather(*(first(video_id) for video_id in video_ids))
+    events = await asyncio.gather(*(first_event(trigger(video_id)) for video_id in video_ids))
     return dict(zip(video_ids, events, strict=True))
 
 

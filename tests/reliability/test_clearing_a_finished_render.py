@@ -15,21 +15,16 @@ from typing import Any
 import pytest
 
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
+from tests.fixtures.answers import v3_created_body, v3_video_body
+from tests.fixtures.connections import BASE_URL
+from tests.fixtures.operators import FakeStateStore, FakeTI, FakeVariables
+from tests.fixtures.scenes import scene
 
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    BASE_URL,
-    CREATE_PATH,
-    STATUS_PATH,
-    FakeStateStore,
-    FakeTI,
-    FakeVariables,
-    created_body,
-    scene,
-    status_body,
-)
+CREATE_URL = f"{BASE_URL}/v3/videos"
 
-pytest_plugins = ["tests.unit._operator_fixtures"]
+
+def video_url(video_id: str) -> str:
+    return f"{BASE_URL}/v3/videos/{video_id}"
 
 
 @pytest.fixture(autouse=True)
@@ -83,8 +78,8 @@ def creates(requests_mock: Any) -> int:
 def test_clearing_a_finished_render_re_attaches_to_its_video(
     kind: str, fake_variables: FakeVariables, requests_mock: Any
 ) -> None:
-    requests_mock.post(BASE_URL + CREATE_PATH, [{"json": created_body("vid-1")}, {"json": created_body("vid-2")}])
-    requests_mock.get(f"{BASE_URL}{STATUS_PATH}?video_id=vid-1", json=status_body("vid-1", "completed"))
+    requests_mock.post(CREATE_URL, [{"json": v3_created_body("vid-1")}, {"json": v3_created_body("vid-2")}])
+    requests_mock.get(video_url("vid-1"), json=v3_video_body("vid-1", "completed"))
     task_instance = TaskInstance(kind, fake_variables)
 
     first = succeed(operator(), task_instance.next_try())
@@ -96,9 +91,9 @@ def test_clearing_a_finished_render_re_attaches_to_its_video(
 
 
 def test_a_new_dag_run_renders_again_on_purpose(kind: str, fake_variables: FakeVariables, requests_mock: Any) -> None:
-    requests_mock.post(BASE_URL + CREATE_PATH, [{"json": created_body("vid-1")}, {"json": created_body("vid-2")}])
+    requests_mock.post(CREATE_URL, [{"json": v3_created_body("vid-1")}, {"json": v3_created_body("vid-2")}])
     for video_id in ("vid-1", "vid-2"):
-        requests_mock.get(f"{BASE_URL}{STATUS_PATH}?video_id={video_id}", json=status_body(video_id, "completed"))
+        requests_mock.get(video_url(video_id), json=v3_video_body(video_id, "completed"))
 
     first = succeed(operator(), TaskInstance(kind, fake_variables).next_try())
     later_run = TaskInstance(kind, fake_variables, run_id="manual__2026-12-08T07:00:00+00:00")
@@ -111,9 +106,9 @@ def test_a_new_dag_run_renders_again_on_purpose(kind: str, fake_variables: FakeV
 def test_a_changed_request_renders_again_when_cleared(
     kind: str, fake_variables: FakeVariables, requests_mock: Any
 ) -> None:
-    requests_mock.post(BASE_URL + CREATE_PATH, [{"json": created_body("vid-1")}, {"json": created_body("vid-2")}])
+    requests_mock.post(CREATE_URL, [{"json": v3_created_body("vid-1")}, {"json": v3_created_body("vid-2")}])
     for video_id in ("vid-1", "vid-2"):
-        requests_mock.get(f"{BASE_URL}{STATUS_PATH}?video_id={video_id}", json=status_body(video_id, "completed"))
+        requests_mock.get(video_url(video_id), json=v3_video_body(video_id, "completed"))
     task_instance = TaskInstance(kind, fake_variables)
 
     succeed(operator(title="Week 49"), task_instance.next_try())

@@ -42,16 +42,14 @@ from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.testing.emulator import HeyGenEmulator
 from heygen_provider.triggers.loop_state import TriggererLoopState
-from tests.loopback import start_status_server
+from tests.fixtures.connections import BASE_URL, connection_json
+from tests.fixtures.loopback import start_status_server
+from tests.fixtures.scenes import scene
 from tests.reliability.conftest import TaskErrors
-from tests.unit.conftest import BASE_URL, connection_json
 
 V3_CREATE = "/v3/videos"
 LEGACY_CREATE = "/v2/video/generate"
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "avatar-1"},
-    "voice": {"type": "text", "input_text": "Hello.", "voice_id": "voice-1"},
-}
+SCENE = scene("Hello.")
 KEY = "airflow-heygen:conflict-test"
 #: The connection's default attempts, without waiting between them.
 NO_WAIT = RetryPolicy(attempts=5, initial_delay=0.0, max_delay=0.0)
@@ -76,7 +74,7 @@ def conflict_bodies() -> st.SearchStrategy[bytes]:
 
 @pytest.fixture
 def v3_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(api_version=None))
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json())
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     cache.forget_settings("heygen_default")
     yield "heygen_default"
@@ -133,7 +131,7 @@ def test_the_async_path_reads_a_conflict_409_the_same_way(body: bytes) -> None:
         runner, base_url = await start_status_server(handle)
         try:
             with pytest.MonkeyPatch.context() as patch:
-                patch.setenv("AIRFLOW_CONN_CONFLICT_ASYNC", connection_json(host=base_url, api_version=None))
+                patch.setenv("AIRFLOW_CONN_CONFLICT_ASYNC", connection_json(host=base_url))
                 cache.forget_settings("conflict_async")
                 # Held as a trigger's wait holds it: the loop's session closes when the call is done.
                 async with TriggererLoopState.of_running_loop():

@@ -31,8 +31,10 @@ from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
 from heygen_provider.sensors.heygen import HeyGenVideoSensor
-from tests.unit._operator_fixtures import StateStoreTries
-from tests.unit.conftest import API_KEY, BASE_URL, connection_json
+from tests.fixtures.answers import v3_created_body, v3_video_body
+from tests.fixtures.connections import API_KEY, BASE_URL, connection_json
+from tests.fixtures.operators import StateStoreTries
+from tests.fixtures.scenes import scene
 
 CONN_ENV = "AIRFLOW_CONN_HEYGEN_DEFAULT"
 #: What a customer may type into a row: each would leak or change data if rendered.
@@ -46,13 +48,6 @@ HOSTILE = [
     "{{ 6*7 }}.json",
 ]
 SCENES_FILE = "scenes.json"
-
-
-def scene(text: Any = "Hello from Airflow.") -> dict[str, Any]:
-    return {
-        "character": {"type": "avatar", "avatar_id": "avatar-1"},
-        "voice": {"type": "text", "voice_id": "voice-1", "input_text": text},
-    }
 
 
 @dataclass
@@ -406,13 +401,13 @@ def test_map_index_template_shows_the_title_as_data() -> None:
 
 @pytest.fixture
 def v3_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
+    monkeypatch.setenv(CONN_ENV, connection_json())
 
 
 @pytest.mark.usefixtures("v3_connection")
 @pytest.mark.parametrize("title", ["{{ conn.heygen_default.password }}", "Q3 {{ 6*7 }}"])
 def test_a_mapped_row_title_reaches_heygen_verbatim_and_the_key_is_nowhere(title: str, requests_mock: Any) -> None:
-    requests_mock.post(f"{BASE_URL}/v3/videos", json={"data": {"video_id": "vid-1", "status": "waiting"}})
+    requests_mock.post(f"{BASE_URL}/v3/videos", json=v3_created_body("vid-1"))
     requests_mock.get(
         f"{BASE_URL}/v3/videos/vid-1",
         json={"data": {"id": "vid-1", "status": "completed", "video_url": "https://files.heygen.ai/vid-1.mp4"}},
@@ -443,8 +438,8 @@ def test_a_template_row_from_upstream_reaches_heygen_verbatim(requests_mock: Any
         template_url,
         json={"data": {"id": "tpl-1", "variables": {"first_name": {"name": "first_name", "type": "text"}}}},
     )
-    requests_mock.post(template_url, json={"data": {"video_id": "vid-1", "status": "waiting"}})
-    requests_mock.get(f"{BASE_URL}/v3/videos/vid-1", json={"data": {"id": "vid-1", "status": "processing"}})
+    requests_mock.post(template_url, json=v3_created_body("vid-1"))
+    requests_mock.get(f"{BASE_URL}/v3/videos/vid-1", json=v3_video_body("vid-1", "processing"))
     with dag():
         mapped = HeyGenTemplateVideoOperator.partial(
             task_id="render", template_id="tpl-1", wait_for_completion=False

@@ -24,9 +24,11 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.testing.emulator import UNKNOWN_STATUS_VALUE, HeyGenEmulator
+from tests.fixtures.timing import fast_policy
+from tests.fixtures.triggers import run_status_trigger
 from tests.integration.conftest import task_states
 from tests.reliability import matrix
-from tests.reliability.conftest import FAST_POLICY, SCENE, TaskErrors, run_trigger
+from tests.reliability.conftest import SCENE, TaskErrors
 from tests.reliability.matrix import (
     CREATE_PATH,
     FAILED_FAST,
@@ -139,7 +141,7 @@ def finished_video(emulator: HeyGenEmulator, fault: Fault) -> str:
     value). Its clock is not advanced: an HTTP-date ``Retry-After`` is read against the real one.
     """
     title = f"{fault.magic or 'fault matrix'} emulator:render-seconds=0"
-    created = HeyGenHook(retry_policy=FAST_POLICY).create_video({"video_inputs": [SCENE], "title": title})
+    created = HeyGenHook(retry_policy=fast_policy()).create_video({"video_inputs": [SCENE], "title": title})
     emulator.clear_requests()
     return created.video_id
 
@@ -165,7 +167,7 @@ def test_hook_create_video(fault: Fault, emulator: HeyGenEmulator, recorded_slee
     add_fault(emulator, fault, "POST", count, retry_after=LONG_RETRY_AFTER)
     raised: HeyGenError | None = None
     try:
-        created = HeyGenHook(retry_policy=FAST_POLICY).create_video({"video_inputs": [SCENE]})
+        created = HeyGenHook(retry_policy=fast_policy()).create_video({"video_inputs": [SCENE]})
     except HeyGenError as error:
         raised = error
     posts = emulator.requests("POST", CREATE_PATH)
@@ -193,7 +195,7 @@ def test_hook_get_video_status(fault: Fault, emulator: HeyGenEmulator, recorded_
     video_id, count = video_with_faulted_status(emulator, fault)
     raised: HeyGenError | None = None
     try:
-        status = HeyGenHook(retry_policy=FAST_POLICY).get_video_status(video_id)
+        status = HeyGenHook(retry_policy=fast_policy()).get_video_status(video_id)
     except HeyGenError as error:
         raised = error
     gets = emulator.requests("GET", STATUS_PATH)
@@ -233,7 +235,7 @@ def _returned_status(fault: Fault, status: Any) -> str:
 @ROWS
 def test_trigger_polling(fault: Fault, emulator: HeyGenEmulator, trigger_waits: list[float]) -> None:
     video_id, count = video_with_faulted_status(emulator, fault)
-    event = run_trigger(video_id, end_in=1.0 if fault.key == "unknown-status" else 60.0)
+    event = run_status_trigger(video_id, end_in=1.0 if fault.key == "unknown-status" else 60.0)
     gets = emulator.requests("GET", STATUS_PATH)
     assert emulator.requests("POST") == [], "the trigger never submits"
 

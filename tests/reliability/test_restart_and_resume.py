@@ -20,9 +20,10 @@ from heygen_provider.exceptions import HeyGenRenderError
 from heygen_provider.operators.heygen import XCOM_VIDEO_ID, HeyGenGenerateVideoOperator
 from heygen_provider.testing.emulator import HeyGenEmulator
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from tests.fixtures.operators import FakeStateStore, FakeTI
+from tests.fixtures.triggers import run_status_trigger, trigger_payloads
 from tests.integration.conftest import task_states
-from tests.reliability.conftest import SCENE, run_trigger, trigger_events
-from tests.unit._operator_fixtures import FakeStateStore, FakeTI
+from tests.reliability.conftest import SCENE
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +76,7 @@ def test_a_trigger_rebuilt_from_a_dag_run_keeps_its_deadlines(
     # A rebuilt trigger still works: the video is done, so one bulk status call, the finished video's own
     # GET (its URLs) and a success event.
     emulator.clear_requests()
-    assert [event["status"] for event in trigger_events(rebuilt, 30)] == ["success"]
+    assert [event["status"] for event in trigger_payloads(rebuilt, 30)] == ["success"]
     assert [entry.path for entry in emulator.requests("GET")] == [
         "/v3/videos/statuses",
         f"/v3/videos/{rebuilt.video_id}",
@@ -99,7 +100,7 @@ def test_a_trigger_rebuilt_after_its_deadline_times_out_at_once(
         execution_deadline=None if execution_in is None else now + execution_in,
     )
 
-    events = trigger_events(rebuild(original.serialize()), 30)
+    events = trigger_payloads(rebuild(original.serialize()), 30)
 
     assert len(events) == 1
     assert events[0]["status"] == "timeout" and which in events[0]["message"], events[0]
@@ -113,7 +114,7 @@ def finished_event(emulator: HeyGenEmulator) -> Any:
 
     def make(title: str) -> dict[str, Any]:
         video = HeyGenHook().create_video({"video_inputs": [SCENE], "title": f"{title} emulator:render-seconds=0"})
-        event = run_trigger(video.video_id, end_in=30)
+        event = run_status_trigger(video.video_id, end_in=30)
         emulator.clear_requests()
         return event
 
@@ -175,7 +176,7 @@ def test_a_trigger_rebuilt_after_its_deadline_reports_a_finished_video_as_a_succ
     emulator.clear_requests()
     late = HeyGenVideoStatusTrigger(video.video_id, poll_interval=HOUR, end_time=time.time() - 60)
 
-    events = trigger_events(rebuild(late.serialize()), 30)
+    events = trigger_payloads(rebuild(late.serialize()), 30)
 
     assert [event["status"] for event in events] == ["success"]
     assert events[0]["result"]["video_url"]
@@ -202,7 +203,7 @@ class TestCompletedWithoutAVideoUrl:
 
         monkeypatch.setattr("heygen_provider.hooks.heygen.HeyGenHook.aget_video_status", status)
         trigger = HeyGenVideoStatusTrigger("vid-1", poll_interval=0.001, end_time=time.time() + 30)
-        [event] = trigger_events(trigger, 30)
+        [event] = trigger_payloads(trigger, 30)
         assert event["status"] == "success"
         assert event["result"]["video_url"] == "https://files.example/vid-1.mp4"
 
@@ -220,7 +221,7 @@ class TestCompletedWithoutAVideoUrl:
 
         monkeypatch.setattr("heygen_provider.hooks.heygen.HeyGenHook.aget_video_status", status)
         trigger = HeyGenVideoStatusTrigger("vid-1", poll_interval=0.001, end_time=time.time() + 30)
-        [event] = trigger_events(trigger, 30)
+        [event] = trigger_payloads(trigger, 30)
 
         assert len(calls) == VIDEO_URL_CHECKS
         with pytest.raises(HeyGenMalformedResponseError, match="completed but gave no video_url"):

@@ -21,6 +21,7 @@ import pytest
 from heygen_provider.exceptions import HeyGenTransportError
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.retry import RetryPolicy
+from tests.fixtures.scenes import emulator_scene
 
 API_KEY = "sk-DRIP-test-key"
 #: One byte every DRIP_SECONDS: the whole answer would take over 50 s, the timeout is 1 s.
@@ -123,16 +124,7 @@ def test_a_dripped_status_answer_ends_in_a_transport_error_bounded_by_the_reques
 def test_a_dripped_answer_to_the_legacy_create_is_not_sent_again(dripping: DrippingServer) -> None:
     from heygen_provider.models import VideoGenerateRequest
 
-    request = VideoGenerateRequest.model_validate(
-        {
-            "video_inputs": [
-                {
-                    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-                    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hi."},
-                }
-            ]
-        }
-    )
+    request = VideoGenerateRequest.model_validate({"video_inputs": [emulator_scene()]})
     with pytest.raises(HeyGenTransportError, match="may have reached HeyGen") as caught:
         HeyGenHook().create_video(request)
     assert caught.value.request_may_have_reached_server, "the operator makes this a HeyGenSubmitUncertainError"

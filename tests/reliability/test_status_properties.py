@@ -33,8 +33,8 @@ from heygen_provider.models import VideoStatusResponse
 from heygen_provider.models.event import VideoEvent
 from heygen_provider.retry import RetryPolicy
 from heygen_provider.triggers.loop_state import TriggererLoopState
-from tests.loopback import start_status_server
-from tests.reliability.conftest import trigger_events
+from tests.fixtures.loopback import start_status_server
+from tests.fixtures.triggers import trigger_payloads
 from tests.reliability.test_request_properties import property_settings
 
 VIDEO_ID = "requested-video"
@@ -308,7 +308,7 @@ def test_the_trigger_delivers_a_completed_video_with_odd_fields(case: str, loopb
 
     loopback.body = encode("legacy", {**COMPLETED, **ODD_FIELDS[case][0]})
     trigger = HeyGenVideoStatusTrigger("v-done", poll_interval=0.01, end_time=time.time() + 30)
-    [event] = trigger_events(trigger)
+    [event] = trigger_payloads(trigger)
     assert event["status"] == "success", event
     assert event["result"]["video_id"] == "v-done"
 
@@ -324,7 +324,7 @@ def test_a_completed_video_whose_url_is_an_object_ends_the_wait_with_a_clear_err
     loopback.body = encode("legacy", {**COMPLETED, **ODD_FIELDS["video-url-an-object"][0]})
     calls = len(loopback.calls)
     trigger = HeyGenVideoStatusTrigger("v-done", poll_interval=0.01, end_time=time.time() + 30)
-    [event] = trigger_events(trigger)
+    [event] = trigger_payloads(trigger)
     assert event["status"] == "error", event
     assert "no video_url" in event["message"] and "v-done" in event["message"]
     asked = [path for path in loopback.calls[calls:] if not path.endswith("/statuses")]

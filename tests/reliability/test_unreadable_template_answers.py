@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from heygen_provider.exceptions import HeyGenMalformedResponseError
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
-from tests.unit._operator_fixtures import StateStoreTries
-from tests.unit.conftest import API_KEY, BASE_URL, connection_json
+from tests.fixtures.answers import v3_created_body, v3_video_body
+from tests.fixtures.connections import API_KEY, BASE_URL, connection_json
+from tests.fixtures.operators import StateStoreTries
 
 TEMPLATE_URL = f"{BASE_URL}/v3/templates/tpl-1"
 FIRST_NAME = {"name": "first_name", "type": "text", "properties": {"content": "Alex"}}
@@ -28,13 +29,13 @@ FIRST_NAME = {"name": "first_name", "type": "text", "properties": {"content": "A
 
 @pytest.fixture(autouse=True)
 def _v3(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(api_version=None))
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json())
 
 
 def render_with_answer(http: Any, answer: Any, *, variables: Any = None, require_all: bool = True) -> BaseException:
     """Run the operator against ``answer`` (the whole JSON body); the error it raised, no create sent."""
     http.get(TEMPLATE_URL, text=json.dumps(answer))
-    http.post(TEMPLATE_URL, json={"data": {"video_id": "vid-1", "status": "waiting"}})
+    http.post(TEMPLATE_URL, json=v3_created_body("vid-1"))
     http.get(f"{BASE_URL}/v3/videos/vid-1", json={"data": {"id": "vid-1", "status": "completed"}})
     operator = HeyGenTemplateVideoOperator(
         task_id="render",
@@ -103,8 +104,8 @@ def test_every_problem_is_named_but_none_echoes_the_answer(requests_mock: Any) -
 def test_a_readable_answer_still_renders(requests_mock: Any) -> None:
     """The control: a template without variables (the key absent) renders; a list of named variables reads."""
     requests_mock.get(TEMPLATE_URL, [{"json": {"data": {"id": "tpl-1", "name": "Plain"}}}])
-    requests_mock.post(TEMPLATE_URL, json={"data": {"video_id": "vid-1", "status": "waiting"}})
-    requests_mock.get(f"{BASE_URL}/v3/videos/vid-1", json={"data": {"id": "vid-1", "status": "processing"}})
+    requests_mock.post(TEMPLATE_URL, json=v3_created_body("vid-1"))
+    requests_mock.get(f"{BASE_URL}/v3/videos/vid-1", json=v3_video_body("vid-1", "processing"))
     operator = HeyGenTemplateVideoOperator(
         task_id="render", template_id="tpl-1", variables={}, deferrable=False, wait_for_completion=False
     )

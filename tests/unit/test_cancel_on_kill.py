@@ -22,20 +22,11 @@ from heygen_provider.exceptions import HeyGenConnectionError
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.triggers import heygen as trigger_module
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-from tests.loopback import start_status_server
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    API_KEY,
-    BASE_URL,
-    CONN_ENV,
-    FakeTI,
-    StateStoreTries,
-    connection_json,
-    scene,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.answers import v3_created_body, v3_video_body
+from tests.fixtures.connections import API_KEY, BASE_URL, CONN_ENV, connection_json
+from tests.fixtures.loopback import start_status_server
+from tests.fixtures.operators import FakeTI, StateStoreTries
+from tests.fixtures.scenes import scene
 
 CREATE_URL = f"{BASE_URL}/v3/videos"
 VIDEO_URL = f"{BASE_URL}/v3/videos/vid-1"
@@ -77,15 +68,10 @@ EXPECTED_QUESTION = {
 # -- the operator waiting on its worker (deferrable=False): on_kill ------------------------------------
 
 
-@pytest.fixture
-def v3(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
-
-
 def killed_while_waiting(monkeypatch: pytest.MonkeyPatch, requests_mock: Any, **kwargs: Any) -> Any:
     """Run a blocking render whose wait is interrupted by Airflow killing the task (which calls on_kill)."""
-    requests_mock.post(CREATE_URL, json={"data": {"video_id": "vid-1", "status": "waiting"}})
-    requests_mock.get(VIDEO_URL, json={"data": {"id": "vid-1", "status": "processing"}})
+    requests_mock.post(CREATE_URL, json=v3_created_body("vid-1"))
+    requests_mock.get(VIDEO_URL, json=v3_video_body("vid-1", "processing"))
     deletes = requests_mock.delete(VIDEO_URL, json=DELETED)
     operator = HeyGenGenerateVideoOperator(
         task_id="render", video_inputs=[scene()], deferrable=False, poll_interval=0.01, **kwargs
@@ -104,7 +90,7 @@ def killed_while_waiting(monkeypatch: pytest.MonkeyPatch, requests_mock: Any, **
     return deletes
 
 
-@pytest.mark.usefixtures("v3")
+@pytest.mark.usefixtures("heygen_conn")
 class TestOperatorOnKill:
     def test_a_task_marked_failed_deletes_its_video_once(
         self, monkeypatch: pytest.MonkeyPatch, requests_mock: Any, task_states: TaskStates
@@ -140,8 +126,8 @@ class TestOperatorOnKill:
         except ImportError:  # Airflow 3.1
             from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
 
-        requests_mock.post(CREATE_URL, json={"data": {"video_id": "vid-1", "status": "waiting"}})
-        requests_mock.get(VIDEO_URL, json={"data": {"id": "vid-1", "status": "processing"}})
+        requests_mock.post(CREATE_URL, json=v3_created_body("vid-1"))
+        requests_mock.get(VIDEO_URL, json=v3_video_body("vid-1", "processing"))
         operator = HeyGenGenerateVideoOperator(
             task_id="render", video_inputs=[scene()], deferrable=True, cancel_on_kill=True
         )
@@ -187,7 +173,7 @@ class FakeV3:
         if request.method == "DELETE":
             return web.json_response({"data": {"id": video_id, "deleted": True}})
         self.polled.set()
-        return web.json_response({"data": {"id": video_id, "status": "processing"}})
+        return web.json_response(v3_video_body(video_id, "processing"))
 
     def deletes(self) -> list[tuple[str, str, str | None]]:
         return [seen for seen in self.seen if seen[0] == "DELETE"]
@@ -197,7 +183,7 @@ class FakeV3:
 async def heygen(monkeypatch: pytest.MonkeyPatch, triggerer_loop_state: object) -> AsyncIterator[FakeV3]:
     fake = FakeV3()
     runner, fake.base_url = await start_status_server(fake.handle)
-    monkeypatch.setenv(CONN_ENV, connection_json(host=fake.base_url, api_version=None))
+    monkeypatch.setenv(CONN_ENV, connection_json(host=fake.base_url))
     monkeypatch.setattr("heygen_provider.triggers.heygen.random.uniform", lambda low, high: 0.0)
     yield fake
     await runner.cleanup()

@@ -14,7 +14,7 @@ from heygen_provider.connection import (
     HeyGenConnectionError,
     HeyGenConnectionSettings,
 )
-from tests.unit.conftest import API_KEY
+from tests.fixtures.connections import API_KEY
 
 
 def settings(

@@ -13,7 +13,7 @@ import pytest
 
 from example_dags._demo import CONFIRM_VARIABLE, SpendDecision, _paid_run_budget, confirmed_by, spend_decision
 from example_dags.heygen_data_to_video import dag as campaign
-from tests.unit.conftest import connection_json
+from tests.fixtures.connections import connection_json
 
 REAL = SimpleNamespace(base_url="https://api.heygen.com")
 
@@ -46,7 +46,7 @@ def test_confirmation_is_the_flag_or_an_explicit_variable(flag: bool, value: str
 @pytest.fixture
 def real_connection(monkeypatch: pytest.MonkeyPatch, requests_mock: Any) -> Any:
     """A connection to HeyGen's real host, with every HTTP request refused by requests-mock."""
-    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json(api_version=None))
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection_json())
     return requests_mock
 
 

@@ -21,7 +21,7 @@ from heygen_provider.exceptions import (
     is_retryable,
 )
 from heygen_provider.hooks.answers import parse_response
-from tests.unit.conftest import API_KEY
+from tests.fixtures.connections import API_KEY
 
 V1_UNAUTHORIZED = {"code": 400112, "message": "Unauthorized"}
 V2_ERROR = {"data": None, "error": {"code": "invalid_parameter", "message": "avatar_id is invalid"}}

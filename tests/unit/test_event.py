@@ -29,18 +29,12 @@ from heygen_provider.models.event import VideoEvent
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.sensors.heygen import HeyGenVideoSensor
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
+from tests.fixtures.answers import status_body
+from tests.fixtures.connections import CONN_ENV, connection_json
+from tests.fixtures.loopback import StatusServer
+from tests.fixtures.operators import FakeTI
+from tests.fixtures.triggers import run_trigger_to_events
 
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    CONN_ENV,
-    FakeTI,
-    StatusServer,
-    connection_json,
-    run_trigger_to_events,
-    status_body,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
 pytestmark = pytest.mark.usefixtures("no_jitter")
 
 

@@ -14,19 +14,10 @@ import requests
 
 from heygen_provider.exceptions import HeyGenError, HeyGenServerError, HeyGenSubmitUncertainError
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    BASE_URL,
-    CONN_ENV,
-    FakeStateStore,
-    FakeTI,
-    StateStoreTries,
-    connection_json,
-    scene,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.answers import v3_created_body, v3_video_body
+from tests.fixtures.connections import BASE_URL
+from tests.fixtures.operators import FakeStateStore, FakeTI, StateStoreTries
+from tests.fixtures.scenes import scene
 
 CREATE_URL = f"{BASE_URL}/v3/videos"
 
@@ -35,20 +26,7 @@ def status_url(video_id: str) -> str:
     return f"{BASE_URL}/v3/videos/{video_id}"
 
 
-def v3_status(video_id: str, status: str, **fields: Any) -> dict[str, Any]:
-    data = {"id": video_id, "status": status, **fields}
-    if status == "completed":
-        data.setdefault("video_url", f"https://files.heygen.ai/{video_id}.mp4")
-    return {"data": data}
-
-
-def created(video_id: str) -> dict[str, Any]:
-    return {"json": {"data": {"video_id": video_id, "status": "waiting"}}}
-
-
-@pytest.fixture(autouse=True)
-def _v3(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
+pytestmark = pytest.mark.usefixtures("heygen_conn")
 
 
 Tries = StateStoreTries
@@ -64,8 +42,8 @@ def keys(requests_mock: Any) -> list[str]:
 
 
 def test_the_create_carries_a_key_of_the_allowed_shape(requests_mock: Any) -> None:
-    requests_mock.post(CREATE_URL, **created("vid-1"))
-    requests_mock.get(status_url("vid-1"), json=v3_status("vid-1", "completed"))
+    requests_mock.post(CREATE_URL, json=v3_created_body("vid-1"))
+    requests_mock.get(status_url("vid-1"), json=v3_video_body("vid-1", "completed"))
     result = operator().execute(Tries().context())
     assert result is not None and result["video_id"] == "vid-1"
     (key,) = keys(requests_mock)
@@ -75,8 +53,8 @@ def test_the_create_carries_a_key_of_the_allowed_shape(requests_mock: Any) -> No
 
 def test_a_create_that_kept_failing_is_not_uncertain_and_the_retry_sends_the_same_key(requests_mock: Any) -> None:
     tries = Tries()
-    requests_mock.post(CREATE_URL, [{"status_code": 503, "text": "busy"}] * 5 + [created("vid-1")])
-    requests_mock.get(status_url("vid-1"), json=v3_status("vid-1", "completed"))
+    requests_mock.post(CREATE_URL, [{"status_code": 503, "text": "busy"}] * 5 + [{"json": v3_created_body("vid-1")}])
+    requests_mock.get(status_url("vid-1"), json=v3_video_body("vid-1", "completed"))
 
     with pytest.raises(HeyGenServerError) as first:
         operator().execute(tries.context())
@@ -98,7 +76,7 @@ def test_a_worker_killed_after_the_post_costs_no_second_render(requests_mock: An
         return {"data": {"video_id": seen[key], "status": "waiting"}}
 
     requests_mock.post(CREATE_URL, json=answer)
-    requests_mock.get(status_url("vid-1"), json=v3_status("vid-1", "completed"))
+    requests_mock.get(status_url("vid-1"), json=v3_video_body("vid-1", "completed"))
     store = tries.store
     real_set = store.set
     store.set = lambda *args, **kwargs: (_ for _ in ()).throw(SystemExit("worker killed"))  # type: ignore[method-assign]
@@ -114,9 +92,9 @@ def test_a_worker_killed_after_the_post_costs_no_second_render(requests_mock: An
 
 def test_a_new_render_after_a_failed_one_uses_a_new_key(requests_mock: Any) -> None:
     tries = Tries()
-    requests_mock.post(CREATE_URL, [created("vid-1"), created("vid-2")])
-    requests_mock.get(status_url("vid-1"), json=v3_status("vid-1", "failed", failure_code="internal_error"))
-    requests_mock.get(status_url("vid-2"), json=v3_status("vid-2", "completed"))
+    requests_mock.post(CREATE_URL, [{"json": v3_created_body("vid-1")}, {"json": v3_created_body("vid-2")}])
+    requests_mock.get(status_url("vid-1"), json=v3_video_body("vid-1", "failed", failure_code="internal_error"))
+    requests_mock.get(status_url("vid-2"), json=v3_video_body("vid-2", "completed"))
 
     with pytest.raises(HeyGenError):
         operator().execute(tries.context())
@@ -128,9 +106,9 @@ def test_a_new_render_after_a_failed_one_uses_a_new_key(requests_mock: Any) -> N
 
 
 def test_another_task_instance_gets_another_key(requests_mock: Any) -> None:
-    requests_mock.post(CREATE_URL, [created("vid-1"), created("vid-2")])
-    requests_mock.get(status_url("vid-1"), json=v3_status("vid-1", "completed"))
-    requests_mock.get(status_url("vid-2"), json=v3_status("vid-2", "completed"))
+    requests_mock.post(CREATE_URL, [{"json": v3_created_body("vid-1")}, {"json": v3_created_body("vid-2")}])
+    requests_mock.get(status_url("vid-1"), json=v3_video_body("vid-1", "completed"))
+    requests_mock.get(status_url("vid-2"), json=v3_video_body("vid-2", "completed"))
     operator().execute({"ti": FakeTI(map_index=0), "task_state_store": FakeStateStore()})
     operator().execute({"ti": FakeTI(map_index=1), "task_state_store": FakeStateStore()})
     first, second = keys(requests_mock)
@@ -152,8 +130,8 @@ def test_legacy_only_input_fails_before_any_call(requests_mock: Any) -> None:
 
 
 def test_v3_options_reach_the_body(requests_mock: Any) -> None:
-    requests_mock.post(CREATE_URL, **created("vid-1"))
-    requests_mock.get(status_url("vid-1"), json=v3_status("vid-1", "completed"))
+    requests_mock.post(CREATE_URL, json=v3_created_body("vid-1"))
+    requests_mock.get(status_url("vid-1"), json=v3_video_body("vid-1", "completed"))
     operator(engine="avatar_v", resolution="1080p", aspect_ratio="9:16", motion_prompt="nods").execute(
         Tries().context()
     )

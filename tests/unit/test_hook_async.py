@@ -30,15 +30,12 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus, VideoStatusResponse
 from heygen_provider.retry import RetryPolicy, RetryState
 from heygen_provider.triggers.loop_state import TriggererLoopState
-from tests.loopback import start_status_server
-from tests.unit.conftest import API_KEY
+from tests.fixtures.answers import v3_video_body
+from tests.fixtures.connections import API_KEY
+from tests.fixtures.loopback import start_status_server
 
 #: Retry at once: these tests count retries, they do not wait for them.
 NO_WAIT = RetryPolicy(attempts=3, initial_delay=0.0, random_fraction=lambda: 0.0)
-
-
-def legacy_status(video_id: str, status: str = "processing") -> dict[str, Any]:
-    return {"code": 100, "data": {"id": video_id, "status": status}, "message": "Success"}
 
 
 @dataclass
@@ -71,7 +68,7 @@ class FakeHeyGen:
             text = body if isinstance(body, str) else json.dumps(body)
             return web.Response(status=status, text=text, headers=headers, content_type="application/json")
         video_id = request.query.get("video_id") or request.match_info.get("video_id", "?")
-        return web.json_response(legacy_status(video_id))
+        return web.json_response(v3_video_body(video_id))
 
 
 @pytest.fixture
@@ -133,12 +130,12 @@ def recorded_verdicts(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
 class TestStatus:
     @pytest.mark.usefixtures("sync_path_forbidden")
     async def test_returns_the_typed_model(self, conn_id: str, heygen_server: FakeHeyGen) -> None:
-        heygen_server.script.append((200, legacy_status("v-1", "completed"), {}))
+        heygen_server.script.append((200, v3_video_body("v-1", "completed"), {}))
         status = await HeyGenHook(conn_id).aget_video_status("v-1")
         assert isinstance(status, VideoStatusResponse)
         assert (status.video_id, status.status) == ("v-1", VideoStatus.SUCCESS)
         (request,) = heygen_server.seen
-        assert (request.method, request.path, request.query) == ("GET", "/v1/video_status.get", {"video_id": "v-1"})
+        assert (request.method, request.path, request.query) == ("GET", "/v3/videos/v-1", {})
         assert request.headers["X-Api-Key"] == API_KEY
         assert request.headers["User-Agent"].startswith("airflow-provider-heygen/")
 
@@ -279,7 +276,7 @@ class TestKeyStaysHome:
         heygen_server.script.append((307, {}, {"Location": f"{heygen_server.base_url}/elsewhere"}))
         with pytest.raises(HeyGenAPIError, match="redirects are not followed"):
             await HeyGenHook(conn_id, retry_policy=NO_WAIT).aget_video_status("v-1")
-        assert [request.path for request in heygen_server.seen] == ["/v1/video_status.get"]
+        assert [request.path for request in heygen_server.seen] == ["/v3/videos/v-1"]
 
     async def test_a_refused_key_drops_the_cached_settings(
         self,
@@ -304,7 +301,7 @@ class TestDeleteVideo:
         self, define_connection: Callable[..., str], heygen_server: FakeHeyGen, sync_path_forbidden: None
     ) -> None:
         heygen_server.script.append((200, {"data": {"id": "v-9", "deleted": True}}, {}))
-        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        conn_id = define_connection(host=heygen_server.base_url)
         assert await HeyGenHook(conn_id).adelete_video("v-9") is True
         (request,) = heygen_server.seen
         assert (request.method, request.path) == ("DELETE", "/v3/videos/v-9")
@@ -314,7 +311,7 @@ class TestDeleteVideo:
         self, define_connection: Callable[..., str], heygen_server: FakeHeyGen
     ) -> None:
         heygen_server.script.append((404, {"error": {"code": "video_not_found", "message": "gone"}}, {}))
-        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        conn_id = define_connection(host=heygen_server.base_url)
         assert await HeyGenHook(conn_id, retry_policy=NO_WAIT).adelete_video("v-9") is False
         assert len(heygen_server.seen) == 1
 
@@ -323,6 +320,6 @@ class TestDeleteVideo:
     ) -> None:
         heygen_server.script.append((503, {"error": {"code": "unavailable", "message": "busy"}}, {}))
         heygen_server.script.append((200, {"data": {"id": "v-9", "deleted": True}}, {}))
-        conn_id = define_connection(host=heygen_server.base_url, api_version=None)
+        conn_id = define_connection(host=heygen_server.base_url)
         assert await HeyGenHook(conn_id, retry_policy=NO_WAIT).adelete_video("v-9") is True
         assert [request.method for request in heygen_server.seen] == ["DELETE", "DELETE"]

@@ -31,12 +31,18 @@ from heygen_provider.models import (
     VideoStatusResponse,
     VoiceList,
 )
-from tests.unit.conftest import API_KEY, BASE_URL, text_scene
+from tests.fixtures.connections import API_KEY, BASE_URL
+from tests.fixtures.scenes import scene
 
+# The classes marked legacy assert the legacy paths, envelopes and keyless creates (the same calls on
+# v3: test_hook_v3.py); the connection set-up and auth run on v3.
 CREATE_URL = f"{BASE_URL}/v2/video/generate"
 STATUS_URL = f"{BASE_URL}/v1/video_status.get"
 QUOTA_URL = f"{BASE_URL}/v2/user/remaining_quota"
-REQUEST = {"video_inputs": [text_scene()]}
+#: v3's account call, which the hook's credit look-up makes.
+ACCOUNT_URL = f"{BASE_URL}/v3/users/me"
+ACCOUNT = {"data": {"billing_type": "wallet", "wallet": {"remaining_balance": 60.0, "currency": "usd"}}}
+REQUEST = {"video_inputs": [scene()]}
 SERVER_ERROR = {"error": {"code": "internal_error", "message": "Something went wrong"}}
 
 
@@ -67,7 +73,7 @@ def reset_by_peer() -> requests.ConnectionError:
 
 class TestAuthAndBaseUrl:
     def test_api_key_header_by_default(self, hook: HeyGenHook, requests_mock: Any) -> None:
-        requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 60}))
+        requests_mock.get(ACCOUNT_URL, json=ACCOUNT)
         hook.get_remaining_quota()
         headers = requests_mock.last_request.headers
         assert headers["X-Api-Key"] == API_KEY
@@ -76,7 +82,7 @@ class TestAuthAndBaseUrl:
         assert headers["User-Agent"].startswith("airflow-provider-heygen/")
 
     def test_bearer_header_for_oauth_tokens(self, define_connection: Callable[..., str], requests_mock: Any) -> None:
-        requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 60}))
+        requests_mock.get(ACCOUNT_URL, json=ACCOUNT)
         HeyGenHook(define_connection(auth_type="bearer")).get_remaining_quota()
         headers = requests_mock.last_request.headers
         assert headers["Authorization"] == f"Bearer {API_KEY}"
@@ -86,19 +92,19 @@ class TestAuthAndBaseUrl:
         self, define_connection: Callable[..., str], requests_mock: Any
     ) -> None:
         conn_id = define_connection(conn_id="heygen_gateway", host="gateway.example.com/heygen/")
-        requests_mock.get("https://gateway.example.com/heygen/v2/user/remaining_quota", json=v2({"remaining_quota": 0}))
+        requests_mock.get("https://gateway.example.com/heygen/v3/users/me", json=ACCOUNT)
         HeyGenHook(conn_id).get_remaining_quota()
         assert requests_mock.call_count == 1
 
     def test_request_timeout_comes_from_the_connection(
         self, define_connection: Callable[..., str], requests_mock: Any
     ) -> None:
-        requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 0}))
+        requests_mock.get(ACCOUNT_URL, json=ACCOUNT)
         HeyGenHook(define_connection(request_timeout=45)).get_remaining_quota()
         assert requests_mock.last_request.timeout == (10.0, 45.0)  # connect capped, read as configured
 
     def test_one_pooled_session_serves_every_call(self, hook: HeyGenHook, requests_mock: Any) -> None:
-        requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 0}))
+        requests_mock.get(ACCOUNT_URL, json=ACCOUNT)
         session = hook.get_conn()
         hook.get_remaining_quota()
         hook.get_remaining_quota()
@@ -106,6 +112,7 @@ class TestAuthAndBaseUrl:
         assert isinstance(session, requests.Session)
 
 
+@pytest.mark.legacy
 class TestEndpoints:
     @ENVELOPES
     def test_create_video(self, hook: HeyGenHook, requests_mock: Any, envelope: Callable[[Any], Any]) -> None:
@@ -188,7 +195,7 @@ class TestEndpoints:
 class TestValidationBeforeHttp:
     def test_invalid_request_makes_no_http_call(self, hook: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.post(CREATE_URL, json=v2({"video_id": "never"}))
-        bad = {"video_inputs": [text_scene(voice={"speed": 3.0, "voice_idd": "x"})]}
+        bad = {"video_inputs": [scene(voice={"speed": 3.0, "voice_idd": "x"})]}
         with pytest.raises(HeyGenRequestValidationError) as caught:
             hook.create_video(bad)
         assert requests_mock.call_count == 0
@@ -203,6 +210,7 @@ class TestValidationBeforeHttp:
         assert requests_mock.call_count == 0
 
 
+@pytest.mark.legacy
 class TestRetries:
     def test_429_on_post_is_retried_honouring_retry_after(
         self, hook: HeyGenHook, requests_mock: Any, recorded_sleeps: list[float]
@@ -313,6 +321,7 @@ def dropping_server() -> Iterator[tuple[int, list[bytes]]]:
     thread.join(timeout=5)
 
 
+@pytest.mark.legacy
 class TestRealLoopbackFailures:
     """The classification of real socket failures, not mocked exceptions."""
 
@@ -342,6 +351,7 @@ class TestRealLoopbackFailures:
         assert API_KEY not in str(caught.value)
 
 
+@pytest.mark.legacy
 class TestSecrets:
     def test_key_echoed_by_heygen_never_reaches_the_message(self, hook: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.get(STATUS_URL, status_code=401, json={"code": 400112, "message": f"Bad key {API_KEY}"})
@@ -357,6 +367,7 @@ class TestSecrets:
         assert API_KEY not in message
 
 
+@pytest.mark.legacy
 class TestTestConnection:
     def test_success(self, hook: HeyGenHook, requests_mock: Any) -> None:
         requests_mock.get(QUOTA_URL, json=v2({"remaining_quota": 600}))

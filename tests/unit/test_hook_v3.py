@@ -21,12 +21,10 @@ from heygen_provider.exceptions import (
 from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models import VideoStatus
 from heygen_provider.retry import RetryPolicy
-from tests.unit.conftest import API_KEY, BASE_URL
+from tests.fixtures.connections import API_KEY, BASE_URL
+from tests.fixtures.scenes import scene
 
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "avatar-1"},
-    "voice": {"type": "text", "input_text": "Hello.", "voice_id": "voice-1"},
-}
+SCENE = scene("Hello.")
 CREATED = {"data": {"video_id": "vid-3", "status": "waiting", "output_format": "mp4"}}
 KEY = "airflow-heygen:abc123"
 QUICK = RetryPolicy(attempts=4, initial_delay=0.0, max_delay=0.0)
@@ -35,7 +33,7 @@ QUICK = RetryPolicy(attempts=4, initial_delay=0.0, max_delay=0.0)
 @pytest.fixture
 def v3(define_connection: Callable[..., str]) -> str:
     """A connection without ``api_version``: the default, v3."""
-    return define_connection(api_version=None)
+    return define_connection()
 
 
 @pytest.fixture

@@ -18,11 +18,9 @@ from heygen_provider.links.heygen import (
     without_connection,
 )
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
+from tests.fixtures.scenes import emulator_scene
 
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hello"},
-}
+SCENE = emulator_scene("Hello")
 
 
 @pytest.mark.parametrize(

@@ -139,6 +139,7 @@ class TestOneStatePerLoop:
 
 
 class TestOneVideoUrlRule:
+    @pytest.mark.legacy
     def test_the_trigger_and_the_sensor_give_up_after_the_same_count(
         self, define_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch, requests_mock: Any
     ) -> None:

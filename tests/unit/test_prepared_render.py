@@ -20,25 +20,15 @@ from heygen_provider.models import v3_body
 from heygen_provider.operators.heygen import HeyGenGenerateVideoOperator
 from heygen_provider.operators.render import PreparedRender
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    BASE_URL,
-    CONN_ENV,
-    StateStoreTries,
-    connection_json,
-    scene,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.connections import BASE_URL
+from tests.fixtures.operators import StateStoreTries
+from tests.fixtures.scenes import scene
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 500
 JPEG = b"\xff\xd8\xff" + b"\x00" * 500
 
 
-@pytest.fixture(autouse=True)
-def _v3(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
+pytestmark = pytest.mark.usefixtures("heygen_conn")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from heygen_provider.exceptions import HeyGenRequestValidationError
 from heygen_provider.models import VideoGenerateRequest
-from tests.unit.conftest import text_scene
+from tests.fixtures.scenes import scene
 
 UNKNOWN_FIELD = (
     "is not a known field (check the spelling; to send a field the provider does not know yet, put it in extra_fields)"
@@ -23,8 +23,8 @@ def problems_of(params: dict[str, Any]) -> list[str]:
 
 
 def scene_problems(**overrides: Any) -> list[str]:
-    """Problems of a one-scene request whose scene is :func:`text_scene` with ``overrides``."""
-    return problems_of({"video_inputs": [text_scene(**overrides)]})
+    """Problems of a one-scene request whose scene is :func:`scene` with ``overrides``."""
+    return problems_of({"video_inputs": [scene(**overrides)]})
 
 
 def payload_of(params: dict[str, Any]) -> dict[str, Any]:
@@ -33,26 +33,26 @@ def payload_of(params: dict[str, Any]) -> dict[str, Any]:
 
 def scene_payload(**overrides: Any) -> dict[str, Any]:
     """The JSON of the only scene of a one-scene request."""
-    return payload_of({"video_inputs": [text_scene(**overrides)]})["video_inputs"][0]
+    return payload_of({"video_inputs": [scene(**overrides)]})["video_inputs"][0]
 
 
 def with_character(character: dict[str, Any]) -> dict[str, Any]:
     """A text scene whose character is exactly ``character``."""
-    return {**text_scene(), "character": character}
+    return {**scene(), "character": character}
 
 
 class TestVideoInputs:
     def test_one_scene_is_enough(self) -> None:
-        assert len(payload_of({"video_inputs": [text_scene()]})["video_inputs"]) == 1
+        assert len(payload_of({"video_inputs": [scene()]})["video_inputs"]) == 1
 
     def test_fifty_scenes_are_accepted(self) -> None:
-        assert len(payload_of({"video_inputs": [text_scene()] * 50})["video_inputs"]) == 50
+        assert len(payload_of({"video_inputs": [scene()] * 50})["video_inputs"]) == 50
 
     @pytest.mark.parametrize(
         ("scenes", "problem"),
         [
             ([], "video_inputs: must have at least 1 item(s)"),
-            ([text_scene()] * 51, "video_inputs: must have at most 50 item(s)"),
+            ([scene()] * 51, "video_inputs: must have at most 50 item(s)"),
         ],
         ids=["none", "fifty-one"],
     )
@@ -146,9 +146,9 @@ class TestCharacter:
 class TestTextVoice:
     @pytest.mark.parametrize("missing", ["input_text", "voice_id"])
     def test_text_voice_needs_text_and_voice_id(self, missing: str) -> None:
-        scene = text_scene()
-        del scene["voice"][missing]
-        assert problems_of({"video_inputs": [scene]}) == [
+        built = scene()
+        del built["voice"][missing]
+        assert problems_of({"video_inputs": [built]}) == [
             f"video_inputs[0].voice.{missing}: is required when type is 'text'"
         ]
 
@@ -312,7 +312,7 @@ class TestBackground:
 
 class TestDimension:
     def test_default_is_720p(self) -> None:
-        assert payload_of({"video_inputs": [text_scene()]})["dimension"] == {"width": 1280, "height": 720}
+        assert payload_of({"video_inputs": [scene()]})["dimension"] == {"width": 1280, "height": 720}
 
     @pytest.mark.parametrize(
         ("preset", "size"),
@@ -325,10 +325,10 @@ class TestDimension:
         ],
     )
     def test_presets_by_name_case_insensitive(self, preset: str, size: dict[str, int]) -> None:
-        assert payload_of({"video_inputs": [text_scene()], "dimension": preset})["dimension"] == size
+        assert payload_of({"video_inputs": [scene()], "dimension": preset})["dimension"] == size
 
     def test_unknown_preset_names_the_presets(self) -> None:
-        assert problems_of({"video_inputs": [text_scene()], "dimension": "8K"}) == [
+        assert problems_of({"video_inputs": [scene()], "dimension": "8K"}) == [
             "dimension: must be one of '720p', '1080p', '4K' or an object {width, height} (got '8K')"
         ]
 
@@ -336,7 +336,7 @@ class TestDimension:
         "size", [{"width": 128, "height": 4096}, {"width": 1080, "height": 1920}, {"width": 4096, "height": 128}]
     )
     def test_explicit_even_size_within_bounds(self, size: dict[str, int]) -> None:
-        assert payload_of({"video_inputs": [text_scene()], "dimension": size})["dimension"] == size
+        assert payload_of({"video_inputs": [scene()], "dimension": size})["dimension"] == size
 
     @pytest.mark.parametrize(
         ("size", "problems"),
@@ -358,13 +358,13 @@ class TestDimension:
         ids=["out-of-bounds", "odd", "fraction", "missing-height"],
     )
     def test_invalid_explicit_size(self, size: dict[str, Any], problems: list[str]) -> None:
-        assert problems_of({"video_inputs": [text_scene()], "dimension": size}) == problems
+        assert problems_of({"video_inputs": [scene()], "dimension": size}) == problems
 
 
 class TestTopLevelFields:
     def test_defaults_are_sent_and_optional_fields_omitted(self) -> None:
-        assert payload_of({"video_inputs": [text_scene()]}) == {
-            "video_inputs": [text_scene()],
+        assert payload_of({"video_inputs": [scene()]}) == {
+            "video_inputs": [scene()],
             "dimension": {"width": 1280, "height": 720},
             "caption": False,
             "title": "",
@@ -372,17 +372,17 @@ class TestTopLevelFields:
 
     def test_none_parameters_keep_their_defaults(self) -> None:
         # Operators pass unset template fields as None.
-        payload = payload_of({"video_inputs": [text_scene()], "caption": None, "title": None, "test": None})
+        payload = payload_of({"video_inputs": [scene()], "caption": None, "title": None, "test": None})
         assert (payload["caption"], payload["title"], "test" in payload) == (False, "", False)
 
     def test_every_field_is_sent(self) -> None:
-        scene = text_scene(
+        built = scene(
             character={"avatar_style": "closeUp", "scale": 1.25, "offset": {"x": 0.1, "y": -0.1}},
             voice={"speed": 1.1, "pitch": -5, "emotion": "Friendly", "locale": "en-US"},
             background={"type": "color", "value": "#008000"},
         )
         params = {
-            "video_inputs": [scene],
+            "video_inputs": [built],
             "dimension": "1080p",
             "caption": True,
             "title": "Quarterly update",
@@ -395,11 +395,11 @@ class TestTopLevelFields:
 
     @pytest.mark.parametrize("url", ["https://hooks.example.com/heygen", "http://hooks.example.com:8080/cb?x=1"])
     def test_callback_url_is_kept_verbatim(self, url: str) -> None:
-        assert payload_of({"video_inputs": [text_scene()], "callback_url": url})["callback_url"] == url
+        assert payload_of({"video_inputs": [scene()], "callback_url": url})["callback_url"] == url
 
     @pytest.mark.parametrize("url", ["ftp://hooks.example.com/cb", "/relative/path", "hooks.example.com", "https://"])
     def test_callback_url_must_be_absolute_http(self, url: str) -> None:
-        assert problems_of({"video_inputs": [text_scene()], "callback_url": url}) == [
+        assert problems_of({"video_inputs": [scene()], "callback_url": url}) == [
             f"callback_url: must be an absolute http:// or https:// URL (got {url!r})"
         ]
 
@@ -414,17 +414,17 @@ class TestTopLevelFields:
         ],
     )
     def test_wrong_types(self, field: str, value: Any, problem: str) -> None:
-        assert problems_of({"video_inputs": [text_scene()], field: value}) == [problem]
+        assert problems_of({"video_inputs": [scene()], field: value}) == [problem]
 
 
 class TestUnknownFieldsAndExtraFields:
     @pytest.mark.parametrize(
         ("params", "path"),
         [
-            ({"video_inputs": [text_scene(voice={"voice_idd": "voice-1"})]}, "video_inputs[0].voice.voice_idd"),
-            ({"video_inputs": [text_scene(character={"avatarId": "a"})]}, "video_inputs[0].character.avatarId"),
-            ({"video_inputs": [text_scene(backgrond={"type": "color"})]}, "video_inputs[0].backgrond"),
-            ({"video_inputs": [text_scene()], "captions": True}, "captions"),
+            ({"video_inputs": [scene(voice={"voice_idd": "voice-1"})]}, "video_inputs[0].voice.voice_idd"),
+            ({"video_inputs": [scene(character={"avatarId": "a"})]}, "video_inputs[0].character.avatarId"),
+            ({"video_inputs": [scene(backgrond={"type": "color"})]}, "video_inputs[0].backgrond"),
+            ({"video_inputs": [scene()], "captions": True}, "captions"),
         ],
         ids=["voice", "character", "scene", "top-level"],
     )
@@ -434,7 +434,7 @@ class TestUnknownFieldsAndExtraFields:
 
     def test_extra_fields_are_sent_verbatim_at_every_level(self) -> None:
         novelty = {"nested": {"list": [1, "two"], "flag": None}}
-        scene = text_scene(
+        built = scene(
             character={"extra_fields": {"character_new": novelty}, "offset": {"x": 0, "extra_fields": {"z": 3}}},
             voice={"extra_fields": {"voice_new": "v"}},
             background={"type": "color", "value": "#000000", "extra_fields": {"blur": 2}},
@@ -442,7 +442,7 @@ class TestUnknownFieldsAndExtraFields:
         )
         payload = payload_of(
             {
-                "video_inputs": [scene],
+                "video_inputs": [built],
                 "dimension": {"width": 1280, "height": 720, "extra_fields": {"fps": 30}},
                 "extra_fields": {"brand_kit_id": "kit-1"},
             }
@@ -461,19 +461,19 @@ class TestUnknownFieldsAndExtraFields:
         ("params", "problem"),
         [
             (
-                {"video_inputs": [text_scene(voice={"extra_fields": {"voice_id": "other"}})]},
+                {"video_inputs": [scene(voice={"extra_fields": {"voice_id": "other"}})]},
                 "video_inputs[0].voice.extra_fields: repeats the known field(s) voice_id: set them directly",
             ),
             (
-                {"video_inputs": [text_scene(extra_fields={"background": {}, "voice": {}})]},
+                {"video_inputs": [scene(extra_fields={"background": {}, "voice": {}})]},
                 "video_inputs[0].extra_fields: repeats the known field(s) background, voice: set them directly",
             ),
             (
-                {"video_inputs": [text_scene()], "extra_fields": {"caption": True}},
+                {"video_inputs": [scene()], "extra_fields": {"caption": True}},
                 "extra_fields: repeats the known field(s) caption: set them directly",
             ),
         ],
-        ids=["voice", "scene", "top-level"],
+        ids=["voice", "built", "top-level"],
     )
     def test_extra_fields_refuse_to_repeat_a_known_field(self, params: dict[str, Any], problem: str) -> None:
         assert problems_of(params) == [problem]
@@ -488,11 +488,11 @@ class TestUnknownFieldsAndExtraFields:
 
 class TestErrorReport:
     def test_every_bad_field_is_listed_by_path_and_rule(self) -> None:
-        bad_scene = text_scene(
+        bad_scene = scene(
             character={"scale": 9, "avatar_style": "wide"},
             voice={"speed": 2.0, "pitch": 1.5, "emotion": "Happy"},
         )
-        other_bad_scene = text_scene(voice={"type": "silence"})
+        other_bad_scene = scene(voice={"type": "silence"})
         params = {"video_inputs": [bad_scene, other_bad_scene], "dimension": "8K", "captoin": True}
         with pytest.raises(HeyGenRequestValidationError) as caught:
             VideoGenerateRequest.from_params(params)
@@ -517,17 +517,17 @@ class TestErrorReport:
             VideoGenerateRequest.from_params({"video_inputs": []})
 
     def test_both_missing_text_fields_are_listed(self) -> None:
-        scene = text_scene()
-        del scene["voice"]["input_text"], scene["voice"]["voice_id"]
-        assert sorted(problems_of({"video_inputs": [scene]})) == [
+        built = scene()
+        del built["voice"]["input_text"], built["voice"]["voice_id"]
+        assert sorted(problems_of({"video_inputs": [built]})) == [
             "video_inputs[0].voice.input_text: is required when type is 'text'",
             "video_inputs[0].voice.voice_id: is required when type is 'text'",
         ]
 
     def test_missing_id_is_listed_beside_a_range_error_in_the_same_object(self) -> None:
-        scene = text_scene(character={"scale": 9}, voice={"speed": 2.0})
-        del scene["character"]["avatar_id"], scene["voice"]["voice_id"]
-        assert sorted(problems_of({"video_inputs": [scene]})) == [
+        built = scene(character={"scale": 9}, voice={"speed": 2.0})
+        del built["character"]["avatar_id"], built["voice"]["voice_id"]
+        assert sorted(problems_of({"video_inputs": [built]})) == [
             "video_inputs[0].character.avatar_id: is required when type is 'avatar'",
             "video_inputs[0].character.scale: must be between 0.0 and 5.0 (got 9)",
             "video_inputs[0].voice.speed: must be between 0.5 and 1.5 (got 2.0)",

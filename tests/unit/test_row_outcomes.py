@@ -6,13 +6,11 @@ from typing import Any
 
 from heygen_provider.campaign.outcomes import NOT_SUBMITTED, collect_row_outcomes, failed_rows
 from heygen_provider.hooks.heygen import HeyGenHook
+from tests.fixtures.scenes import emulator_scene
 
 GENERATE = "render_row.generate_video"
 DOWNLOAD = "render_row.download_video"
-SCENE = {
-    "character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"},
-    "voice": {"type": "text", "voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54", "input_text": "Hello"},
-}
+SCENE = emulator_scene("Hello")
 
 
 class XComs:

@@ -12,25 +12,16 @@ from heygen_provider._compat import AirflowSensorTimeout, AirflowSkipException
 from heygen_provider.exceptions import HeyGenNotFoundError, HeyGenRenderError
 from heygen_provider.sensors.heygen import HeyGenVideoSensor
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    BASE_URL,
-    STATUS_PATH,
-    UNSUCCESSFUL_EVENTS,
-    FakeTI,
-    event,
-    status_body,
-)
+from tests.fixtures.answers import UNSUCCESSFUL_EVENTS, event, status_body, v3_video_body
+from tests.fixtures.connections import BASE_URL
+from tests.fixtures.operators import STATUS_PATH, FakeTI
 
 try:
     from airflow.sdk.exceptions import TaskDeferred
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
 
-pytest_plugins = ["tests.unit._operator_fixtures"]
-
-STATUS_URL = f"{BASE_URL}{STATUS_PATH}?video_id=vid-1"
+STATUS_URL = f"{BASE_URL}/v3/videos/vid-1"
 pytestmark = pytest.mark.usefixtures("heygen_conn")
 
 
@@ -50,7 +41,7 @@ def answer(requests_mock: Any, *entries: Any) -> None:
     requests_mock.get(
         STATUS_URL,
         [
-            {"json": status_body("vid-1", e)} if isinstance(e, str) else {"status_code": e[0], "json": e[1]}
+            {"json": v3_video_body("vid-1", e)} if isinstance(e, str) else {"status_code": e[0], "json": e[1]}
             for e in entries
         ],
     )
@@ -71,14 +62,26 @@ class TestPoke:
         assert done.xcom_value["video_id"] == "vid-1"
         for key in ("status", "video_url", "thumbnail_url", "gif_url", "caption_url", "duration", "callback_id"):
             assert key in done.xcom_value
+        assert (done.xcom_value["status"], done.xcom_value["caption_url"]) == (
+            "success",
+            "https://files.heygen.ai/vid-1.srt",
+        )
+
+    @pytest.mark.legacy
+    def test_a_legacy_status_gives_its_callback_id(self, requests_mock: Any, context: dict[str, Any]) -> None:
+        requests_mock.get(f"{BASE_URL}{STATUS_PATH}?video_id=vid-1", json=status_body("vid-1", "completed"))
+        done = make_sensor().poke(context)
+        assert isinstance(done, PokeReturnValue)
         assert (done.xcom_value["status"], done.xcom_value["callback_id"]) == ("success", "cb-7")
 
     def test_failed_raises_with_heygens_code(self, requests_mock: Any, context: dict[str, Any]) -> None:
-        body = status_body("vid-1", "failed", error={"code": 40119, "message": "Video is too long"})
+        body = v3_video_body(
+            "vid-1", "failed", failure_code="MOVIO_PAYMENT_INSUFFICIENT_CREDIT", failure_message="Insufficient credit"
+        )
         requests_mock.get(STATUS_URL, json=body)
         with pytest.raises(HeyGenRenderError) as caught:
             make_sensor().poke(context)
-        assert (caught.value.code, caught.value.message) == (40119, "Video is too long")
+        assert (caught.value.code, caught.value.message) == ("MOVIO_PAYMENT_INSUFFICIENT_CREDIT", "Insufficient credit")
 
     def test_failed_with_soft_fail_skips(self, requests_mock: Any, context: dict[str, Any]) -> None:
         answer(requests_mock, "failed")
@@ -89,9 +92,9 @@ class TestPoke:
         "fault",
         [
             (429, {"error": {"code": "rate_limited", "message": "slow down"}}),
-            (500, {"message": "boom"}),
-            (502, {"message": "bad gateway"}),
-            (503, {"message": "unavailable"}),
+            (500, {"error": {"code": "internal_error", "message": "boom"}}),
+            (502, {"error": {"code": "bad_gateway", "message": "bad gateway"}}),
+            (503, {"error": {"code": "unavailable", "message": "unavailable"}}),
         ],
         ids=["429", "500", "502", "503"],
     )
@@ -103,7 +106,7 @@ class TestPoke:
         assert requests_mock.call_count == 5  # the hook's own attempts, then the sensor pokes again later
 
     def test_unknown_video_fails(self, requests_mock: Any, context: dict[str, Any]) -> None:
-        answer(requests_mock, (404, {"message": "video not found"}))
+        answer(requests_mock, (404, {"error": {"code": "video_not_found", "message": "Video vid-1 not found"}}))
         with pytest.raises(HeyGenNotFoundError):
             make_sensor().poke(context)
 
@@ -113,7 +116,7 @@ class TestPoke:
         from heygen_provider.exceptions import HeyGenMalformedResponseError
         from heygen_provider.models.status import VIDEO_URL_CHECKS
 
-        body = status_body("vid-1", "completed")
+        body = v3_video_body("vid-1", "completed")
         body["data"]["video_url"] = None
         requests_mock.get(STATUS_URL, json=body)
         sensor = make_sensor()
@@ -124,9 +127,9 @@ class TestPoke:
         assert requests_mock.call_count == VIDEO_URL_CHECKS
 
     def test_a_url_on_a_later_poke_is_a_success(self, requests_mock: Any, context: dict[str, Any]) -> None:
-        without_url = status_body("vid-1", "completed")
+        without_url = v3_video_body("vid-1", "completed")
         without_url["data"]["video_url"] = None
-        requests_mock.get(STATUS_URL, [{"json": without_url}, {"json": status_body("vid-1", "completed")}])
+        requests_mock.get(STATUS_URL, [{"json": without_url}, {"json": v3_video_body("vid-1", "completed")}])
         sensor = make_sensor()
         assert sensor.poke(context) is False
         done = sensor.poke(context)

@@ -15,11 +15,8 @@ from heygen_provider.operators.submission_record import (
     VariableRecord,
     submission_record_for,
 )
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import FakeStateStore, FakeTI, FakeVariables, scene  # noqa: E402
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.operators import FakeStateStore, FakeTI, FakeVariables
+from tests.fixtures.scenes import scene
 
 SUBMISSION = Submission("vid-1", "f" * 64)
 

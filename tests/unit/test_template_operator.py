@@ -21,16 +21,8 @@ from heygen_provider.exceptions import (
 )
 from heygen_provider.models.template import Template, template_variables
 from heygen_provider.operators.template import HeyGenTemplateVideoOperator
-
-pytest.register_assert_rewrite("tests.unit._operator_fixtures")
-from tests.unit._operator_fixtures import (  # noqa: E402 (rewritten asserts)
-    BASE_URL,
-    CONN_ENV,
-    StateStoreTries,
-    connection_json,
-)
-
-pytest_plugins = ["tests.unit._operator_fixtures"]
+from tests.fixtures.connections import BASE_URL, CONN_ENV, connection_json
+from tests.fixtures.operators import StateStoreTries
 
 TEMPLATE_URL = f"{BASE_URL}/v3/templates/tpl-1"
 TEMPLATE = {
@@ -63,9 +55,7 @@ def video(video_id: str, status: str) -> dict[str, Any]:
     return {"data": data}
 
 
-@pytest.fixture(autouse=True)
-def _v3(heygen_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CONN_ENV, connection_json(api_version=None))
+pytestmark = pytest.mark.usefixtures("heygen_conn")
 
 
 Tries = StateStoreTries
