@@ -2,7 +2,7 @@
 
 Example::
 
-    heygen-emulator --port 8000 --render-seconds 20 --plan pro
+    heygen-emulator --port 8000 --render-seconds 20 --plan pay_as_you_go
 
 The first line printed is ``HeyGen emulator listening on http://127.0.0.1:8000``; a ready-to-paste
 ``export AIRFLOW_CONN_HEYGEN_DEFAULT=...`` line follows.
@@ -24,7 +24,12 @@ from heygen_provider.testing.emulator.connection import AirflowConnection
 from heygen_provider.testing.emulator.magic import parse_size
 from heygen_provider.testing.emulator.runner import base_url_for, is_loopback
 from heygen_provider.testing.emulator.server import EmulatorApp
-from heygen_provider.testing.emulator.settings import DEFAULT_API_KEY, PLANS, EmulatorSettings
+from heygen_provider.testing.emulator.settings import (
+    DEFAULT_API_KEY,
+    DEFAULT_SLOT_RETRY_AFTER_SECONDS,
+    PLANS,
+    EmulatorSettings,
+)
 from heygen_provider.testing.emulator.webserver import WebServer, emulator_handler
 from heygen_provider.vocabulary import DEFAULT_CONN_ID
 
@@ -51,7 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bearer-token", action="append", dest="bearer_tokens", help="accepted OAuth token (repeatable)"
     )
-    parser.add_argument("--plan", choices=sorted(PLANS), default=None, help="plan limits (default pro)")
+    parser.add_argument("--plan", choices=sorted(PLANS), default=None, help="plan limits (default pay_as_you_go)")
+    parser.add_argument(
+        "--concurrent-renders",
+        type=int,
+        default=None,
+        help="video jobs that run at once, instead of the plan's; v3 refuses more with 429",
+    )
+    parser.add_argument(
+        "--slot-retry-after-seconds",
+        type=int,
+        default=None,
+        help=f"Retry-After of v3's 429 when every render slot is taken (default {DEFAULT_SLOT_RETRY_AFTER_SECONDS})",
+    )
     parser.add_argument(
         "--render-seconds", type=float, default=None, help=f"processing time per video (default {CLI_RENDER_SECONDS:g})"
     )
@@ -93,6 +110,8 @@ def settings_from_arguments(arguments: argparse.Namespace) -> EmulatorSettings:
         "api_keys": arguments.api_keys,
         "bearer_tokens": arguments.bearer_tokens,
         "plan": arguments.plan,
+        "concurrent_renders": arguments.concurrent_renders,
+        "slot_retry_after_seconds": arguments.slot_retry_after_seconds,
         "render_seconds": arguments.render_seconds,
         "pending_seconds": arguments.pending_seconds,
         "url_lifetime_seconds": arguments.url_lifetime_seconds,

@@ -11,13 +11,19 @@ from typing import Any
 DEFAULT_API_KEY = "heygen-emulator-key"
 
 SECONDS_PER_DAY = 24 * 3600
+#: The ``Retry-After`` of v3's refusal of a create beyond the plan's concurrent jobs. HeyGen does not
+#: document its value; a realistic render takes 5 to 15 minutes, so with 10 jobs running one ends about
+#: every 30 to 90 seconds, and 30 seconds asks the client to look again about when a slot may be free.
+DEFAULT_SLOT_RETRY_AFTER_SECONDS = 30
 
 
 @dataclass(frozen=True)
 class PlanLimits:
     """What a HeyGen plan allows.
 
-    :param concurrent_renders: renders that run at once; further jobs wait in the queue.
+    :param concurrent_renders: video jobs that run at once, each from its create until it ends. v3
+        refuses a create beyond them (429 ``rate_limit_exceeded`` with ``Retry-After``); the legacy API
+        queues it.
     :param max_short_side: largest short side of the output (720 for 720p, 1080, 2160 for 4K).
     :param max_video_seconds: longest video; longer ones fail at poll time with code 40119.
     """
@@ -27,12 +33,19 @@ class PlanLimits:
     max_video_seconds: float
 
 
+#: HeyGen's usage-limits page gives pay-as-you-go API accounts 10 concurrent video jobs; the legacy plans
+#: (free, pro, scale) are those of its older pricing page; enterprise limits are custom (6 by default).
 PLANS: dict[str, PlanLimits] = {
+    "pay_as_you_go": PlanLimits(concurrent_renders=10, max_short_side=2160, max_video_seconds=3600.0),
     "free": PlanLimits(concurrent_renders=1, max_short_side=720, max_video_seconds=180.0),
     "pro": PlanLimits(concurrent_renders=3, max_short_side=1080, max_video_seconds=1800.0),
     "scale": PlanLimits(concurrent_renders=6, max_short_side=2160, max_video_seconds=3600.0),
     "enterprise": PlanLimits(concurrent_renders=6, max_short_side=2160, max_video_seconds=3600.0),
 }
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
@@ -42,7 +55,11 @@ class EmulatorSettings:
     :param api_keys: values accepted in the ``X-Api-Key`` header.
     :param bearer_tokens: OAuth access tokens accepted as ``Authorization: Bearer <token>``. API keys
         sent as Bearer tokens are refused, as HeyGen does.
-    :param plan: ``free``, ``pro``, ``scale`` or ``enterprise``: concurrency, resolution and length limits.
+    :param plan: ``pay_as_you_go``, ``free``, ``pro``, ``scale`` or ``enterprise``: concurrency,
+        resolution and length limits.
+    :param concurrent_renders: when set, the number of concurrent video jobs instead of the plan's.
+    :param slot_retry_after_seconds: the ``Retry-After`` (whole seconds) of the 429 with which a v3
+        create is refused when every render slot is taken.
     :param pending_seconds: how long a new job reads ``pending`` before it asks for a render slot.
     :param render_seconds: how long a render reads ``processing``. 0 completes it on the first poll.
     :param url_lifetime_seconds: lifetime of the signed media URLs (HeyGen: 7 days).
@@ -60,7 +77,9 @@ class EmulatorSettings:
 
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
     bearer_tokens: tuple[str, ...] = ()
-    plan: str = "pro"
+    plan: str = "pay_as_you_go"
+    concurrent_renders: int | None = None
+    slot_retry_after_seconds: int = DEFAULT_SLOT_RETRY_AFTER_SECONDS
     pending_seconds: float = 0.0
     render_seconds: float = 0.0
     url_lifetime_seconds: float = 7 * SECONDS_PER_DAY
@@ -82,6 +101,12 @@ class EmulatorSettings:
             raise ValueError("video_size_bytes must be positive")
         if self.create_delay_seconds < 0:
             raise ValueError("create_delay_seconds must be >= 0")
+        if self.concurrent_renders is not None and (not _whole(self.concurrent_renders) or self.concurrent_renders < 1):
+            raise ValueError(f"concurrent_renders must be a whole number >= 1; got {self.concurrent_renders!r}")
+        if not _whole(self.slot_retry_after_seconds) or self.slot_retry_after_seconds < 0:
+            raise ValueError(
+                f"slot_retry_after_seconds must be a whole number >= 0; got {self.slot_retry_after_seconds!r}"
+            )
 
     @classmethod
     def realistic(cls, **overrides: Any) -> EmulatorSettings:
@@ -95,8 +120,11 @@ class EmulatorSettings:
 
     @property
     def limits(self) -> PlanLimits:
-        """The limits of the configured plan."""
-        return PLANS[self.plan]
+        """The limits of the configured plan, with ``concurrent_renders`` when it is set."""
+        limits = PLANS[self.plan]
+        if self.concurrent_renders is None:
+            return limits
+        return dataclasses.replace(limits, concurrent_renders=self.concurrent_renders)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, read back by :meth:`from_dict` (used to start an emulator in a subprocess)."""

@@ -3,7 +3,9 @@
 Nothing runs in the background: when a job is created it is given its timetable (when it stops
 being ``pending``, when a render slot frees up for it, when it finishes), and every status read
 compares the clock with that timetable. A render slot is modelled as the time it becomes free, so
-the per-plan concurrency limit costs one heap operation per creation and nothing per poll.
+the per-plan concurrency limit costs one heap operation per creation and nothing per poll. A job
+holds its slot from its creation until its timetable ends it (a legacy job may wait for the slot
+first); v3 refuses a create when no slot is free (:meth:`VideoStore.slot_free`).
 """
 
 from __future__ import annotations
@@ -121,6 +123,13 @@ class VideoStore:
         slots += [0.0] * (concurrent_renders - len(slots))
         heapq.heapify(slots)
         self.slot_free_at = slots
+
+    def slot_free(self, now: float) -> bool:
+        """Whether a render slot is free at ``now``: fewer jobs than the plan's concurrency are unfinished.
+
+        :param now: the time.
+        """
+        return self.slot_free_at[0] <= now
 
     def create(
         self,

@@ -40,7 +40,13 @@ TERMINAL = frozenset({"completed", "failed"})
 USD_PER_SECOND = 0.0667
 SECONDS_PER_CREDIT = 60.0
 #: The emulator's plans as ``subscription.plan`` names them.
-SUBSCRIPTION_PLANS = {"free": "free", "pro": "pro", "scale": "team", "enterprise": "enterprise"}
+SUBSCRIPTION_PLANS = {
+    "pay_as_you_go": "pay_as_you_go",
+    "free": "free",
+    "pro": "pro",
+    "scale": "team",
+    "enterprise": "enterprise",
+}
 VIDEO_PATH = re.compile(r"^/v3/videos/([^/]+)$")
 TEMPLATE_PATH = re.compile(r"^/v3/templates/([^/]+)$")
 COMPLETE_PATH = re.compile(r"^/v3/assets/([^/]+)/complete$")
@@ -226,8 +232,24 @@ class V3Api:
             raise parsed
         if self.app.store.remaining_quota <= 0:
             return responses.v3_error(402, "insufficient_credit", "Insufficient credit to create this video")
+        if not self.app.store.slot_free(now):
+            # v3 refuses a job beyond the plan's concurrency instead of queueing it: nothing is created
+            # or charged, and the Idempotency-Key is not kept (only 2xx answers are).
+            return self._slots_taken()
         render, magic = parsed
         return self.app.make_video(render, magic, entry, render_fault=render_fault, now=now, answer=answer, v3=True)
+
+    def _slots_taken(self) -> HttpResponse:
+        """HTTP 429 ``rate_limit_exceeded`` with ``Retry-After``, as HeyGen answers a job beyond the plan's limit."""
+        settings = self.app.settings
+        retry_after = settings.slot_retry_after_seconds
+        return responses.v3_error(
+            429,
+            "rate_limit_exceeded",
+            f"Too many concurrent video jobs: this account renders at most {settings.limits.concurrent_renders} "
+            f"at once. Retry after {retry_after} seconds.",
+            headers=[("Retry-After", str(retry_after))],
+        )
 
     def _job(self, video_id: str, entry: LoggedRequest) -> VideoJob:
         entry.video_id = video_id
