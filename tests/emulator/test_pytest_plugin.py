@@ -38,7 +38,7 @@ def test_second_starts_clean(heygen_emulator):
     assert heygen_emulator.requests() == []
     assert heygen_emulator.faults() == []
     assert heygen_emulator.videos() == []
-    assert heygen_emulator.current_settings()["plan"] == "pro"
+    assert heygen_emulator.current_settings()["plan"] == "pay_as_you_go"
     assert "AIRFLOW_CONN_HEYGEN_DEFAULT" not in os.environ
 """
 

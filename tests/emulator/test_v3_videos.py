@@ -120,8 +120,11 @@ def test_unknown_v3_route_and_wrong_method(api: httpx.Client) -> None:
 def test_bulk_statuses_report_each_video_and_not_found_for_unknown_ids(
     heygen_emulator: HeyGenEmulator, api: httpx.Client
 ) -> None:
-    heygen_emulator.update_settings(plan="free", render_seconds=50)
-    running, queued = create_v3(api), create_v3(api)
+    heygen_emulator.update_settings(render_seconds=50)
+    running = create_v3(api)
+    # Videos created now read pending for a while, which the bulk endpoint calls queued.
+    heygen_emulator.update_settings(pending_seconds=10)
+    queued = create_v3(api)
     failed = create_v3(api, title="emulator:fail-credit emulator:render-seconds=0")
     heygen_emulator.advance_time(1)
     unknown = "0" * 32
@@ -134,7 +137,7 @@ def test_bulk_statuses_report_each_video_and_not_found_for_unknown_ids(
     assert [(item["video_id"], item["status"]) for item in items] == [
         (running, "processing"),
         (queued, "queued"),
-        # One render slot: the failing video waits behind the others, then fails at once.
+        # Still pending: it fails at once when its render starts.
         (failed, "queued"),
         (unknown, "not_found"),
         (None, "not_found"),

@@ -72,7 +72,10 @@ BAD_BODIES = {
 
 
 @pytest.mark.parametrize(("body", "words"), list(BAD_BODIES.values()), ids=list(BAD_BODIES))
-def test_bad_requests_get_a_400_naming_the_problem(api: httpx.Client, body: Any, words: str) -> None:
+def test_bad_requests_get_a_400_naming_the_problem(
+    heygen_emulator: HeyGenEmulator, api: httpx.Client, body: Any, words: str
+) -> None:
+    heygen_emulator.update_settings(plan="pro")  # 1080p at most, for the 4K case
     assert expect_invalid(api, body, words)["code"] == "invalid_parameter"
 
 
