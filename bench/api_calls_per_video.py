@@ -127,7 +127,7 @@ def run(quick: bool = False) -> Report:
     """Count each video's calls in the emulator's request log."""
     render_seconds = 2.0 if quick else 6.0
     intervals = [0.5, 1.0] if quick else [0.5, 1.0, 2.0, 3.0]
-    # "scale" renders six videos at once, so no video waits for a render slot.
+    # "scale" has six render slots, so no create is refused for want of one (v3 answers 429 beyond them).
     with running_emulator(plan="scale", render_seconds=render_seconds) as emulator:
         env = {**airflow_env(), **emulator.airflow_connection().env()}
         arguments = ["--worker", "--render-seconds", str(render_seconds), "--intervals", ",".join(map(str, intervals))]

@@ -167,7 +167,8 @@ def measure(arguments: argparse.Namespace) -> tuple[list[Measurement], list[Meas
     baseline_runs: list[Measurement] = []
     emulator_runs: list[Measurement] = []
     baseline_server = BaselineServer()
-    settings = EmulatorSettings(render_seconds=0.0, request_log_limit=10_000)
+    # A render slot for every video: most of them stay processing for the whole run.
+    settings = EmulatorSettings(render_seconds=0.0, request_log_limit=10_000, concurrent_renders=arguments.videos)
     try:
         with HeyGenEmulator(settings, in_subprocess=True) as emulator_process:
             emulator_urls = prepare_emulator(emulator_process, arguments)

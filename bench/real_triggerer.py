@@ -252,8 +252,10 @@ def run(quick: bool = False) -> Report:
             capture_output=True,
         )
         print(f"  real triggerer: template database migrated in {time.monotonic() - migrate_started:.0f} s", flush=True)
-        with running_emulator(render_seconds=3600.0, plan="enterprise", request_log_limit=200_000) as emulator:
-            video_ids = create_videos(emulator.base_url, emulator.api_key, max(case.n for case in plan))
+        # A render slot for every video (v3 refuses a create beyond the account's slots).
+        videos = max(case.n for case in plan)
+        with running_emulator(render_seconds=3600.0, concurrent_renders=videos, request_log_limit=200_000) as emulator:
+            video_ids = create_videos(emulator.base_url, emulator.api_key, videos)
             ids_path = scratch / "ids.json"
             ids_path.write_text(json.dumps(video_ids))
             only = set(filter(None, os.environ.get(VARIANTS_VARIABLE, "").split(",")))

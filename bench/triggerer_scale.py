@@ -471,9 +471,11 @@ def run(quick: bool = False) -> Report:
     plan = cases(quick)
     report = Report("triggerer")
     runs: list[dict[str, Any]] = []
-    # Renders take an hour, so every video stays queued or processing while it is polled.
-    with running_emulator(render_seconds=3600.0, plan="enterprise", request_log_limit=100_000) as emulator:
-        video_ids = create_videos(emulator.base_url, emulator.api_key, max(case.n for case in plan))
+    # Renders take an hour, so every video stays processing while it is polled; a render slot for each
+    # (v3 refuses a create beyond the account's slots).
+    videos = max(case.n for case in plan)
+    with running_emulator(render_seconds=3600.0, concurrent_renders=videos, request_log_limit=100_000) as emulator:
+        video_ids = create_videos(emulator.base_url, emulator.api_key, videos)
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as ids_file:
             json.dump(video_ids, ids_file)
         env = {**airflow_env(), **emulator.airflow_connection().env()}

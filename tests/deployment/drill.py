@@ -90,8 +90,10 @@ class Drill:
         assert 0 < self.videos <= MAX_VIDEOS, f"HEYGEN_DRILL_VIDEOS must be 1 to {MAX_VIDEOS}"
         self.deployment.restart_stopped()
         self.emulator.reset()
+        # Every video holds a render slot for the whole drill (v3 refuses a create beyond the slots): the
+        # drill is about crashes and restarts, not about waiting for a slot.
         self.emulator.update_settings(
-            plan="enterprise", pending_seconds=HELD_SECONDS, create_delay_seconds=CREATE_DELAY_SECONDS
+            concurrent_renders=self.videos, pending_seconds=HELD_SECONDS, create_delay_seconds=CREATE_DELAY_SECONDS
         )
         with sampling_memory(self.deployment) as peak:
             began = time.monotonic()
