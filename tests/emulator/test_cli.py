@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from heygen_provider.testing.emulator.cli import build_parser, settings_from_arguments
+
 CLI = [sys.executable, "-m", "heygen_provider.testing.emulator.cli"]
 
 
@@ -119,3 +121,11 @@ def test_cli_says_when_videos_cannot_be_drawn(blocked: str | None) -> None:
         assert note == []
     else:
         assert len(note) == 1 and f"{blocked} is not installed" in note[0] and "2-second sample" in note[0]
+
+
+def test_cli_options_set_the_render_slots() -> None:
+    arguments = build_parser().parse_args(["--concurrent-renders", "4", "--slot-retry-after-seconds", "5"])
+    settings = settings_from_arguments(arguments)
+    assert (settings.limits.concurrent_renders, settings.slot_retry_after_seconds) == (4, 5)
+    default = settings_from_arguments(build_parser().parse_args([]))
+    assert (default.plan, default.limits.concurrent_renders) == ("pay_as_you_go", 10)
