@@ -24,10 +24,14 @@ The estimate, and its assumptions:
 * **Credit.** ``GET /v3/users/me`` reports a wallet balance in USD, compared with the cost; or credits,
   compared with the duration at :data:`SECONDS_PER_CREDIT` (one credit per minute of video, HeyGen's
   API rate for standard avatars; pass ``seconds_per_credit`` for your plan's).
+
+This module is imported when DAG files are parsed (through :mod:`heygen_provider.campaign.tasks`), so
+the hook and the models load only when a preflight runs.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import re
@@ -564,8 +568,6 @@ def _judge(
     log: Any,
 ) -> CampaignEstimate:
     """The campaign's estimate with the account's remaining credit, logged, and refused when over budget."""
-    import logging
-
     remaining = remaining_credit(hook.get_remaining_quota()) if check_credit else None
     estimate = CampaignEstimate(
         rows=tuple(estimates),

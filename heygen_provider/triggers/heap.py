@@ -26,6 +26,8 @@ import asyncio
 import gc
 import warnings
 
+from airflow.configuration import conf
+
 from heygen_provider.hooks.cache import LoopSessions, loop_state
 
 #: How often a freezer looks at the number of waiting triggers.
@@ -34,8 +36,6 @@ FREEZE_CHECK_INTERVAL = 10.0
 
 def freeze_enabled() -> bool:
     """``[heygen] freeze_triggerer_heap``: Airflow's configuration, already in memory, so no I/O."""
-    from airflow.configuration import conf
-
     return conf.getboolean("heygen", "freeze_triggerer_heap", fallback=False)
 
 
