@@ -28,8 +28,8 @@ KILLED_STATE = "failed"
 #: and the ``DELETE`` needs the rest.
 WORKER_QUESTION_TIMEOUT = 3.0
 #: Seconds a trigger waits for the answer on its cancellation before Airflow 3.3, which bounds nothing
-#: there. The first question a triggerer asks makes Airflow build its in-process API (30 to 40 s on a
-#: busy two-core machine, the same whoever asks first); the answers after it take milliseconds.
+#: there: room for the first question a triggerer asks, which makes Airflow build its in-process API
+#: whoever asks first (how long that takes: ``docs/benchmarks.rst``); the answers after it are quick.
 TRIGGER_QUESTION_TIMEOUT = 60.0
 
 

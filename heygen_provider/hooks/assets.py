@@ -94,11 +94,11 @@ class Photo:
 
 def create_body(api: HeyGenApi, request: VideoGenerateRequest) -> tuple[dict[str, Any], tuple[Photo, ...]]:
     """
-    The create call's body for ``request`` in ``api``'s generation, translated once, and the photos to
+    The create call's body for ``request`` in API version ``api``, translated once, and the photos to
     upload before it is sent: each photo's asset id is a stand-in in the body until
     :func:`with_asset_ids` fills it in. No HTTP call.
 
-    :raises HeyGenRequestValidationError: naming each field the generation cannot express.
+    :raises HeyGenRequestValidationError: naming each field the API version cannot express.
     """
     stand_ins: dict[str, str] = {}
     photos = tuple(

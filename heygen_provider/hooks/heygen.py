@@ -216,9 +216,9 @@ class HeyGenHook(BaseHook):
 
     def request_body(self, request: VideoGenerateRequest) -> dict[str, Any]:
         """
-        The create call's body for ``request`` in the connection's API generation; no HTTP call.
+        The create call's body for ``request`` in the connection's API version; no HTTP call.
 
-        :raises HeyGenRequestValidationError: naming each field the generation cannot express.
+        :raises HeyGenRequestValidationError: naming each field the API version cannot express.
         """
         return self.settings.api.request_body(request)
 
@@ -249,7 +249,7 @@ class HeyGenHook(BaseHook):
 
     def create_video_from_body(self, body: Mapping[str, Any], *, idempotency_key: str | None = None) -> CreatedVideo:
         """
-        Submit a create body already in the connection's API generation (:meth:`request_body`), its photos
+        Submit a create body already in the connection's API version (:meth:`request_body`), its photos
         HeyGen assets already. Paid; sent and retried as :meth:`create_video` is.
 
         :raises HeyGenRequestValidationError: before any call, when ``idempotency_key`` breaks HeyGen's rule.
@@ -386,7 +386,7 @@ class HeyGenHook(BaseHook):
 
     def _listing(self, path: str) -> Any:
         """
-        A list call's ``data``; on a paged generation, every page's items in order.
+        A list call's ``data``; on an API version that pages, every page's items in order.
 
         v3 answers ``{"data": [...], "has_more", "next_token"}`` and gives the next page for
         ``token=<next_token>``; the first page alone would leave out most of HeyGen's public looks and voices.
@@ -400,7 +400,7 @@ class HeyGenHook(BaseHook):
             page = self._request("GET", path, params={"token": token} if token else None, envelope=True)
             data = page.get("data", page) if isinstance(page, dict) else page
             if not isinstance(data, list) or not isinstance(page, dict):
-                # Not a listing: the models read an odd answer as before; pages read so far are kept.
+                # Not a listing: the models judge the odd answer, as on an unpaged call; pages read so far are kept.
                 return items or data
             items.extend(data)
             token = page.get("next_token")
@@ -535,7 +535,7 @@ class HeyGenHook(BaseHook):
         poller. The answer carries no URLs: ask :meth:`aget_video_status` about a video that has ended.
 
         :returns: a status per id the answer reported readably; ids it left out are missing.
-        :raises ValueError: when the connection's API generation has no bulk call (``legacy``).
+        :raises ValueError: when the connection's API version has no bulk call (``legacy``).
         """
         settings = await self.aget_settings()
         path, params = settings.api.bulk_status_request(video_ids)

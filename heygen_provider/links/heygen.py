@@ -125,7 +125,7 @@ class HeyGenVideoLink(BaseOperatorLink):
         video_id = XCom.get_value(ti_key=ti_key, key=XCOM_VIDEO_ID)
         if not video_id:
             return ""
-        # Tasks that ran before this key existed pushed only the id.
+        # A task run by an older version of the provider pushed only the id: its page is then HeyGen's.
         return str(XCom.get_value(ti_key=ti_key, key=XCOM_VIDEO_PAGE) or video_page_url(str(video_id)))
 
 

@@ -16,8 +16,8 @@ changed renders the new request) and sends no photo twice.
 
 :func:`~heygen_provider.idempotency.idempotency_key` derives the key every v3 create carries from the
 same identity, so a create repeated by an HTTP retry, a task retry or a worker killed before the record
-was written is rendered once by HeyGen; ``idempotency_key`` and ``request_fingerprint`` still import
-from here.
+was written is rendered once by HeyGen; ``idempotency_key`` and ``request_fingerprint`` import from
+here too.
 """
 
 from __future__ import annotations
