@@ -35,7 +35,7 @@ from heygen_provider.vocabulary import API_VERSIONS, DEFAULT_CONN_ID, ApiVersion
 USER_AGENT = f"airflow-provider-heygen/{__version__}"
 #: Connecting should be quick; only an answer may legitimately take up to the request timeout.
 MAX_CONNECT_TIMEOUT = 10.0
-#: Every extra a connection may carry: the form's, and the deprecated ones older connections still hold.
+#: Every extra a connection may carry: the form's, and the deprecated ones (``DEPRECATED_EXTRA_FIELDS``).
 KNOWN_EXTRA_FIELDS: dict[str, Any] = {**CONNECTION_EXTRA_FIELDS, **DEPRECATED_EXTRA_FIELDS}
 
 __all__ = [

@@ -79,7 +79,7 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
     },
 }
 
-#: Extras still read from older connections but no longer offered in the form.
+#: Deprecated extras, read from a connection but not offered in the form; tolerated until the next major release.
 DEPRECATED_EXTRA_FIELDS: dict[str, Any] = {
     "video_status_path": {
         "label": "Video status path",

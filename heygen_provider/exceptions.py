@@ -285,8 +285,8 @@ def is_retryable(error: BaseException) -> bool:
     return not isinstance(error, AirflowFailException)
 
 
-#: Names that lived here before the answer parser moved to the transport and the render-failure rules to
-#: the models (issue 28), and their homes now: each still imports from here, with a DeprecationWarning.
+#: Names that still import from here, with a DeprecationWarning, until the next major release, and their
+#: homes: the answer parser belongs to the transport, the render-failure rules to the models.
 _MOVED = {
     "LEGACY_SUCCESS_CODE": "heygen_provider.hooks.answers",
     "REQUEST_IN_PROGRESS": "heygen_provider.hooks.answers",

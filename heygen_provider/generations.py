@@ -1,5 +1,6 @@
 """
-Deprecated: :mod:`heygen_provider.api_versions` holds HeyGen's APIs, one class each (issue 28).
+Deprecated, tolerated until the next major release: :mod:`heygen_provider.api_versions` holds HeyGen's
+APIs, one class each.
 
 Every public name of this module still imports from here, with a DeprecationWarning naming its new home:
 ``GENERATIONS`` is :data:`~heygen_provider.api_versions.API_BY_VERSION`, ``ApiGeneration`` is
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from heygen_provider._moved import moved_to
 
-#: Each name of this module, and where it lives now.
+#: Each name of this module, and its home.
 _MOVED = {
     "V3_OPTIONS": "heygen_provider.vocabulary.V3_OPTIONS",
     "GENERATIONS": "heygen_provider.api_versions.API_BY_VERSION",

@@ -19,14 +19,17 @@ import asyncio
 import threading
 from typing import Protocol
 
+from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+from asgiref.sync import sync_to_async
+
 #: The state a task instance is in once a person marked it, or its DAG run, failed.
 KILLED_STATE = "failed"
 #: Seconds a worker's ``on_kill`` waits for the answer: Airflow gives a killed task 5 s before SIGKILL,
 #: and the ``DELETE`` needs the rest.
 WORKER_QUESTION_TIMEOUT = 3.0
 #: Seconds a trigger waits for the answer on its cancellation before Airflow 3.3, which bounds nothing
-#: there. The first question a triggerer asks makes Airflow build its in-process API (30 to 40 s on a
-#: busy two-core machine, the same whoever asks first); the answers after it take milliseconds.
+#: there: room for the first question a triggerer asks, which makes Airflow build its in-process API
+#: whoever asks first (how long that takes: ``docs/benchmarks.rst``); the answers after it are quick.
 TRIGGER_QUESTION_TIMEOUT = 60.0
 
 
@@ -47,11 +50,9 @@ class TaskInstanceKey(Protocol):
 
 
 def _count_killed(task_instance: TaskInstanceKey) -> int:
+    map_index = task_instance.map_index
     # The Task SDK's own question, as Airflow's Google provider asks it on a trigger's cancellation: it
     # goes through the supervisor (worker or triggerer) to the API server, so it works on both.
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-    map_index = task_instance.map_index
     return RuntimeTaskInstance.get_ti_count(
         dag_id=task_instance.dag_id,
         map_index=-1 if map_index is None else map_index,
@@ -101,7 +102,5 @@ async def atask_was_killed(task_instance: TaskInstanceKey, timeout: float | None
         down may no longer answer).
     :raises Exception: whatever asking Airflow raised.
     """
-    from asgiref.sync import sync_to_async
-
     count = await asyncio.wait_for(sync_to_async(_count_killed)(task_instance), timeout)
     return count > 0

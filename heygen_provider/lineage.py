@@ -6,6 +6,9 @@ name is the object's key (``s3://campaigns`` and ``2026-11-24/north.mp4``); a lo
 ``file`` and its name the absolute path (``/data/videos/north.mp4``), as Airflow's own providers name
 them. The connection id that ``ObjectStoragePath`` writes into a URI (``s3://aws_default@bucket/...``)
 is not part of the name.
+
+The OpenLineage provider is optional: it is imported inside :func:`stored_outputs`, which only its
+listener calls, so this module imports without it.
 """
 
 from __future__ import annotations

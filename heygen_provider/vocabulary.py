@@ -42,8 +42,8 @@ class RenderStatus(str, enum.Enum):
     """
     The status words of a render, wherever the provider reports one: a trigger event, a task result, a
     campaign row. Each member is its word (``RenderStatus.SUCCESS == "success"``) and is written as that
-    word in XCom, trigger events, logs and the summary, as plain strings were before; an event stored
-    by an older version reads back equal.
+    word in XCom, trigger events, logs and the summary, so a plain word an older version of the provider
+    stored (an event, a result) reads back equal.
     """
 
     #: HeyGen's statuses, read from its answers (:class:`~heygen_provider.models.status.VideoStatus`).

@@ -24,16 +24,20 @@ The estimate, and its assumptions:
 * **Credit.** ``GET /v3/users/me`` reports a wallet balance in USD, compared with the cost; or credits,
   compared with the duration at :data:`SECONDS_PER_CREDIT` (one credit per minute of video, HeyGen's
   API rate for standard avatars; pass ``seconds_per_credit`` for your plan's).
+
+This module is imported when DAG files are parsed (through :mod:`heygen_provider.campaign.tasks`), so
+the hook and the models load only when a preflight runs.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from heygen_provider.campaign.summary import one_line
@@ -398,7 +402,7 @@ def preflight_campaign(
     from heygen_provider.hooks.heygen import HeyGenHook
     from heygen_provider.models import VideoGenerateRequest
 
-    table = _checked_parameters(
+    parameters = _Parameters(
         max_cost=max_cost,
         prices=prices,
         words_per_minute=words_per_minute,
@@ -418,26 +422,9 @@ def preflight_campaign(
             hook.request_body(request)
         except HeyGenRequestValidationError as error:
             return invalid_row(label, error.problems)
-        return estimate_request(
-            label,
-            request,
-            table,
-            words_per_minute=words_per_minute,
-            characters_per_minute=characters_per_minute,
-            unscripted_scene_seconds=unscripted_scene_seconds,
-        )
+        return estimate_request(label, request, parameters.prices_per_second, **parameters.estimating)
 
-    estimates = _estimate_rows(rows, estimate_row)
-    return _judge(
-        estimates,
-        hook,
-        max_cost=max_cost,
-        seconds_per_credit=seconds_per_credit,
-        words_per_minute=words_per_minute,
-        characters_per_minute=characters_per_minute,
-        check_credit=check_credit,
-        log=log,
-    )
+    return _judge(_estimate_rows(rows, estimate_row), hook, parameters, log)
 
 
 def preflight_template_campaign(
@@ -477,7 +464,7 @@ def preflight_template_campaign(
     from heygen_provider.hooks.heygen import HeyGenHook
     from heygen_provider.models.template import check_template_row, parse_template_id
 
-    table = _checked_parameters(
+    parameters = _Parameters(
         max_cost=max_cost,
         prices=prices,
         words_per_minute=words_per_minute,
@@ -509,27 +496,10 @@ def preflight_template_campaign(
         if checked.all_problems:
             return invalid_row(label, checked.all_problems)
         scripts = template.scripts(checked.scene_ids)
-        return estimate_template(
-            label,
-            scripts,
-            {**defaults, **checked.variables},
-            table,
-            words_per_minute=words_per_minute,
-            characters_per_minute=characters_per_minute,
-            unscripted_scene_seconds=unscripted_scene_seconds,
-        )
+        variables = {**defaults, **checked.variables}
+        return estimate_template(label, scripts, variables, parameters.prices_per_second, **parameters.estimating)
 
-    estimates = _estimate_rows(rows, estimate_row)
-    return _judge(
-        estimates,
-        hook,
-        max_cost=max_cost,
-        seconds_per_credit=seconds_per_credit,
-        words_per_minute=words_per_minute,
-        characters_per_minute=characters_per_minute,
-        check_credit=check_credit,
-        log=log,
-    )
+    return _judge(_estimate_rows(rows, estimate_row), hook, parameters, log)
 
 
 def _estimate_rows(
@@ -552,30 +522,18 @@ def _estimate_rows(
     return estimates
 
 
-def _judge(
-    estimates: list[RowEstimate],
-    hook: Any,
-    *,
-    max_cost: float | None,
-    seconds_per_credit: float,
-    words_per_minute: float,
-    characters_per_minute: float,
-    check_credit: bool,
-    log: Any,
-) -> CampaignEstimate:
+def _judge(estimates: list[RowEstimate], hook: Any, parameters: _Parameters, log: Any) -> CampaignEstimate:
     """The campaign's estimate with the account's remaining credit, logged, and refused when over budget."""
-    import logging
-
-    remaining = remaining_credit(hook.get_remaining_quota()) if check_credit else None
+    remaining = remaining_credit(hook.get_remaining_quota()) if parameters.check_credit else None
     estimate = CampaignEstimate(
         rows=tuple(estimates),
         remaining=remaining,
-        seconds_per_credit=seconds_per_credit,
-        words_per_minute=words_per_minute,
-        characters_per_minute=characters_per_minute,
+        seconds_per_credit=parameters.seconds_per_credit,
+        words_per_minute=parameters.words_per_minute,
+        characters_per_minute=parameters.characters_per_minute,
     )
     (log or logging.getLogger(__name__)).info("%s", estimate.describe())
-    check_budget(estimate, max_cost=max_cost)
+    check_budget(estimate, max_cost=parameters.max_cost)
     return estimate
 
 
@@ -658,41 +616,60 @@ def _check_paces(*, words_per_minute: Any, characters_per_minute: Any) -> None:
     _positive("characters_per_minute", characters_per_minute)
 
 
-def _checked_parameters(
-    *,
-    max_cost: Any,
-    prices: Any,
-    words_per_minute: Any,
-    characters_per_minute: Any,
-    seconds_per_credit: Any,
-    unscripted_scene_seconds: Any,
-    check_credit: Any,
-) -> dict[str, float]:
+@dataclass(frozen=True)
+class _Parameters:
     """
-    Every numeric parameter of a preflight checked at once, before any call to HeyGen.
+    The parameters both preflights share, as they were given, checked together when made: before any call
+    to HeyGen.
 
-    :returns: the price table (:func:`price_table`).
     :raises HeyGenBudgetInputError: listing each parameter that breaks its rule.
     """
-    problems: list[str] = []
-    table: dict[str, float] = {}
-    checks: list[Callable[[], object]] = [
-        lambda: _max_cost(max_cost),
-        lambda: _check_paces(words_per_minute=words_per_minute, characters_per_minute=characters_per_minute),
-        lambda: _positive("seconds_per_credit", seconds_per_credit),
-        lambda: unscripted_scene_seconds is None or _positive("unscripted_scene_seconds", unscripted_scene_seconds),
-        lambda: table.update(price_table(prices)),
-    ]
-    if not isinstance(check_credit, bool):
-        problems.append(f"check_credit: must be True or False (got {check_credit!r})")
-    for check in checks:
-        try:
-            check()
-        except HeyGenBudgetInputError as error:
-            problems += error.problems
-    if problems:
-        raise HeyGenBudgetInputError(problems)
-    return table
+
+    max_cost: float | None
+    prices: Mapping[str, float] | None
+    words_per_minute: float
+    characters_per_minute: float
+    seconds_per_credit: float
+    unscripted_scene_seconds: float | None
+    check_credit: bool
+    #: USD per second by engine: :data:`PRICE_PER_SECOND_USD` with ``prices`` applied (:func:`price_table`).
+    prices_per_second: Mapping[str, float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        table: dict[str, float] = {}
+        checks: list[Callable[[], object]] = [
+            lambda: _max_cost(self.max_cost),
+            lambda: _check_paces(
+                words_per_minute=self.words_per_minute, characters_per_minute=self.characters_per_minute
+            ),
+            lambda: _positive("seconds_per_credit", self.seconds_per_credit),
+            lambda: (
+                self.unscripted_scene_seconds is None
+                or _positive("unscripted_scene_seconds", self.unscripted_scene_seconds)
+            ),
+            lambda: table.update(price_table(self.prices)),
+        ]
+        if not isinstance(self.check_credit, bool):
+            problems.append(f"check_credit: must be True or False (got {self.check_credit!r})")
+        for check in checks:
+            try:
+                check()
+            except HeyGenBudgetInputError as error:
+                problems += error.problems
+        if problems:
+            raise HeyGenBudgetInputError(problems)
+        # The one field made here; frozen, so set as the dataclass sets its fields.
+        object.__setattr__(self, "prices_per_second", table)
+
+    @property
+    def estimating(self) -> dict[str, Any]:
+        """The keyword arguments :func:`estimate_request` and :func:`estimate_template` share."""
+        return {
+            "words_per_minute": self.words_per_minute,
+            "characters_per_minute": self.characters_per_minute,
+            "unscripted_scene_seconds": self.unscripted_scene_seconds,
+        }
 
 
 def _amount(amount: float, unit: str) -> str:

@@ -5,6 +5,9 @@ A row's render either returned a result (and was perhaps stored), or its task fa
 that got as far as submitting has pushed its ``video_id`` to XCom before waiting, so HeyGen itself is
 asked why that video failed: the summary carries HeyGen's code and message, not a log excerpt. A row
 without a video id failed before HeyGen accepted it (bad input, a refused create).
+
+This module is imported when DAG files are parsed (through :mod:`heygen_provider.campaign.tasks`), so
+the hook loads only when a failed row's video is asked about.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from heygen_provider.exceptions import HeyGenError
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE
 from heygen_provider.vocabulary import DEFAULT_CONN_ID, RenderStatus
 
@@ -86,8 +90,6 @@ def collect_row_outcomes(
 
 
 def _failed_render(hook: HeyGenHook, video_id: str) -> dict[str, Any]:
-    from heygen_provider.exceptions import HeyGenError
-
     try:
         status = hook.get_video_status(video_id)
     except HeyGenError as error:

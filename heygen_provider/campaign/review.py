@@ -15,6 +15,7 @@ from typing import Any
 
 from heygen_provider.campaign.outcomes import REJECTED
 from heygen_provider.campaign.summary import one_line
+from heygen_provider.links.heygen import video_page_url
 from heygen_provider.vocabulary import RenderStatus
 
 #: The options of ``ApprovalOperator`` (``ApprovalOperator.APPROVE`` and ``.REJECT``).
@@ -47,8 +48,6 @@ def review_body(video: Mapping[str, Any], script: str | None = None) -> str:
         ``video_page_url``, ``duration``, ``video_id``).
     :param script: the text the avatar speaks, quoted below the links.
     """
-    from heygen_provider.links.heygen import video_page_url
-
     video_id = str(video.get("video_id"))
     watch = str(video.get("video_url") or "")
     page = str(video.get("video_page_url") or video_page_url(video_id))

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from heygen_provider.links.heygen import video_page_url, without_connection
 from heygen_provider.vocabulary import RenderStatus
 
 #: A row with one of these statuses (and no ``reason``) has its video: rendered, or published after review.
@@ -75,8 +76,6 @@ def render_summary_html(
     :param folder: the folder the page is written to; files in it are linked by relative name.
     :param title: the page title.
     """
-    from heygen_provider.links.heygen import video_page_url
-
     stored = {str(item.get("video_id")): item for item in files if item}
     cards = []
     rows = list(videos)
@@ -182,8 +181,6 @@ def render_summary_text(videos: Iterable[Mapping[str, Any]], *, title: str = "He
         preference to HeyGen's signed URL.
     :param title: the first line.
     """
-    from heygen_provider.links.heygen import video_page_url, without_connection
-
     rows = list(videos)
     lines = [one_line(title), one_line(count_outcomes(rows))]
     for row in rows:

@@ -22,9 +22,9 @@ import csv
 import html
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import task
+from airflow.sdk import ObjectStoragePath, task
 
 from heygen_provider.campaign.budget import preflight_campaign
 from heygen_provider.campaign.outcomes import collect_row_outcomes, failed_rows
@@ -33,9 +33,6 @@ from heygen_provider.file_names import run_folder
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, without_connection
 from heygen_provider.operators.download import HeyGenDownloadVideoOperator
 from heygen_provider.operators.render import HeyGenRenderOperator
-
-if TYPE_CHECKING:
-    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +43,6 @@ def rows_from_csv(source: str | Path) -> list[dict[str, str]]:
 
     :param source: a local path, or an object storage URI (``s3://...``, with its provider installed).
     """
-    # Imported when it runs, here and below: object storage (fsspec) is slow to import, and DAG files
-    # import this module each time they are parsed.
-    from airflow.sdk import ObjectStoragePath
-
     readable: Path | ObjectStoragePath = ObjectStoragePath(source) if isinstance(source, str) else Path(source)
     with readable.open("r", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
@@ -158,8 +151,6 @@ def write_summary_page(
     :param heading: the page's title, ``{day}`` replaced by the run's day.
     :param subject: the e-mail's subject, ``{day}`` replaced by the run's day.
     """
-    from airflow.sdk import ObjectStoragePath
-
     day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
     videos = ObjectStoragePath(f"{params['output_uri']}/{folder}", conn_id=params["output_conn_id"] or None)
     # Nothing may have been stored yet (every row failed, or the preflight refused the run).

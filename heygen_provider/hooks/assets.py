@@ -14,6 +14,9 @@ The one owner of uploading: the operators (:func:`create_body`, :func:`upload_ph
 :func:`with_asset_ids`: the request is translated once, its photos standing in the body until uploaded)
 and :meth:`~heygen_provider.hooks.heygen.HeyGenHook.create_video` both upload through here, over the
 :class:`AssetTransport` seam the hook provides.
+
+``requests`` is imported where a direct upload puts its bytes, the one function-level import here: the
+triggerer imports this module (through the hook) and never loads a second HTTP client.
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
+from airflow.sdk import ObjectStoragePath
+
+from heygen_provider.connection import is_loopback
 from heygen_provider.exceptions import HeyGenMalformedResponseError, HeyGenRequestValidationError
 from heygen_provider.idempotency import completion_key, upload_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from airflow.sdk import ObjectStoragePath
 
     from heygen_provider.api_versions import HeyGenApi
     from heygen_provider.connection import HeyGenConnectionSettings
@@ -89,11 +94,11 @@ class Photo:
 
 def create_body(api: HeyGenApi, request: VideoGenerateRequest) -> tuple[dict[str, Any], tuple[Photo, ...]]:
     """
-    The create call's body for ``request`` in ``api``'s generation, translated once, and the photos to
+    The create call's body for ``request`` in API version ``api``, translated once, and the photos to
     upload before it is sent: each photo's asset id is a stand-in in the body until
     :func:`with_asset_ids` fills it in. No HTTP call.
 
-    :raises HeyGenRequestValidationError: naming each field the generation cannot express.
+    :raises HeyGenRequestValidationError: naming each field the API version cannot express.
     """
     stand_ins: dict[str, str] = {}
     photos = tuple(
@@ -179,8 +184,6 @@ def _with_image_assets(request: VideoGenerateRequest, asset_ids: Mapping[str, st
 
 
 def _storage_path(path: str) -> ObjectStoragePath:
-    from airflow.sdk import ObjectStoragePath
-
     if "://" not in path:
         path = f"file://{os.path.abspath(path)}"
     return ObjectStoragePath(path)
@@ -247,11 +250,7 @@ def _upload(transport: AssetTransport, file: ObjectStoragePath, content_type: st
 
 
 def _put_bytes(transport: AssetTransport, file: ObjectStoragePath, started: Mapping[str, Any], size: int) -> None:
-    from urllib.parse import urlsplit
-
     import requests
-
-    from heygen_provider.connection import is_loopback
 
     upload_url = started.get("upload_url")
     parts = urlsplit(upload_url if isinstance(upload_url, str) else "")

@@ -23,13 +23,13 @@ from heygen_provider.hooks.answers import parse_response
 from heygen_provider.retry import RetryState, TransportFailure, parse_retry_after
 
 #: Bytes of one answer the triggerer reads at most. Its answers are status answers: a bulk one for 100
-#: videos is about 10 KB, one video's a few KB with its signed URLs, so 1 MiB is over 50 times the largest;
-#: and parsing 1 MiB on the event loop takes milliseconds, where answers of tens of megabytes stalled it
-#: for over a second and took about 600 MB.
+#: videos is about 10 KB, one video's a few KB with its signed URLs, so 1 MiB holds the largest many times
+#: over and stays quick to parse on the event loop, which a larger answer would stall for every trigger on
+#: it (``docs/benchmarks.rst``, answer caps).
 MAX_TRIGGERER_ANSWER_BYTES = 1024 * 1024
 #: Bytes of one answer a worker reads at most. The largest legitimate answers are listings (the legacy API
 #: lists every avatar or voice in one unpaged answer, v3 pages of 50 looks or 100 voices), far below 16 MiB;
-#: a broken server or proxy streaming without end can no longer exhaust the worker's memory.
+#: a broken server or proxy that streams without end is cut there and cannot exhaust the worker's memory.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 #: Bytes read in one step: what the event loop handles between two other tasks' turns.
 ANSWER_CHUNK_BYTES = 64 * 1024

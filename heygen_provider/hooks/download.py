@@ -12,12 +12,16 @@ Streaming a finished video's media (MP4, thumbnail, captions) to any Airflow ``O
   byte is fetched.
 * Media URLs are signed and expire (7 days on HeyGen); the caller passes a way to get fresh ones.
 * The API key is never sent to the media host: these requests carry no auth header.
+
+``requests`` is imported inside :func:`download_media`, the one function-level import here: the triggerer
+imports this module (through the hook) and never loads a second HTTP client.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,8 +82,6 @@ def download_media(
         nothing says belongs to ``video_id``; nothing is fetched or written.
     :raises HeyGenDownloadError: on any other failure, after the policy's attempts.
     """
-    import time
-
     import requests
 
     if video_id is not None:

@@ -5,6 +5,9 @@ Sync calls (workers) go through one pooled :class:`requests.Session` per hook. A
 triggerer) go through one :class:`aiohttp.ClientSession` per event loop and connection id, shared by
 every trigger in the process (:mod:`heygen_provider.hooks.cache`). Both paths use the same
 connection settings, retry policy, error parser and models.
+
+``requests`` is imported inside the sync calls, the one function-level import here: the triggerer
+imports this module and waits with ``aiohttp`` alone, so it never loads a second HTTP client.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from airflow.sdk import BaseHook
+from pydantic import ValidationError
 
 from heygen_provider.connection import (
     DEFAULT_CONN_ID,
@@ -26,7 +31,10 @@ from heygen_provider.exceptions import (
     HeyGenAnswerTooLargeError,
     HeyGenAPIError,
     HeyGenAuthenticationError,
+    HeyGenConnectionError,
     HeyGenError,
+    HeyGenMalformedResponseError,
+    HeyGenNotFoundError,
 )
 from heygen_provider.hooks import cache
 from heygen_provider.hooks.assets import create_body, upload_images, upload_photos, with_asset_ids
@@ -40,10 +48,13 @@ from heygen_provider.hooks.calls import (
     read_answer,
     transport_error,
 )
-from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE
+from heygen_provider.hooks.download import DEFAULT_CHUNK_SIZE, download_media
 from heygen_provider.idempotency import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY  # noqa: PLC0414 (re-exported: users import it here)
 from heygen_provider.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH as IDEMPOTENCY_KEY_MAX_LENGTH  # noqa: PLC0414
 from heygen_provider.idempotency import check_idempotency_key as check_idempotency_key  # noqa: PLC0414
+from heygen_provider.models import CreatedVideo, VideoGenerateRequest, VideoStatusResponse
+from heygen_provider.models.status import bulk_statuses
+from heygen_provider.models.template import Template
 from heygen_provider.retry import RetryPolicy, RetryState, TransportFailure
 
 #: Pages a listing is read to at most (50 looks or 100 voices a page): a bound on a cursor that never ends.
@@ -54,15 +65,7 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
     from heygen_provider.hooks.download import DownloadResult
-    from heygen_provider.models import (
-        AvatarList,
-        CreatedVideo,
-        RemainingQuota,
-        VideoGenerateRequest,
-        VideoStatusResponse,
-        VoiceList,
-    )
-    from heygen_provider.models.template import Template
+    from heygen_provider.models import AvatarList, RemainingQuota, VoiceList
 
 
 class HeyGenHook(BaseHook):
@@ -213,9 +216,9 @@ class HeyGenHook(BaseHook):
 
     def request_body(self, request: VideoGenerateRequest) -> dict[str, Any]:
         """
-        The create call's body for ``request`` in the connection's API generation; no HTTP call.
+        The create call's body for ``request`` in the connection's API version; no HTTP call.
 
-        :raises HeyGenRequestValidationError: naming each field the generation cannot express.
+        :raises HeyGenRequestValidationError: naming each field the API version cannot express.
         """
         return self.settings.api.request_body(request)
 
@@ -236,8 +239,6 @@ class HeyGenHook(BaseHook):
         :raises HeyGenRequestValidationError: before any HTTP call, when the request (or the key) breaks a rule.
         :raises HeyGenMalformedResponseError: when HeyGen answered 2xx without a usable ``video_id``.
         """
-        from heygen_provider.models import VideoGenerateRequest
-
         check_idempotency_key(idempotency_key)
         if not isinstance(request, VideoGenerateRequest):
             request = VideoGenerateRequest.from_params(request)
@@ -248,7 +249,7 @@ class HeyGenHook(BaseHook):
 
     def create_video_from_body(self, body: Mapping[str, Any], *, idempotency_key: str | None = None) -> CreatedVideo:
         """
-        Submit a create body already in the connection's API generation (:meth:`request_body`), its photos
+        Submit a create body already in the connection's API version (:meth:`request_body`), its photos
         HeyGen assets already. Paid; sent and retried as :meth:`create_video` is.
 
         :raises HeyGenRequestValidationError: before any call, when ``idempotency_key`` breaks HeyGen's rule.
@@ -265,8 +266,6 @@ class HeyGenHook(BaseHook):
         :raises HeyGenConnectionError: on a ``legacy`` connection, before any call.
         :raises HeyGenNotFoundError: when HeyGen knows no such template.
         """
-        from heygen_provider.models.template import Template
-
         return Template.from_answer(template_id, self._request("GET", self._template_path(template_id)))
 
     def create_template_video(
@@ -289,8 +288,6 @@ class HeyGenHook(BaseHook):
         return self._create(self._template_path(template_id), dict(body), idempotency_key)
 
     def _template_path(self, template_id: str) -> str:
-        from heygen_provider.exceptions import HeyGenConnectionError
-
         settings = self.settings
         try:
             return settings.api.template_path(template_id)
@@ -302,11 +299,6 @@ class HeyGenHook(BaseHook):
 
     def _create(self, path: str, body: dict[str, Any], idempotency_key: str | None) -> CreatedVideo:
         """One paid create call; keyed (and so safe to re-send) only when ``idempotency_key`` is given."""
-        from pydantic import ValidationError
-
-        from heygen_provider.exceptions import HeyGenMalformedResponseError
-        from heygen_provider.models import CreatedVideo
-
         try:
             data = self._request(
                 "POST",
@@ -366,8 +358,6 @@ class HeyGenHook(BaseHook):
         :returns: ``True`` when HeyGen deleted the video now, ``False`` when it had no such video (any more).
         :raises HeyGenConnectionError: on a ``legacy`` connection, before any call.
         """
-        from heygen_provider.exceptions import HeyGenNotFoundError
-
         try:
             self._request("DELETE", self._video_path(self.settings, video_id))
         except HeyGenNotFoundError:
@@ -375,8 +365,6 @@ class HeyGenHook(BaseHook):
         return True
 
     def _video_path(self, settings: HeyGenConnectionSettings, video_id: str) -> str:
-        from heygen_provider.exceptions import HeyGenConnectionError
-
         try:
             return settings.api.video_path(video_id)
         except ValueError:
@@ -398,7 +386,7 @@ class HeyGenHook(BaseHook):
 
     def _listing(self, path: str) -> Any:
         """
-        A list call's ``data``; on a paged generation, every page's items in order.
+        A list call's ``data``; on an API version that pages, every page's items in order.
 
         v3 answers ``{"data": [...], "has_more", "next_token"}`` and gives the next page for
         ``token=<next_token>``; the first page alone would leave out most of HeyGen's public looks and voices.
@@ -412,7 +400,7 @@ class HeyGenHook(BaseHook):
             page = self._request("GET", path, params={"token": token} if token else None, envelope=True)
             data = page.get("data", page) if isinstance(page, dict) else page
             if not isinstance(data, list) or not isinstance(page, dict):
-                # Not a listing: the models read an odd answer as before; pages read so far are kept.
+                # Not a listing: the models judge the odd answer, as on an unpaged call; pages read so far are kept.
                 return items or data
             items.extend(data)
             token = page.get("next_token")
@@ -449,8 +437,6 @@ class HeyGenHook(BaseHook):
         :raises MediaUrlExpired: when the signed URL has expired; ask :meth:`get_video_status` for a
             fresh one.
         """
-        from heygen_provider.hooks.download import download_media
-
         settings = self.settings
         return download_media(
             self._session,
@@ -495,8 +481,6 @@ class HeyGenHook(BaseHook):
         settings: HeyGenConnectionSettings,
         params: Mapping[str, str] | None = None,
     ) -> Any:
-        import aiohttp
-
         session = cache.shared_session(self.heygen_conn_id, settings.session_headers)
         retry = self._start(settings, method, idempotent=None)
         timeout = aiohttp.ClientTimeout(total=settings.request_timeout, sock_connect=settings.connect_timeout)
@@ -538,8 +522,6 @@ class HeyGenHook(BaseHook):
 
     async def adelete_video(self, video_id: str) -> bool:
         """Async :meth:`delete_video`, for triggers: never blocks the event loop."""
-        from heygen_provider.exceptions import HeyGenNotFoundError
-
         settings = await self.aget_settings()
         try:
             await self._arequest("DELETE", self._video_path(settings, video_id), settings=settings)
@@ -553,10 +535,8 @@ class HeyGenHook(BaseHook):
         poller. The answer carries no URLs: ask :meth:`aget_video_status` about a video that has ended.
 
         :returns: a status per id the answer reported readably; ids it left out are missing.
-        :raises ValueError: when the connection's API generation has no bulk call (``legacy``).
+        :raises ValueError: when the connection's API version has no bulk call (``legacy``).
         """
-        from heygen_provider.models.status import bulk_statuses
-
         settings = await self.aget_settings()
         path, params = settings.api.bulk_status_request(video_ids)
         return bulk_statuses(await self._arequest("GET", path, settings=settings, params=params), video_ids)
@@ -573,9 +553,6 @@ def _settings_from(conn_id: str, connection: Any) -> HeyGenConnectionSettings:
 
 
 def _status_from(video_id: str, data: Any) -> VideoStatusResponse:
-    from heygen_provider.exceptions import HeyGenMalformedResponseError
-    from heygen_provider.models import VideoStatusResponse
-
     if not isinstance(data, dict) or "status" not in data:
         # Retried like a 5xx by pollers: a status answer without a status says nothing.
         raise HeyGenMalformedResponseError(f"status answer for video {video_id} carries no status", status_code=200)
@@ -627,8 +604,6 @@ def _requests_failure(error: Exception) -> TransportFailure:
 
 
 def _aiohttp_failure(error: BaseException) -> TransportFailure:
-    import aiohttp
-
     if isinstance(error, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
         return TransportFailure.NOT_CONNECTED
     return TransportFailure.NO_RESPONSE

@@ -10,6 +10,9 @@ the task has links at all (the API server lists each registered link, with no UR
 and it draws only ``http(s)`` links: a ``file://`` path would leave the heading with nothing under it.
 So a link to a stored file leads to a page a browser opens (an S3 or GCS console page) or is empty,
 and a task that stores in a local folder gets no such link (:func:`may_open_in_browser`).
+
+This module is imported when DAG files are parsed: :func:`video_page_url` imports the connection
+module, which brings the models, only when it is called.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from airflow.sdk import BaseOperatorLink
+from airflow.sdk.execution_time.xcom import XCom
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.xcom_arg import PlainXComArg
@@ -118,12 +122,10 @@ class HeyGenVideoLink(BaseOperatorLink):
     name = "HeyGen video"
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
         video_id = XCom.get_value(ti_key=ti_key, key=XCOM_VIDEO_ID)
         if not video_id:
             return ""
-        # Tasks that ran before this key existed pushed only the id.
+        # A task run by an older version of the provider pushed only the id: its page is then HeyGen's.
         return str(XCom.get_value(ti_key=ti_key, key=XCOM_VIDEO_PAGE) or video_page_url(str(video_id)))
 
 
@@ -136,8 +138,6 @@ class StoredVideoLink(BaseOperatorLink):
     name = "Stored video"
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
         result = XCom.get_value(ti_key=ti_key, key="return_value")
         path = result.get("video_path") if isinstance(result, dict) else None
         return browsable_url(str(path)) if path else ""
@@ -154,8 +154,6 @@ class CampaignSummaryLink(BaseOperatorLink):
     name = "Campaign summary"
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
         result = XCom.get_value(ti_key=ti_key, key="return_value")
         page = result.get("page") if isinstance(result, dict) else None
         return browsable_url(str(page)) if page else ""

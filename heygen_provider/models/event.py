@@ -221,5 +221,5 @@ class VideoEvent:
         plain_error = _PLAIN_ERRORS.get(self.error_class or "")
         if plain_error is not None:
             return plain_error(self.message)
-        # An event from before error classes were recorded.
+        # An event without an error class (an older trigger's) raises a render error from its status.
         return HeyGenRenderError(video_id=self.video_id, status=self.status, code=self.code, message=self.message)

@@ -3,7 +3,7 @@ The video request: the product spec's schema and every rule it states, plus HeyG
 
 Build one with :meth:`VideoGenerateRequest.from_params` (what the operator does after templating) to get
 the provider's :class:`~heygen_provider.exceptions.HeyGenRequestValidationError`, which lists every bad
-field by path and rule. The connection's API generation turns it into the body it sends:
+field by path and rule. The connection's API version turns it into the body it sends:
 :func:`heygen_provider.models.v3_body.to_v3_body` for ``POST /v3/videos`` (the default) and
 :meth:`VideoGenerateRequest.to_legacy_body` for the legacy ``POST /v2/video/generate``.
 """
@@ -311,7 +311,7 @@ class VideoGenerateRequest(RequestModel):
 
     def to_payload(self) -> dict[str, Any]:
         """
-        The whole request as JSON, whatever the API generation: fields left unset are omitted,
+        The whole request as JSON, whatever the API version: fields left unset are omitted,
         ``extra_fields`` merged in. What the submission record fingerprints.
         """
         return self.model_dump(mode="json", exclude_none=True)

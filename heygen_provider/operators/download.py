@@ -1,23 +1,28 @@
 """
 :class:`HeyGenDownloadVideoOperator`: store a finished video (and its thumbnail and captions) in any
 Airflow object storage: a local folder, S3, GCS, Azure, ... (whatever ``ObjectStoragePath`` reaches).
+
+This module is imported when DAG files are parsed, so it imports only what the operator's definition
+needs; the hook, the models and the lineage load at execute time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk import Asset, BaseOperator, BaseOperatorLink, ObjectStoragePath
 
-from heygen_provider.exceptions import HeyGenDownloadNameError
-from heygen_provider.links.heygen import StoredVideoLink, may_open_in_browser
+from heygen_provider.exceptions import HeyGenDownloadNameError, HeyGenRenderError, MediaUrlExpired
+from heygen_provider.links.heygen import StoredVideoLink, may_open_in_browser, without_connection
 from heygen_provider.operators.upstream_data import UpstreamDataMixin
 from heygen_provider.vocabulary import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow.sdk import Context, ObjectStoragePath
+    from airflow.sdk import Context
 
     from heygen_provider.hooks.download import DownloadResult
     from heygen_provider.hooks.heygen import HeyGenHook
@@ -107,8 +112,6 @@ class HeyGenDownloadVideoOperator(UpstreamDataMixin, BaseOperator):
         self.chunk_size = chunk_size
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.sdk import ObjectStoragePath
-
         from heygen_provider.hooks.heygen import HeyGenHook
         from heygen_provider.models.params import parse_structured_param
 
@@ -159,10 +162,6 @@ class HeyGenDownloadVideoOperator(UpstreamDataMixin, BaseOperator):
         Each Asset in ``outlets`` gets one event per stored video (Airflow records it when the task
         succeeds); its ``extra`` says which video and where, for a DAG scheduled on the Asset.
         """
-        from airflow.sdk import Asset
-
-        from heygen_provider.links.heygen import without_connection
-
         events = context.get("outlet_events")
         if events is None:
             return
@@ -188,8 +187,6 @@ class HeyGenDownloadVideoOperator(UpstreamDataMixin, BaseOperator):
     def _download(
         self, hook: HeyGenHook, urls: dict[str, Any], url_key: str, target: ObjectStoragePath
     ) -> tuple[DownloadResult, dict[str, Any]]:
-        from heygen_provider.exceptions import MediaUrlExpired
-
         try:
             return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size, video_id=self.video_id), urls
         except MediaUrlExpired:
@@ -198,8 +195,6 @@ class HeyGenDownloadVideoOperator(UpstreamDataMixin, BaseOperator):
         return hook.download_media(urls[url_key], target, chunk_size=self.chunk_size, video_id=self.video_id), urls
 
     def _fresh_urls(self, hook: HeyGenHook) -> dict[str, Any]:
-        from heygen_provider.exceptions import HeyGenRenderError
-
         status: VideoStatusResponse = hook.get_video_status(self.video_id)
         if not status.is_success or not status.video_url:
             raise HeyGenRenderError(
@@ -222,8 +217,5 @@ def _file_name(field: str, value: Any) -> str:
 
 
 def _suffix(url: str, default: str) -> str:
-    from pathlib import PurePosixPath
-    from urllib.parse import urlsplit
-
     suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
     return suffix if suffix and len(suffix) <= 5 else default

@@ -28,9 +28,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
 from heygen_provider._checks import positive_seconds
+from heygen_provider.exceptions import (
+    HeyGenConnectionError,
+    HeyGenError,
+    HeyGenNotFoundError,
+    HeyGenServerError,
+    HeyGenSubmitUncertainError,
+    HeyGenTransportError,
+)
 from heygen_provider.links.heygen import XCOM_VIDEO_ID, XCOM_VIDEO_PAGE, HeyGenVideoLink, video_page_url
 from heygen_provider.operators.upstream_data import UpstreamDataMixin
 from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
@@ -51,8 +60,6 @@ DEFAULT_RENDER_TIMEOUT = DEFAULT_WAIT_TIMEOUT
 
 def default_deferrable() -> bool:
     """``[operators] default_deferrable``, the default of every ``deferrable`` parameter here."""
-    from airflow.configuration import conf
-
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
@@ -173,8 +180,6 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
 
     def _reattach(self, hook: HeyGenHook, earlier: Submission | None) -> tuple[str, VideoStatusResponse] | None:
         """The video an earlier try submitted and its status, when it succeeded or still renders."""
-        from heygen_provider.exceptions import HeyGenNotFoundError
-
         if earlier is None or earlier.video_id is None:
             return None
         try:
@@ -198,8 +203,6 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
 
     def _create(self, hook: HeyGenHook, render: PreparedRender, body: dict[str, Any], idempotency_key: str) -> str:
         """The paid create call of ``render`` with ``body``; a create that may have reached HeyGen is never re-sent."""
-        from heygen_provider.exceptions import HeyGenServerError, HeyGenSubmitUncertainError, HeyGenTransportError
-
         try:
             if render.template_id is None:
                 created = hook.create_video_from_body(body, idempotency_key=idempotency_key)
@@ -275,7 +278,6 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
         """
         if not self.cancel_on_kill or self._waiting_on is None:
             return
-        from heygen_provider.exceptions import HeyGenError
         from heygen_provider.kill import task_was_killed
 
         video_id, task_instance = self._waiting_on
@@ -325,8 +327,6 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
 
 def _check_can_delete(hook: HeyGenHook) -> None:
     """``cancel_on_kill`` on a connection that cannot delete a video: refused before any paid call."""
-    from heygen_provider.exceptions import HeyGenConnectionError
-
     settings = hook.settings
     if settings.api.video is None:
         raise HeyGenConnectionError(
@@ -338,8 +338,6 @@ def _check_can_delete(hook: HeyGenHook) -> None:
 
 def _earlier_submission(record: SubmissionRecord, fingerprint: str) -> Submission | None:
     """What an earlier try of this task submitted for the same request (``fingerprint``), if anything."""
-    from heygen_provider.exceptions import HeyGenError
-
     try:
         previous = record.load()
     except Exception as error:

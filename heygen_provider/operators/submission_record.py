@@ -16,8 +16,8 @@ changed renders the new request) and sends no photo twice.
 
 :func:`~heygen_provider.idempotency.idempotency_key` derives the key every v3 create carries from the
 same identity, so a create repeated by an HTTP retry, a task retry or a worker killed before the record
-was written is rendered once by HeyGen; ``idempotency_key`` and ``request_fingerprint`` still import
-from here.
+was written is rendered once by HeyGen; ``idempotency_key`` and ``request_fingerprint`` import from
+here too.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow.sdk import Variable
 
 from heygen_provider.idempotency import idempotency_key as idempotency_key  # noqa: PLC0414 (re-exported: users import it here)
 from heygen_provider.idempotency import request_fingerprint as request_fingerprint  # noqa: PLC0414
@@ -97,8 +99,6 @@ class VariableRecord:
         self.key = key
 
     def load(self) -> Submission | None:
-        from airflow.sdk import Variable
-
         submission = _parse(Variable.get(self.key, default=None, deserialize_json=True))
         if submission is None:
             # Airflow 3.1 logs the lookup's miss at error level ("Variable not found"), which on a first
@@ -107,8 +107,6 @@ class VariableRecord:
         return submission
 
     def save(self, submission: Submission) -> None:
-        from airflow.sdk import Variable
-
         Variable.set(
             self.key,
             submission.as_json(),
@@ -118,8 +116,6 @@ class VariableRecord:
         )
 
     def forget(self) -> None:
-        from airflow.sdk import Variable
-
         Variable.delete(self.key)
 
 

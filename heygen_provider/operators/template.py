@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from heygen_provider._moved import moved_to
+from heygen_provider.exceptions import HeyGenRequestValidationError, HeyGenTemplateVariablesError
 from heygen_provider.operators.render import HeyGenRenderOperator, PreparedRender
 
 if TYPE_CHECKING:
@@ -99,7 +100,6 @@ class HeyGenTemplateVideoOperator(HeyGenRenderOperator):
         :raises HeyGenTemplateVariablesError: naming every missing, unknown or mistyped variable.
         :raises HeyGenRequestValidationError: for another bad parameter.
         """
-        from heygen_provider.exceptions import HeyGenRequestValidationError, HeyGenTemplateVariablesError
         from heygen_provider.models.template import check_template_row, parse_template_id
 
         template_id = parse_template_id(self.template_id)

@@ -4,6 +4,9 @@
 
 ``poke`` and ``reschedule`` modes ask HeyGen once per poke; ``deferrable=True`` hands the wait to the
 same :class:`~heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger` the operator uses.
+
+This module is imported when DAG files are parsed, so it imports only what the sensor's definition
+needs; the hook, the models and the trigger load when it runs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from heygen_provider._checks import positive_seconds
+from heygen_provider._compat import AirflowSensorTimeout, AirflowSkipException
+from heygen_provider.exceptions import HeyGenRenderError, HeyGenRenderTimeoutError, HeyGenTransientError
 from heygen_provider.operators.heygen import default_deferrable
 from heygen_provider.operators.upstream_data import UpstreamDataMixin
 from heygen_provider.vocabulary import DEFAULT_CONN_ID, DEFAULT_WAIT_TIMEOUT
@@ -80,7 +85,6 @@ class HeyGenVideoSensor(UpstreamDataMixin, BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        from heygen_provider.exceptions import HeyGenTransientError
         from heygen_provider.hooks.heygen import HeyGenHook
         from heygen_provider.models.event import VideoEvent
         from heygen_provider.triggers.heygen import VideoUrlChecks
@@ -112,9 +116,6 @@ class HeyGenVideoSensor(UpstreamDataMixin, BaseSensorOperator):
         return self._result(VideoEvent.from_payload(event))
 
     def _result(self, event: VideoEvent) -> dict[str, Any]:
-        from heygen_provider._compat import AirflowSensorTimeout, AirflowSkipException
-        from heygen_provider.exceptions import HeyGenRenderError, HeyGenRenderTimeoutError
-
         try:
             return event.result_or_raise()
         except HeyGenRenderError as error:

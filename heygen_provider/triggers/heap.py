@@ -11,8 +11,8 @@ The loop's freezer is kept in its :class:`~heygen_provider.triggers.loop_state.T
 This is a choice for the whole process, so it is off unless the deployment turns it on with
 ``[heygen] freeze_triggerer_heap = True`` (``AIRFLOW__HEYGEN__FREEZE_TRIGGERER_HEAP=True``). When on,
 every ``check_interval`` seconds in which more HeyGen triggers wait than at the last freeze, the
-young generations are collected (a few milliseconds) and the heap is frozen again; both calls take
-the same short time whatever the heap's size. Reference cycles that become garbage while frozen are
+young generations are collected and the heap is frozen again; both calls take the same short time
+whatever the heap's size. Reference cycles that become garbage while frozen are
 not collected until a thaw: once as many triggers have left since the last freeze as half the number
 waiting at that freeze, the heap is thawed, and it is frozen again only after the collector's next full
 pass, so what the finished renders left behind is freed once. Departures are counted, not the number
@@ -26,6 +26,8 @@ import asyncio
 import gc
 import warnings
 
+from airflow.configuration import conf
+
 from heygen_provider.hooks.cache import LoopSessions, loop_state
 
 #: How often a freezer looks at the number of waiting triggers.
@@ -34,8 +36,6 @@ FREEZE_CHECK_INTERVAL = 10.0
 
 def freeze_enabled() -> bool:
     """``[heygen] freeze_triggerer_heap``: Airflow's configuration, already in memory, so no I/O."""
-    from airflow.configuration import conf
-
     return conf.getboolean("heygen", "freeze_triggerer_heap", fallback=False)
 
 

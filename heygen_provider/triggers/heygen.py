@@ -60,8 +60,8 @@ TRIGGER_CLASSPATH = "heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger"
 #: A log writer's ``write``: ``(logger method, message, *args)``, awaited without blocking the loop.
 LogWrite = Callable[..., Any]
 
-#: Airflow 3.3 calls ``BaseTrigger.on_kill`` when a person acts on a deferred task; before, a trigger
-#: sees only its cancellation, whatever its cause, and asks in ``run()`` itself.
+#: Airflow 3.3 and later call ``BaseTrigger.on_kill`` when a person acts on a deferred task; on 3.1 and 3.2
+#: a trigger sees only its cancellation, whatever its cause, and asks in ``run()`` itself.
 TRIGGERER_CALLS_ON_KILL = "on_kill" in vars(BaseTrigger)
 
 
@@ -142,7 +142,8 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "execution_deadline": self.execution_deadline,
-                # Only when on: a trigger that does not delete serializes as it did before the option.
+                # Only when on: a trigger that does not delete serializes the arguments of a provider
+                # without the option, which an older provider's triggerer still loads.
                 **({"cancel_on_kill": True} if self.cancel_on_kill else {}),
             },
         )

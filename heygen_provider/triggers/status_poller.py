@@ -13,7 +13,7 @@ Faults stay where they belong: ``not_found`` for one id is that trigger's error 
 confirms it first), a 429 or 5xx on a bulk call pauses the whole poller (``Retry-After`` honoured and
 capped by the retry policy) without ending any wait, and a connection whose bulk call answers 400 or
 404 (a proxy, an older API) is polled video by video from then on, with one warning. The ``legacy``
-generation has no bulk call and is polled video by video; a poller reads from its connection whether
+API version has no bulk call and is polled video by video; a poller reads from its connection whether
 there is one at its first wait, not at every poll.
 
 What a poll costs is kept flat at scale by rules the tests check: nothing made for one poll (a
@@ -24,7 +24,7 @@ Measured in ``docs/benchmarks.rst``.
 
 The pollers live in the loop's :class:`~heygen_provider.triggers.loop_state.TriggererLoopState`.
 Nothing here needs to survive a restart: a trigger serializes only its own arguments and a rebuilt
-trigger joins again. Airflow 3.3's shared-stream triggers (``shared_stream_key()``) were not used: they serve
+trigger joins again. Airflow 3.3's shared-stream triggers (``shared_stream_key()``) are not used: they serve
 :class:`~airflow.triggers.base.BaseEventTrigger` (asset watchers) with one broadcast stream opened from
 one trigger's arguments, which cannot know the set of video ids its siblings wait on, and they do not
 exist on Airflow 3.1 and 3.2. See ``docs/deployment.rst``.
