@@ -68,30 +68,37 @@ class SlotEvent:
 
     :param outcome: :data:`TRY_AGAIN` or :data:`SLOT_TIMEOUT`.
     :param message: why the wait ended.
+    :param wait: the render's wait so far, handed back to the task: the event, not the deferral's
+        ``kwargs``, carries it, because ``dag.test()`` resumes a task with the event alone.
     """
 
     outcome: str
     message: str
+    wait: SlotWait = SlotWait()
 
     @classmethod
-    def try_again(cls, message: str) -> SlotEvent:
-        return cls(TRY_AGAIN, message)
+    def try_again(cls, message: str, wait: SlotWait) -> SlotEvent:
+        return cls(TRY_AGAIN, message, wait)
 
     @classmethod
-    def timeout(cls, message: str) -> SlotEvent:
-        return cls(SLOT_TIMEOUT, message)
+    def timeout(cls, message: str, wait: SlotWait) -> SlotEvent:
+        return cls(SLOT_TIMEOUT, message, wait)
 
     def to_payload(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "message": self.message}
+        return {"outcome": self.outcome, "message": self.message, "wait": self.wait.to_payload()}
 
     @classmethod
     def from_payload(cls, payload: Any) -> SlotEvent:
         payload = payload if isinstance(payload, dict) else {}
-        return cls(str(payload.get("outcome") or TRY_AGAIN), str(payload.get("message") or "no message"))
+        return cls(
+            str(payload.get("outcome") or TRY_AGAIN),
+            str(payload.get("message") or "no message"),
+            SlotWait.from_payload(payload.get("wait")),
+        )
 
-    def raise_if_timed_out(self, wait: SlotWait, now: float) -> None:
+    def raise_if_timed_out(self, now: float) -> None:
         """
         :raises HeyGenRenderSlotTimeoutError: when the wait timed out, saying it waited for a render slot.
         """
         if self.outcome == SLOT_TIMEOUT:
-            raise HeyGenRenderSlotTimeoutError(self.message, waited_seconds=wait.seconds(now))
+            raise HeyGenRenderSlotTimeoutError(self.message, waited_seconds=self.wait.seconds(now))

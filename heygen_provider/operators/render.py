@@ -153,9 +153,7 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
 
         return self._submit_and_wait(context, SlotWait())
 
-    def execute_after_slot(
-        self, context: Context, event: dict[str, Any], slot_wait: dict[str, Any] | None = None
-    ) -> dict[str, Any] | None:
+    def execute_after_slot(self, context: Context, event: dict[str, Any]) -> dict[str, Any] | None:
         """
         Resume after waiting for a render slot in the triggerer: as :meth:`execute`, re-attach to a video an
         earlier try paid for first, else send the create again, with the same ``Idempotency-Key`` (derived
@@ -163,11 +161,11 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
 
         :raises HeyGenRenderSlotTimeoutError: when no slot became free before the ``timeout``.
         """
-        from heygen_provider.models.slot_wait import SlotEvent, SlotWait
+        from heygen_provider.models.slot_wait import SlotEvent
 
-        wait = SlotWait.from_payload(slot_wait)
-        SlotEvent.from_payload(event).raise_if_timed_out(wait, time.time())
-        return self._submit_and_wait(context, wait)
+        slot_event = SlotEvent.from_payload(event)
+        slot_event.raise_if_timed_out(time.time())
+        return self._submit_and_wait(context, slot_event.wait)
 
     def _submit_and_wait(self, context: Context, slot_wait: SlotWait) -> dict[str, Any] | None:
         """Re-attach, or upload, record and create (waiting for a render slot if HeyGen has none); then wait."""
@@ -229,11 +227,10 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
                     context=context,
                 )
                 if self.deferrable:
-                    self.defer(
-                        trigger=trigger, method_name="execute_after_slot", kwargs={"slot_wait": slot_wait.to_payload()}
-                    )
+                    # The wait so far travels in the trigger and comes back in its event.
+                    self.defer(trigger=trigger, method_name="execute_after_slot")
                 # Blocking mode: the user chose to wait on the worker; the trigger's own wait runs here.
-                wait_for_slot(trigger).raise_if_timed_out(slot_wait, time.time())
+                wait_for_slot(trigger).raise_if_timed_out(time.time())
                 continue
             if slot_wait.refusals:
                 self.log.info(

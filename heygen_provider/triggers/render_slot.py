@@ -68,6 +68,11 @@ class HeyGenRenderSlotTrigger(BaseTrigger):
         self.end_time = end_time
         self.execution_deadline = execution_deadline
 
+    @property
+    def wait(self) -> SlotWait:
+        """The render's wait so far, as the task hands it on."""
+        return SlotWait(since=self.waiting_since, refusals=self.refusals, end_time=self.end_time)
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         classpath = (
             SLOT_TRIGGER_CLASSPATH
@@ -111,11 +116,13 @@ class HeyGenRenderSlotTrigger(BaseTrigger):
             event = SlotEvent.timeout(
                 f"no HeyGen render slot became free before the {which}: waited for a render slot for "
                 f"{max(0.0, time.time() - self.waiting_since):.0f} s ({self.refusals} create(s) refused with "
-                "HTTP 429 rate_limit_exceeded); nothing was submitted or paid"
+                "HTTP 429 rate_limit_exceeded); nothing was submitted or paid",
+                self.wait,
             )
         else:
             event = SlotEvent.try_again(
-                "a render of the same connection ended" if woken else "the refusal's Retry-After has passed"
+                "a render of the same connection ended" if woken else "the refusal's Retry-After has passed",
+                self.wait,
             )
         yield TriggerEvent(event.to_payload())
 

@@ -92,9 +92,13 @@ def refused_then_resumed(operator: Any, requests_mock: Any, create_url: str = CR
     context = StateStoreTries().context()
     waiting = deferred(operator, lambda: operator.execute(context))
     assert len(post_keys(requests_mock)) == 1
-    event = {"outcome": TRY_AGAIN, "message": "a render of the same connection ended"}
-    result = operator.execute_after_slot(context, event=event, **waiting.kwargs)
+    result = operator.execute_after_slot(context, event=slot_freed(waiting))
     return waiting, result
+
+
+def slot_freed(waiting: TaskDeferred) -> dict[str, Any]:
+    """The event of the deferred slot trigger when a render of the same connection ended."""
+    return SlotEvent.try_again("a render of the same connection ended", waiting.trigger.wait).to_payload()
 
 
 # Recorded, never slept: a regression that sleeps on the worker fails fast instead of waiting.
@@ -143,12 +147,26 @@ def test_the_resume_waits_for_the_render_in_the_triggerer_with_the_seconds_waite
     context = StateStoreTries().context()
     waiting = deferred(operator, lambda: operator.execute(context))
 
-    rendering = deferred(
-        operator, lambda: operator.execute_after_slot(context, event={"outcome": TRY_AGAIN}, **waiting.kwargs)
-    )
+    rendering = deferred(operator, lambda: operator.execute_after_slot(context, event=slot_freed(waiting)))
 
     assert isinstance(rendering.trigger, HeyGenVideoStatusTrigger) and rendering.method_name == "execute_complete"
     assert set(rendering.kwargs or {}) == {"slot_wait_seconds"}
+
+
+def test_a_second_refusal_keeps_the_first_refusal_s_place_and_deadline(requests_mock: Any) -> None:
+    requests_mock.post(CREATE_URL, [REFUSED, REFUSED])
+    operator = generate()
+    context = StateStoreTries().context()
+    first = deferred(operator, lambda: operator.execute(context))
+
+    second = deferred(operator, lambda: operator.execute_after_slot(context, event=slot_freed(first)))
+
+    assert isinstance(second.trigger, HeyGenRenderSlotTrigger) and second.method_name == "execute_after_slot"
+    assert second.trigger.waiting_since == first.trigger.waiting_since
+    assert second.trigger.end_time == first.trigger.end_time, "the timeout counts from the first refusal"
+    assert (first.trigger.refusals, second.trigger.refusals) == (1, 2)
+    first_key, second_key = post_keys(requests_mock)
+    assert first_key == second_key
 
 
 def test_an_event_delivered_twice_re_attaches_instead_of_paying_again(requests_mock: Any) -> None:
@@ -158,8 +176,8 @@ def test_an_event_delivered_twice_re_attaches_instead_of_paying_again(requests_m
     context = StateStoreTries().context()
     waiting = deferred(operator, lambda: operator.execute(context))
 
-    first = operator.execute_after_slot(context, event={"outcome": TRY_AGAIN}, **waiting.kwargs)
-    again = operator.execute_after_slot(context, event={"outcome": TRY_AGAIN}, **waiting.kwargs)
+    first = operator.execute_after_slot(context, event=slot_freed(waiting))
+    again = operator.execute_after_slot(context, event=slot_freed(waiting))
 
     assert first is not None and again is not None and first["video_id"] == again["video_id"] == "vid-1"
     assert len(post_keys(requests_mock)) == 2, "one refused create and one paid create, never a third"
@@ -190,10 +208,11 @@ def test_a_slot_timeout_event_fails_with_an_error_naming_the_wait_for_a_slot(req
     operator = generate()
     context = StateStoreTries().context()
     waiting = deferred(operator, lambda: operator.execute(context))
-    event = {"outcome": SLOT_TIMEOUT, "message": "no HeyGen render slot became free before the render timeout"}
+    message = "no HeyGen render slot became free before the render timeout"
+    event = SlotEvent.timeout(message, waiting.trigger.wait).to_payload()
 
     with pytest.raises(HeyGenRenderSlotTimeoutError, match="render slot") as caught:
-        operator.execute_after_slot(context, event=event, **waiting.kwargs)
+        operator.execute_after_slot(context, event=event)
 
     assert isinstance(caught.value, HeyGenRenderTimeoutError)
     assert len(post_keys(requests_mock)) == 1, "a timed-out wait sends nothing"
@@ -294,14 +313,17 @@ def test_the_operator_s_trigger_carries_neither_key(requests_mock: Any) -> None:
     operator = generate()
     waiting = deferred(operator, lambda: operator.execute(StateStoreTries().context()))
     _, kwargs = waiting.trigger.serialize()
-    assert_no_key(kwargs, waiting.kwargs)
+    assert_no_key(kwargs, waiting.kwargs, slot_freed(waiting))
     key = post_keys(requests_mock)[0]
-    assert key not in json.dumps(kwargs) and key not in json.dumps(waiting.kwargs)
+    assert key not in json.dumps(kwargs) and key not in json.dumps(slot_freed(waiting))
 
 
 def test_the_wait_ends_at_the_retry_after_when_no_render_ends() -> None:
-    (payload,) = trigger_payloads(slot_trigger(since=time.time(), retry_in=0.02))
-    assert payload == {"outcome": TRY_AGAIN, "message": "the refusal's Retry-After has passed"}
+    trigger = slot_trigger(since=time.time(), retry_in=0.02, refusals=2)
+    (payload,) = trigger_payloads(trigger)
+    assert (payload["outcome"], payload["message"]) == (TRY_AGAIN, "the refusal's Retry-After has passed")
+    # The wait so far comes back with the event (dag.test() resumes a task with the event alone).
+    assert SlotEvent.from_payload(payload).wait == trigger.wait == SlotWait(trigger.waiting_since, 2, trigger.end_time)
 
 
 def test_the_wait_times_out_at_the_end_time_with_a_message_naming_the_slot() -> None:
@@ -309,7 +331,7 @@ def test_the_wait_times_out_at_the_end_time_with_a_message_naming_the_slot() -> 
     assert payload["outcome"] == SLOT_TIMEOUT
     assert "render timeout: waited for a render slot for 600 s (4 create(s) refused" in payload["message"]
     with pytest.raises(HeyGenRenderSlotTimeoutError, match="render slot"):
-        SlotEvent.from_payload(payload).raise_if_timed_out(SlotWait(since=time.time() - 600), time.time())
+        SlotEvent.from_payload(payload).raise_if_timed_out(time.time())
 
 
 async def test_the_queue_wakes_the_first_refused_first_one_per_ended_render() -> None:
@@ -342,7 +364,7 @@ async def test_a_render_seen_ending_by_the_poller_wakes_the_longest_waiting_trig
     await asyncio.sleep(0.05)
 
     assert rendered.payload["status"] == "success"
-    assert woken.payload == {"outcome": TRY_AGAIN, "message": "a render of the same connection ended"}
+    assert (woken.payload["outcome"], woken.payload["message"]) == (TRY_AGAIN, "a render of the same connection ended")
     assert not first.done() and not second.done(), "one ended render wakes one wait, the first refused"
     state = TriggererLoopState.of_running_loop()
     assert len(state.slot_queue("heygen_default").waiters) == 2
