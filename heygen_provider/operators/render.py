@@ -333,13 +333,11 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
             context=context,
             # Only a deferred task's trigger deletes; a task waiting on its worker has on_kill.
             cancel_on_kill=self.cancel_on_kill and self.deferrable,
+            # In the trigger and its event, not the deferral's kwargs, which dag.test() drops.
+            slot_wait_seconds=slot_wait_seconds,
         )
         if self.deferrable:
-            self.defer(
-                trigger=trigger,
-                method_name="execute_complete",
-                kwargs={"slot_wait_seconds": slot_wait_seconds} if slot_wait_seconds else None,
-            )
+            self.defer(trigger=trigger, method_name="execute_complete")
         # Blocking mode runs the trigger's own waiting code on the worker: one implementation of
         # polling, deadlines and fault tolerance for both modes.
         return self._finish(wait_for_event(trigger), slot_wait_seconds)
@@ -378,13 +376,9 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
             "deleted" if deleted else "was already gone",
         )
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any], slot_wait_seconds: float = 0.0
-    ) -> dict[str, Any] | None:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any] | None:
         """
         Resume after the trigger's event. Idempotent: events are delivered at least once.
-
-        :param slot_wait_seconds: seconds the create waited for a render slot, for the result.
 
         :raises HeyGenRenderError: when the render failed, was cancelled or timed out, with HeyGen's code
             and message. Cancelled is never success.
@@ -394,7 +388,10 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
 
         video_event = VideoEvent.from_payload(event)
         context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_event.video_id)
-        return self._finish(video_event, slot_wait_seconds)
+        slot_wait_seconds = event.get("slot_wait_seconds")
+        return self._finish(
+            video_event, float(slot_wait_seconds) if isinstance(slot_wait_seconds, (int, float)) else 0.0
+        )
 
     def _finish(self, event: VideoEvent, slot_wait_seconds: float = 0.0) -> dict[str, Any] | None:
         if not self.wait_for_completion and not event.render_ended:

@@ -28,7 +28,7 @@ from heygen_provider.triggers import loop_state
 from heygen_provider.triggers.heygen import HeyGenVideoStatusTrigger
 from heygen_provider.triggers.loop_state import SlotQueue, TriggererLoopState
 from heygen_provider.triggers.render_slot import HeyGenRenderSlotTrigger
-from tests.fixtures.answers import v3_created_body, v3_video_body
+from tests.fixtures.answers import event, v3_created_body, v3_video_body
 from tests.fixtures.connections import API_KEY, BASE_URL, assert_no_key
 from tests.fixtures.loopback import StatusServer
 from tests.fixtures.operators import StateStoreTries
@@ -149,8 +149,14 @@ def test_the_resume_waits_for_the_render_in_the_triggerer_with_the_seconds_waite
 
     rendering = deferred(operator, lambda: operator.execute_after_slot(context, event=slot_freed(waiting)))
 
-    assert isinstance(rendering.trigger, HeyGenVideoStatusTrigger) and rendering.method_name == "execute_complete"
-    assert set(rendering.kwargs or {}) == {"slot_wait_seconds"}
+    status_trigger = rendering.trigger
+    assert isinstance(status_trigger, HeyGenVideoStatusTrigger) and rendering.method_name == "execute_complete"
+    # The seconds waited travel in the status trigger and come back in its event's payload.
+    _, kwargs = status_trigger.serialize()
+    assert kwargs["slot_wait_seconds"] == status_trigger.slot_wait_seconds > 0
+    payload = {**event("success", video_id="vid-1"), "slot_wait_seconds": kwargs["slot_wait_seconds"]}
+    result = operator.execute_complete(context, event=payload)
+    assert result is not None and result["slot_wait_seconds"] == kwargs["slot_wait_seconds"]
 
 
 def test_a_second_refusal_keeps_the_first_refusal_s_place_and_deadline(requests_mock: Any) -> None:
