@@ -254,6 +254,25 @@ class HeyGenRenderTimeoutError(HeyGenRenderError):
     """The render did not end before its ``timeout`` or the task's ``execution_timeout``."""
 
 
+class HeyGenRenderSlotTimeoutError(HeyGenRenderTimeoutError):
+    """
+    No render slot became free before the ``timeout`` (or the task's ``execution_timeout``): every create
+    of this render was refused with HTTP 429 ``rate_limit_exceeded``, so nothing was submitted or paid.
+    An Airflow retry (if the task has any) waits for a slot again.
+
+    :param message: why the wait ended, saying it was waiting for a render slot.
+    :param waited_seconds: seconds since the first refusal.
+    """
+
+    def __init__(self, message: str, *, waited_seconds: float) -> None:
+        self.video_id = ""
+        self.status = "timeout"
+        self.code = "rate_limit_exceeded"
+        self.message = message
+        self.waited_seconds = waited_seconds
+        HeyGenError.__init__(self, message)
+
+
 class HeyGenDownloadError(HeyGenError):
     """A media download failed; nothing was left at the destination."""
 
@@ -322,6 +341,7 @@ __all__ = [
     "HeyGenRateLimitError",
     "HeyGenRenderError",
     "HeyGenRenderRejectedError",
+    "HeyGenRenderSlotTimeoutError",
     "HeyGenRenderTimeoutError",
     "HeyGenRequestInProgressError",
     "HeyGenRequestValidationError",

@@ -129,15 +129,19 @@ def count_outcomes(rows: Iterable[Mapping[str, Any]]) -> str:
 def duration_text(row: Mapping[str, Any]) -> str:
     """
     ``"42 s"``, with the preflight's estimate beside it when there is one (``"42 s (estimated 38 s,
-    $2.53)"``); ``""`` when neither is known.
+    $2.53)"``) and the time the row waited for a HeyGen render slot when it did (``"42 s, 95 s waiting
+    for a render slot"``, the result's ``slot_wait_seconds``); ``""`` when none is known.
     """
     duration, estimated = row.get("duration"), row.get("estimated_seconds")
     actual = f"{float(duration):.0f} s" if duration is not None else ""
+    waited = row.get("slot_wait_seconds")
+    waited = float(waited) if isinstance(waited, (int, float)) else 0.0
+    slot_wait = f", {waited:.0f} s waiting for a render slot" if waited >= 0.5 else ""
     if estimated is None:
-        return actual
+        return f"{actual or 'no video'}{slot_wait}" if slot_wait else actual
     cost = row.get("estimated_cost_usd")
     priced = f", ${float(cost):.2f}" if cost is not None else ""
-    return f"{actual or 'no video'} (estimated {float(estimated):.0f} s{priced})"
+    return f"{actual or 'no video'} (estimated {float(estimated):.0f} s{priced}){slot_wait}"
 
 
 def _reason_line(reason: Any, video_id: Any) -> str:

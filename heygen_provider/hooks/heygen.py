@@ -112,8 +112,10 @@ class HeyGenHook(BaseHook):
     def _lookup_settings(self) -> HeyGenConnectionSettings:
         return _settings_from(self.heygen_conn_id, self.get_connection(self.heygen_conn_id))
 
-    def _start(self, settings: HeyGenConnectionSettings, method: str, *, idempotent: bool | None) -> RetryState:
-        return (self.retry_policy or settings.retry_policy).start(method, idempotent=idempotent)
+    def _start(
+        self, settings: HeyGenConnectionSettings, method: str, *, idempotent: bool | None, create: bool = False
+    ) -> RetryState:
+        return (self.retry_policy or settings.retry_policy).start(method, idempotent=idempotent, create=create)
 
     def _delay_or_raise(self, retry: RetryState, error: HeyGenError, path: str) -> float:
         """Seconds to wait before the next attempt after ``error``, as the policy decides; or raise it."""
@@ -152,6 +154,7 @@ class HeyGenHook(BaseHook):
         idempotent: bool | None = None,
         timeout: float | None = None,
         envelope: bool = False,
+        create: bool = False,
     ) -> Any:
         """
         One API call with the retry policy.
@@ -161,11 +164,13 @@ class HeyGenHook(BaseHook):
         :param idempotent: sending the request twice does the work once (default: by method).
         :param timeout: seconds allowed for the answer, instead of the connection's request timeout.
         :param envelope: return the whole answer object, not its ``data`` (a listing's paging fields).
+        :param create: the call asks for a render: a refusal for want of a render slot is raised at once
+            (:class:`~heygen_provider.retry.RetryPolicy`), for the operator to wait for a slot.
         """
         import requests
 
         settings = self.settings
-        retry = self._start(settings, method, idempotent=idempotent)
+        retry = self._start(settings, method, idempotent=idempotent, create=create)
         read_timeout = timeout or settings.request_timeout
         while True:
             # The timeout bounds the whole answer, as on the async path: requests' read timeout bounds
@@ -307,6 +312,7 @@ class HeyGenHook(BaseHook):
                 headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
                 idempotent=idempotency_key is not None,
                 timeout=self.settings.create_timeout,
+                create=True,
             )
         except HeyGenAPIError as error:
             if error.http_status is None or error.http_status >= 300:

@@ -9,7 +9,10 @@ bottom:
 2. Re-attach to the video an earlier try of this task paid for (its
    :mod:`submission record <heygen_provider.operators.submission_record>`), or: upload the photos no
    earlier try uploaded (:mod:`heygen_provider.hooks.assets`), record them, and create the video with the
-   task instance's idempotency key (:mod:`heygen_provider.idempotency`), recording it too.
+   task instance's idempotency key (:mod:`heygen_provider.idempotency`), recording it too. A create
+   refused for want of a render slot (HTTP 429) waits for one in
+   :class:`~heygen_provider.triggers.render_slot.HeyGenRenderSlotTrigger` and resumes in
+   ``execute_after_slot``, which starts again at step 2 with the same key.
 3. Wait: push ``video_id`` to XCom, check the status once, then defer to
    :class:`~heygen_provider.triggers.heygen.HeyGenVideoStatusTrigger`; with ``deferrable=False`` the same
    waiting code runs on the worker; with ``wait_for_completion=False`` it returns at once, for a
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
     from heygen_provider.kill import TaskInstanceKey
     from heygen_provider.models import VideoStatusResponse
     from heygen_provider.models.event import VideoEvent
+    from heygen_provider.models.slot_wait import SlotWait
     from heygen_provider.operators.submission_record import Submission, SubmissionRecord
 
 #: HeyGen renders take 5 to 15 minutes and can pass 20 at peak.
@@ -152,6 +156,26 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
         raise NotImplementedError
 
     def execute(self, context: Context) -> dict[str, Any] | None:
+        from heygen_provider.models.slot_wait import SlotWait
+
+        return self._submit_and_wait(context, SlotWait())
+
+    def execute_after_slot(self, context: Context, event: dict[str, Any]) -> dict[str, Any] | None:
+        """
+        Resume after waiting for a render slot in the triggerer: as :meth:`execute`, re-attach to a video an
+        earlier try paid for first, else send the create again, with the same ``Idempotency-Key`` (derived
+        from the task instance and the request, never carried by the trigger). Idempotent.
+
+        :raises HeyGenRenderSlotTimeoutError: when no slot became free before the ``timeout``.
+        """
+        from heygen_provider.models.slot_wait import SlotEvent
+
+        slot_event = SlotEvent.from_payload(event)
+        slot_event.raise_if_timed_out(time.time())
+        return self._submit_and_wait(context, slot_event.wait)
+
+    def _submit_and_wait(self, context: Context, slot_wait: SlotWait) -> dict[str, Any] | None:
+        """Re-attach, or upload, record and create (waiting for a render slot if HeyGen has none); then wait."""
         from heygen_provider.hooks.assets import upload_photos, with_asset_ids
         from heygen_provider.idempotency import idempotency_key, request_fingerprint
         from heygen_provider.operators.submission_record import Submission, submission_record_for
@@ -173,10 +197,55 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
             assets = upload_photos(hook, render.photos, uploaded, key)
             if assets != uploaded:
                 _save(record, Submission(replaces, fingerprint, assets), self.log, "its uploaded photos")
-            video_id = self._create(hook, render, with_asset_ids(render.body, render.photos, assets), key)
+            body = with_asset_ids(render.body, render.photos, assets)
+            video_id, slot_wait = self._create_in_a_slot(hook, context, render, body, key, slot_wait=slot_wait)
             _save(record, Submission(video_id, fingerprint, assets), self.log, f"HeyGen video {video_id}")
             status = None
-        return self._wait(hook, context, render, video_id, status)
+        return self._wait(hook, context, render, video_id, status, slot_wait_seconds=slot_wait.seconds(time.time()))
+
+    def _create_in_a_slot(
+        self,
+        hook: HeyGenHook,
+        context: Context,
+        render: PreparedRender,
+        body: dict[str, Any],
+        idempotency_key: str,
+        *,
+        slot_wait: SlotWait,
+    ) -> tuple[str, SlotWait]:
+        """
+        The create; when HeyGen refuses it for want of a render slot (HTTP 429), wait for one and send it
+        again: deferred, in the triggerer (this task resumes in :meth:`execute_after_slot`), or on this worker
+        in blocking mode. Nothing was created by a refused create, so nothing is recorded for it.
+        """
+        from heygen_provider.exceptions import HeyGenRateLimitError
+        from heygen_provider.triggers.render_slot import slot_trigger, wait_for_slot
+
+        while True:
+            try:
+                video_id = self._create(hook, render, body, idempotency_key)
+            except HeyGenRateLimitError as refusal:
+                slot_wait = slot_wait.after_refusal(time.time(), self.timeout)
+                trigger = slot_trigger(
+                    heygen_conn_id=self.heygen_conn_id,
+                    wait=slot_wait,
+                    retry_in=hook.settings.retry_policy.slot_wait(refusal, slot_wait.refusals),
+                    execution_timeout=self.execution_timeout,
+                    context=context,
+                )
+                if self.deferrable:
+                    # The wait so far travels in the trigger and comes back in its event.
+                    self.defer(trigger=trigger, method_name="execute_after_slot")
+                # Blocking mode: the user chose to wait on the worker; the trigger's own wait runs here.
+                wait_for_slot(trigger).raise_if_timed_out(time.time())
+                continue
+            if slot_wait.refusals:
+                self.log.info(
+                    "HeyGen video %s submitted after waiting %.0f s for a render slot",
+                    video_id,
+                    slot_wait.seconds(time.time()),
+                )
+            return video_id, slot_wait
 
     def _reattach(self, hook: HeyGenHook, earlier: Submission | None) -> tuple[str, VideoStatusResponse] | None:
         """The video an earlier try submitted and its status, when it succeeded or still renders."""
@@ -236,8 +305,14 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
         render: PreparedRender,
         video_id: str,
         status: VideoStatusResponse | None,
+        *,
+        slot_wait_seconds: float = 0.0,
     ) -> dict[str, Any] | None:
-        """Publish the video, then wait for it: in the triggerer, on this worker, or not at all."""
+        """
+        Publish the video, then wait for it: in the triggerer, on this worker, or not at all.
+
+        :param slot_wait_seconds: seconds the create waited for a render slot, for the result.
+        """
         from heygen_provider.models.event import VideoEvent
         from heygen_provider.triggers.heygen import status_trigger, wait_for_event
 
@@ -250,7 +325,7 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
         if status is None:
             status = hook.get_video_status(video_id)
         if status.is_terminal or not self.wait_for_completion:
-            return self._finish(VideoEvent.from_status(status))
+            return self._finish(VideoEvent.from_status(status), slot_wait_seconds)
 
         trigger = status_trigger(
             video_id=video_id,
@@ -261,12 +336,14 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
             context=context,
             # Only a deferred task's trigger deletes; a task waiting on its worker has on_kill.
             cancel_on_kill=self.cancel_on_kill and self.deferrable,
+            # In the trigger and its event, not the deferral's kwargs, which dag.test() drops.
+            slot_wait_seconds=slot_wait_seconds,
         )
         if self.deferrable:
             self.defer(trigger=trigger, method_name="execute_complete")
         # Blocking mode runs the trigger's own waiting code on the worker: one implementation of
         # polling, deadlines and fault tolerance for both modes.
-        return self._finish(wait_for_event(trigger))
+        return self._finish(wait_for_event(trigger), slot_wait_seconds)
 
     def on_kill(self) -> None:
         """
@@ -313,13 +390,17 @@ class HeyGenRenderOperator(UpstreamDataMixin, BaseOperator):
 
         video_event = VideoEvent.from_payload(event)
         context["ti"].xcom_push(key=XCOM_VIDEO_ID, value=video_event.video_id)
-        return self._finish(video_event)
+        slot_wait_seconds = event.get("slot_wait_seconds")
+        return self._finish(
+            video_event, float(slot_wait_seconds) if isinstance(slot_wait_seconds, (int, float)) else 0.0
+        )
 
-    def _finish(self, event: VideoEvent) -> dict[str, Any] | None:
+    def _finish(self, event: VideoEvent, slot_wait_seconds: float = 0.0) -> dict[str, Any] | None:
         if not self.wait_for_completion and not event.render_ended:
             self.log.info("HeyGen video %s submitted; not waiting for it", event.video_id)
-            return event.result
-        result = {**event.result_or_raise(), "title": self.title or None}
+            return None if event.result is None else {**event.result, "slot_wait_seconds": slot_wait_seconds}
+        # The seconds the create waited for a render slot, beside the render's own time.
+        result = {**event.result_or_raise(), "title": self.title or None, "slot_wait_seconds": slot_wait_seconds}
         self.log.info("HeyGen video %s is ready: %s", event.video_id, result.get("video_url"))
         # The record outlives the success, so clearing this task re-attaches to the video it paid for.
         return result

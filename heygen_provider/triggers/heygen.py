@@ -106,6 +106,8 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
     :param cancel_on_kill: delete the video (``DELETE /v3/videos/{id}``) when the deferred task is killed:
         marked failed, or its run marked failed. Not when the triggerer stops or restarts, hands the
         trigger to another triggerer, or the wait ends (see :mod:`heygen_provider.kill`).
+    :param slot_wait_seconds: seconds the create waited for a render slot, handed back in the event's
+        payload (``slot_wait_seconds``) for the task's result.
     """
 
     def __init__(
@@ -117,8 +119,10 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
         execution_deadline: float | None = None,
         *,
         cancel_on_kill: bool = False,
+        slot_wait_seconds: float = 0.0,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
+        self.slot_wait_seconds = slot_wait_seconds
         self.video_id = video_id
         self.heygen_conn_id = heygen_conn_id
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
@@ -145,6 +149,7 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 # Only when on: a trigger that does not delete serializes the arguments of a provider
                 # without the option, which an older provider's triggerer still loads.
                 **({"cancel_on_kill": True} if self.cancel_on_kill else {}),
+                **({"slot_wait_seconds": self.slot_wait_seconds} if self.slot_wait_seconds else {}),
             },
         )
 
@@ -163,7 +168,10 @@ class HeyGenVideoStatusTrigger(BaseTrigger):
                 if self.cancel_on_kill and not TRIGGERER_CALLS_ON_KILL:
                     await self._delete_if_killed(TRIGGER_QUESTION_TIMEOUT, state)
                 raise
-        yield TriggerEvent(event.to_payload())
+        payload = event.to_payload()
+        if self.slot_wait_seconds:
+            payload["slot_wait_seconds"] = self.slot_wait_seconds
+        yield TriggerEvent(payload)
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a person acted on the deferred task; delete the video if it was marked failed."""
@@ -296,6 +304,7 @@ def status_trigger(
     execution_timeout: timedelta | None,
     context: Context,
     cancel_on_kill: bool = False,
+    slot_wait_seconds: float = 0.0,
 ) -> HeyGenVideoStatusTrigger:
     """
     The trigger that waits on ``video_id``, with both deadlines as absolute UNIX times.
@@ -304,6 +313,7 @@ def status_trigger(
     :param execution_timeout: the task's ``execution_timeout``, which Airflow 3 does not enforce while a
         task is deferred (apache/airflow#69678), so the trigger does.
     :param cancel_on_kill: the trigger deletes the video when the deferred task is marked failed.
+    :param slot_wait_seconds: seconds the create waited for a render slot, handed back with the event.
     """
     return HeyGenVideoStatusTrigger(
         video_id=video_id,
@@ -312,6 +322,7 @@ def status_trigger(
         end_time=time.time() + timeout,
         execution_deadline=execution_deadline(execution_timeout, context),
         cancel_on_kill=cancel_on_kill,
+        slot_wait_seconds=slot_wait_seconds,
     )
 
 

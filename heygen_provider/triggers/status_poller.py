@@ -9,6 +9,9 @@ bulk calls per interval, plus one ``GET /v3/videos/{id}`` for each video that ha
 bulk answer carries no URLs. A trigger joins the cohort of its interval that polls next and has room,
 so its first status comes within one interval, and then one every interval.
 
+A render the poller sees end frees a render slot at HeyGen: the poller tells the connection's queue of
+waits for a slot (:class:`~heygen_provider.triggers.loop_state.SlotQueue`), which wakes the longest wait.
+
 Faults stay where they belong: ``not_found`` for one id is that trigger's error (its own ``GET``
 confirms it first), a 429 or 5xx on a bulk call pauses the whole poller (``Retry-After`` honoured and
 capped by the retry policy) without ending any wait, and a connection whose bulk call answers 400 or
@@ -46,7 +49,7 @@ from heygen_provider.hooks.heygen import HeyGenHook
 from heygen_provider.models.status import VideoStatusResponse
 from heygen_provider.progress import RenderProgress
 from heygen_provider.retry import RetryPolicy
-from heygen_provider.triggers.loop_state import TriggererLoopState
+from heygen_provider.triggers.loop_state import SlotQueue, TriggererLoopState
 
 #: One attempt per call: the poller and the triggers wait out transient faults, within their deadlines.
 POLL_RETRY_POLICY = RetryPolicy(attempts=1)
@@ -104,10 +107,12 @@ class StatusPoller:
     :func:`status_subscription`.
 
     :param conn_id: the ``heygen`` connection.
+    :param slots: the connection's waits for a render slot, told of each render that ends.
     """
 
-    def __init__(self, conn_id: str) -> None:
+    def __init__(self, conn_id: str, slots: SlotQueue | None = None) -> None:
         self.conn_id = conn_id
+        self.slots = slots if slots is not None else SlotQueue()
         self.hook = HeyGenHook(conn_id, retry_policy=POLL_RETRY_POLICY)
         self.cohorts: list[_Cohort] = []
         #: ``time.monotonic()`` before which no bulk call is sent (after a 429 or 5xx).
@@ -130,7 +135,13 @@ class StatusPoller:
 
     async def status_now(self, video_id: str) -> VideoStatusResponse:
         """``video_id``'s status, asked alone and at once."""
-        return await self.hook.aget_video_status(video_id)
+        return self._seen(await self.hook.aget_video_status(video_id))
+
+    def _seen(self, status: VideoStatusResponse) -> VideoStatusResponse:
+        """``status``, after telling the slot queue when it says the render ended."""
+        if status.status.is_terminal:
+            self.slots.render_ended()
+        return status
 
     def join(self, subscription: Subscription) -> _Cohort:
         """Place ``subscription`` in the cohort of its interval that polls next and has room, or a new one."""
@@ -198,7 +209,7 @@ class StatusPoller:
         except Exception as error:  # the trigger decides: transient means wait on, others end its wait
             _settle(subscriptions, error)
         else:
-            _settle(subscriptions, status)
+            _settle(subscriptions, self._seen(status))
 
     def _pause(self, error: HeyGenTransientError, videos: int) -> None:
         self.failures += 1
@@ -353,7 +364,7 @@ async def status_subscription(
     async with state:
         poller = cast("StatusPoller | None", state.pollers.get(conn_id))
         if poller is None:
-            poller = StatusPoller(conn_id)
+            poller = StatusPoller(conn_id, state.slot_queue(conn_id))
             state.pollers[conn_id] = poller
         subscription = Subscription(poller, video_id, interval, progress)
         if state.freezer is not None:

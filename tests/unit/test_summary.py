@@ -66,6 +66,21 @@ def test_counts_duration_and_status_of_every_video() -> None:
     assert 'class="status failed"' in page
 
 
+def test_the_time_a_row_waited_for_a_render_slot_is_shown_beside_its_render_time() -> None:
+    rows = [
+        {"video_id": "a", "status": "success", "duration": 42.0, "slot_wait_seconds": 95.4},
+        {"video_id": "b", "status": "success", "duration": 40.0, "slot_wait_seconds": 0.0},
+        {"video_id": "c", "status": "success", "duration": 41.0, "slot_wait_seconds": 30.0, "estimated_seconds": 38},
+    ]
+
+    page, text = render_summary_html(rows), render_summary_text(rows)
+
+    assert "42 s, 95 s waiting for a render slot" in page and "42 s, 95 s waiting for a render slot" in text
+    assert "&middot; 40 s<br>" in page
+    assert text.count("waiting for a render slot") == 2, "a row that did not wait says nothing of it"
+    assert "41 s (estimated 38 s), 30 s waiting for a render slot" in text
+
+
 def test_a_video_without_thumbnail_gets_no_broken_image() -> None:
     tags = parse(render_summary_html([{"video_id": "a", "status": "failed"}]))
 
