@@ -48,6 +48,7 @@ __all__ = [
     "HeyGenVideoStatusTrigger",
     "VideoUrlChecks",
     "execution_deadline",
+    "first_event_payload",
     "status_trigger",
     "wait_for_event",
 ]
@@ -335,15 +336,22 @@ def execution_deadline(execution_timeout: timedelta | None, context: Context) ->
     return start + execution_timeout.total_seconds()
 
 
-def wait_for_event(trigger: HeyGenVideoStatusTrigger) -> VideoEvent:
+def first_event_payload(trigger: BaseTrigger) -> dict[str, Any]:
     """
-    Run ``trigger`` to its event on the calling (worker) thread: the blocking mode of a task. The loop's
-    state closes with the trigger's wait, so the loop ends with no connection open.
+    Run ``trigger`` to its first event on the calling (worker) thread and return the event's payload: the
+    blocking mode of a task. The loop's state closes with the trigger's wait, so the loop ends with no
+    connection open.
     """
 
-    async def first_event() -> VideoEvent:
+    async def first_payload() -> dict[str, Any]:
         async for event in trigger.run():
-            return VideoEvent.from_payload(event.payload)
-        raise RuntimeError("HeyGenVideoStatusTrigger ended without an event")
+            payload: dict[str, Any] = event.payload
+            return payload
+        raise RuntimeError(f"{type(trigger).__name__} ended without an event")
 
-    return asyncio.run(first_event())
+    return asyncio.run(first_payload())
+
+
+def wait_for_event(trigger: HeyGenVideoStatusTrigger) -> VideoEvent:
+    """Run ``trigger`` to its event on the calling (worker) thread: the blocking mode of a task."""
+    return VideoEvent.from_payload(first_event_payload(trigger))

@@ -13,7 +13,6 @@ queue and absolute wall-clock times, so a rebuilt trigger keeps its deadline.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from heygen_provider.models.slot_wait import SlotEvent, SlotWait
-from heygen_provider.triggers.heygen import execution_deadline
+from heygen_provider.triggers.heygen import execution_deadline, first_event_payload
 from heygen_provider.triggers.loop_state import TriggererLoopState
 from heygen_provider.vocabulary import DEFAULT_CONN_ID
 
@@ -163,10 +162,4 @@ def wait_for_slot(trigger: HeyGenRenderSlotTrigger) -> SlotEvent:
     Run ``trigger`` to its event on the calling (worker) thread: the blocking mode of a task, which the
     user chose to wait on its worker. Its loop has no status poller, so it waits the ``Retry-After``.
     """
-
-    async def first_event() -> SlotEvent:
-        async for event in trigger.run():
-            return SlotEvent.from_payload(event.payload)
-        raise RuntimeError("HeyGenRenderSlotTrigger ended without an event")
-
-    return asyncio.run(first_event())
+    return SlotEvent.from_payload(first_event_payload(trigger))
